@@ -1,0 +1,31 @@
+# medchain: PGXS build
+#
+#   make PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config with_llvm=no
+#   make install
+#   make installcheck      (starts its own throwaway server, see REGRESS_OPTS)
+
+EXTENSION = medchain
+MODULE_big = medchain
+DATA = medchain--1.0.sql
+
+OBJS = \
+	src/medchain.o \
+	src/sha256.o \
+	src/row_encoding.o \
+	src/ledger_cache.o \
+	src/journal.o \
+	src/triggers.o \
+	src/registry.o \
+	src/ddl_guard.o \
+	src/rows.o
+
+REGRESS = setup enable append_only row_hash ddl_guard roles
+REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
+	--load-extension=medchain
+
+PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK += -lcrypto
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,201 @@
+/* medchain--1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION medchain" to load this file. \quit
+
+-- Roles are cluster-wide: create them only where an earlier database of
+-- this cluster has not.
+DO $roles$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'medchain_admin') THEN
+		CREATE ROLE medchain_admin NOLOGIN;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'medchain_auditor') THEN
+		CREATE ROLE medchain_auditor NOLOGIN;
+	END IF;
+END
+$roles$;
+
+REVOKE ALL ON SCHEMA medchain FROM PUBLIC;
+GRANT USAGE ON SCHEMA medchain TO PUBLIC;
+
+------------------------------------------------------------------------
+-- The journal
+------------------------------------------------------------------------
+
+CREATE SEQUENCE medchain.entries_entry_id_seq;
+
+CREATE TABLE medchain.entries (
+	entry_id bigint NOT NULL,
+	relation text NOT NULL,
+	row_key jsonb,
+	row_hash bytea NOT NULL,
+	entry_hash bytea NOT NULL,
+	kind text NOT NULL,
+	recorded_by name NOT NULL,
+	recorded_at timestamptz NOT NULL,
+	xact xid8 NOT NULL,
+	detail jsonb,
+	block_height bigint,
+	CONSTRAINT entries_pkey PRIMARY KEY (entry_id)
+);
+CREATE INDEX entries_relation_row_key_idx ON medchain.entries (relation, row_key);
+
+ALTER SEQUENCE medchain.entries_entry_id_seq OWNED BY medchain.entries.entry_id;
+
+COMMENT ON TABLE medchain.entries IS
+	'Journal of ledger tables: one entry per recorded row or event, written only by medchain';
+COMMENT ON COLUMN medchain.entries.row_key IS
+	'Key columns of the recorded row and their values; NULL for events';
+COMMENT ON COLUMN medchain.entries.row_hash IS
+	'SHA-256 of the row''s canonical encoding (for events: of the detail''s jsonb text)';
+COMMENT ON COLUMN medchain.entries.entry_hash IS
+	'SHA-256 of the entry''s canonical encoding, see docs/FORMAT.md';
+COMMENT ON COLUMN medchain.entries.kind IS
+	'baseline (recorded by enable), insert, or event (enable, disable)';
+COMMENT ON COLUMN medchain.entries.block_height IS
+	'Block that seals the entry; NULL while pending';
+
+------------------------------------------------------------------------
+-- The registry of ledger tables
+------------------------------------------------------------------------
+
+CREATE SEQUENCE medchain.ledger_registry_registration_id_seq;
+
+CREATE TABLE medchain.ledger_registry (
+	registration_id bigint NOT NULL
+		DEFAULT pg_catalog.nextval('medchain.ledger_registry_registration_id_seq'),
+	relid regclass,
+	relation text NOT NULL,
+	key_columns text[] NOT NULL,
+	enabled_at timestamptz NOT NULL,
+	enabled_by name NOT NULL,
+	released_at timestamptz,
+	released_by name,
+	release_reason text,
+	CONSTRAINT ledger_registry_pkey PRIMARY KEY (registration_id),
+	CONSTRAINT ledger_registry_released_has_no_relid
+		CHECK (released_at IS NULL OR relid IS NULL)
+);
+CREATE UNIQUE INDEX ledger_registry_active_relid_idx
+	ON medchain.ledger_registry (relid) WHERE released_at IS NULL;
+
+ALTER SEQUENCE medchain.ledger_registry_registration_id_seq
+	OWNED BY medchain.ledger_registry.registration_id;
+
+COMMENT ON TABLE medchain.ledger_registry IS
+	'Every enablement of a ledger table; released_at is set by medchain.disable()';
+
+-- pg_dump carries the journal and the registry along with the database.
+SELECT pg_catalog.pg_extension_config_dump('medchain.entries', '');
+SELECT pg_catalog.pg_extension_config_dump('medchain.entries_entry_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('medchain.ledger_registry', '');
+SELECT pg_catalog.pg_extension_config_dump('medchain.ledger_registry_registration_id_seq', '');
+
+------------------------------------------------------------------------
+-- Access: nobody writes the journal but medchain's own code; readers see
+-- entries of tables they can read, auditors see all.
+------------------------------------------------------------------------
+
+REVOKE ALL ON medchain.entries, medchain.ledger_registry FROM PUBLIC;
+REVOKE ALL ON SEQUENCE medchain.entries_entry_id_seq,
+	medchain.ledger_registry_registration_id_seq FROM PUBLIC;
+
+GRANT SELECT ON medchain.entries TO PUBLIC;
+GRANT SELECT ON medchain.ledger_registry TO PUBLIC;
+
+CREATE FUNCTION medchain.can_read_relation(relation text)
+RETURNS boolean
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(has_table_privilege(to_regclass(relation), 'SELECT'), false)
+$$;
+
+ALTER TABLE medchain.entries ENABLE ROW LEVEL SECURITY;
+CREATE POLICY entries_readable ON medchain.entries FOR SELECT TO PUBLIC
+	USING (pg_catalog.pg_has_role('medchain_auditor', 'USAGE')
+		   OR medchain.can_read_relation(relation));
+
+------------------------------------------------------------------------
+-- Views
+------------------------------------------------------------------------
+
+CREATE VIEW medchain.ledger_tables AS
+SELECT r.relid AS relation,
+	   r.enabled_at,
+	   r.enabled_by,
+	   (SELECT pg_catalog.count(*)
+		  FROM medchain.entries e
+		 WHERE e.relation = r.relation
+		   AND e.kind IN ('baseline', 'insert')) AS rows_recorded
+  FROM medchain.ledger_registry r
+ WHERE r.released_at IS NULL;
+
+COMMENT ON VIEW medchain.ledger_tables IS
+	'Tables that are ledger tables now, with the number of rows recorded';
+GRANT SELECT ON medchain.ledger_tables TO PUBLIC;
+
+------------------------------------------------------------------------
+-- Functions
+------------------------------------------------------------------------
+
+CREATE FUNCTION medchain.enable(tbl regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'medchain_enable'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION medchain.enable(regclass) IS
+	'Make a table an append-only ledger table; returns the number of existing rows recorded';
+
+CREATE FUNCTION medchain.disable(tbl regclass, reason text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'medchain_disable'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION medchain.disable(regclass, text) IS
+	'Release a ledger table, recording who, when and why; returns the event''s entry_id';
+
+REVOKE ALL ON FUNCTION medchain.enable(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION medchain.disable(regclass, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.enable(regclass) TO medchain_admin;
+GRANT EXECUTE ON FUNCTION medchain.disable(regclass, text) TO medchain_admin;
+
+CREATE FUNCTION medchain.row_encoding(tbl regclass, key jsonb)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'medchain_row_encoding'
+LANGUAGE C STRICT STABLE;
+
+COMMENT ON FUNCTION medchain.row_encoding(regclass, jsonb) IS
+	'Canonical encoding of the ledger row with this key; its SHA-256 is the row_hash';
+
+CREATE FUNCTION medchain.record_row()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'medchain_record_row'
+LANGUAGE C;
+
+CREATE FUNCTION medchain.refuse_change()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'medchain_refuse_change'
+LANGUAGE C;
+
+CREATE FUNCTION medchain.guard_ddl()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'medchain_guard_ddl'
+LANGUAGE C;
+
+CREATE FUNCTION medchain.guard_drop()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'medchain_guard_drop'
+LANGUAGE C;
+
+CREATE EVENT TRIGGER medchain_guard_ddl ON ddl_command_start
+	WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER TRIGGER', 'ALTER TYPE',
+				 'DROP TRIGGER', 'DROP INDEX', 'DROP SCHEMA', 'DROP EXTENSION')
+	EXECUTE FUNCTION medchain.guard_ddl();
+
+CREATE EVENT TRIGGER medchain_guard_drop ON sql_drop
+	EXECUTE FUNCTION medchain.guard_drop();
+
+ALTER EVENT TRIGGER medchain_guard_ddl ENABLE ALWAYS;
+ALTER EVENT TRIGGER medchain_guard_drop ENABLE ALWAYS;

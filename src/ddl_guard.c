@@ -1,0 +1,455 @@
+/*-------------------------------------------------------------------------
+ *
+ * ddl_guard.c
+ *	  Event triggers that refuse DDL which would change recorded rows or
+ *	  break their verification.
+ *
+ * medchain.guard_ddl() runs at ddl_command_start and reads the parse tree,
+ * so it can tell ADD COLUMN with a default (which rewrites what existing
+ * rows hash to) from a harmless nullable ADD COLUMN, and refuse before any
+ * work is done.  medchain.guard_drop() runs at sql_drop and sees every
+ * object a command dropped, however it got there (DROP TABLE, DROP SCHEMA
+ * ... CASCADE, DROP OWNED, a cascading DROP TYPE), and aborts the command
+ * if a ledger table or one of its columns is among them.
+ *
+ * Both are ENABLE ALWAYS, so session_replication_role = replica does not
+ * switch them off.  A superuser can still disable them: the guards keep
+ * honest mistakes out, and verification catches the rest.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "ledger_cache.h"
+#include "registry.h"
+#include "triggers.h"
+
+PG_FUNCTION_INFO_V1(medchain_guard_ddl);
+PG_FUNCTION_INFO_V1(medchain_guard_drop);
+
+static void
+refuse(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot %s", what),
+			 errdetail("Recorded rows are verified against the ledger table's current definition; this change would alter or break that."),
+			 errhint("Release the table with medchain.disable() first if the change is intended.")));
+}
+
+/* The extension may be half-created or being dropped: then guard nothing. */
+static bool
+registry_present(void)
+{
+	Oid			nsp = get_namespace_oid("medchain", true);
+
+	return OidIsValid(nsp) &&
+		OidIsValid(get_relname_relid("ledger_registry", nsp));
+}
+
+static char *
+relation_display_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+static Oid
+ledger_from_rangevar(RangeVar *rv)
+{
+	Oid			relid;
+
+	if (rv == NULL)
+		return InvalidOid;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid) || !registry_is_ledger(relid))
+		return InvalidOid;
+	return relid;
+}
+
+/* ---------- ALTER TABLE ---------- */
+
+static bool
+type_name_is_serial(TypeName *typeName)
+{
+	const char *name = strVal(llast(typeName->names));
+
+	return list_length(typeName->names) == 1 &&
+		(strcmp(name, "smallserial") == 0 || strcmp(name, "serial2") == 0 ||
+		 strcmp(name, "serial") == 0 || strcmp(name, "serial4") == 0 ||
+		 strcmp(name, "bigserial") == 0 || strcmp(name, "serial8") == 0);
+}
+
+/*
+ * A new column keeps existing rows' hashes only if it reads as NULL in
+ * them: no default (its own or its domain's), not NOT NULL, not identity
+ * or generated.
+ */
+static bool
+added_column_keeps_hashes(ColumnDef *def)
+{
+	ListCell   *lc;
+	Type		type;
+
+	if (def->raw_default != NULL || def->cooked_default != NULL ||
+		def->is_not_null || def->identity || def->generated)
+		return false;
+	foreach(lc, def->constraints)
+	{
+		Constraint *con = lfirst_node(Constraint, lc);
+
+		if (con->contype == CONSTR_DEFAULT || con->contype == CONSTR_NOTNULL ||
+			con->contype == CONSTR_IDENTITY || con->contype == CONSTR_GENERATED ||
+			con->contype == CONSTR_PRIMARY)
+			return false;
+	}
+	if (type_name_is_serial(def->typeName))
+		return false;
+	type = LookupTypeName(NULL, def->typeName, NULL, true);
+	if (type != NULL)
+	{
+		Oid			typid = typeTypeId(type);
+
+		ReleaseSysCache(type);
+		if (get_typdefault(typid) != NULL)
+			return false;
+	}
+	return true;
+}
+
+static bool
+constraint_is_key(Oid relid, const char *conname)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Oid			keyindex = ledger_key_index(rel);
+	Oid			conoid = OidIsValid(keyindex) ? get_index_constraint(keyindex) : InvalidOid;
+	bool		result;
+
+	table_close(rel, AccessShareLock);
+	result = OidIsValid(conoid) && strcmp(get_constraint_name(conoid), conname) == 0;
+	return result;
+}
+
+static void
+guard_alter_table_cmd(Oid relid, const char *relation, AlterTableCmd *cmd)
+{
+	switch (cmd->subtype)
+	{
+		case AT_DropColumn:
+			refuse(psprintf("drop column \"%s\" of ledger table %s", cmd->name, relation));
+			break;
+		case AT_AlterColumnType:
+			refuse(psprintf("change the type of column \"%s\" of ledger table %s",
+							cmd->name, relation));
+			break;
+		case AT_AddColumn:
+			if (!added_column_keeps_hashes(castNode(ColumnDef, cmd->def)))
+				refuse(psprintf("add column \"%s\" with a default, NOT NULL, identity or generation to ledger table %s",
+								castNode(ColumnDef, cmd->def)->colname, relation));
+			break;
+		case AT_EnableTrig:
+		case AT_EnableReplicaTrig:
+		case AT_DisableTrig:
+			if (is_medchain_trigger_name(cmd->name))
+				refuse(psprintf("change trigger \"%s\" of ledger table %s",
+								cmd->name, relation));
+			break;
+		case AT_EnableTrigAll:
+		case AT_EnableTrigUser:
+		case AT_DisableTrigAll:
+		case AT_DisableTrigUser:
+			refuse(psprintf("change all triggers of ledger table %s", relation));
+			break;
+		case AT_SetUnLogged:
+			refuse(psprintf("make ledger table %s unlogged", relation));
+			break;
+		case AT_ReplicaIdentity:
+			refuse(psprintf("change the replica identity of ledger table %s", relation));
+			break;
+		case AT_DropConstraint:
+			if (constraint_is_key(relid, cmd->name))
+				refuse(psprintf("drop key constraint \"%s\" of ledger table %s",
+								cmd->name, relation));
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+guard_alter_table(AlterTableStmt *stmt)
+{
+	Oid			relid = ledger_from_rangevar(stmt->relation);
+	char	   *relation;
+	ListCell   *lc;
+
+	if (!OidIsValid(relid))
+		return;
+	relation = relation_display_name(relid);
+	foreach(lc, stmt->cmds)
+		guard_alter_table_cmd(relid, relation, lfirst_node(AlterTableCmd, lc));
+}
+
+/* ---------- RENAME, SET SCHEMA, ALTER TYPE ---------- */
+
+static void
+guard_rename(RenameStmt *stmt)
+{
+	Oid			relid;
+
+	switch (stmt->renameType)
+	{
+		case OBJECT_TABLE:
+			if (OidIsValid(relid = ledger_from_rangevar(stmt->relation)))
+				refuse(psprintf("rename ledger table %s", relation_display_name(relid)));
+			break;
+		case OBJECT_COLUMN:
+			if (OidIsValid(relid = ledger_from_rangevar(stmt->relation)))
+				refuse(psprintf("rename column \"%s\" of ledger table %s",
+								stmt->subname, relation_display_name(relid)));
+			break;
+		case OBJECT_TRIGGER:
+			if (is_medchain_trigger_name(stmt->subname) &&
+				OidIsValid(relid = ledger_from_rangevar(stmt->relation)))
+				refuse(psprintf("rename trigger \"%s\" of ledger table %s",
+								stmt->subname, relation_display_name(relid)));
+			break;
+		case OBJECT_SCHEMA:
+			{
+				Oid			nsp = get_namespace_oid(stmt->subname, true);
+
+				if (OidIsValid(nsp) && registry_has_ledger_in_schema(nsp))
+					refuse(psprintf("rename schema \"%s\", which holds ledger tables",
+									stmt->subname));
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+guard_set_schema(AlterObjectSchemaStmt *stmt)
+{
+	Oid			relid;
+
+	if (stmt->objectType == OBJECT_TABLE &&
+		OidIsValid(relid = ledger_from_rangevar(stmt->relation)))
+		refuse(psprintf("move ledger table %s to another schema",
+						relation_display_name(relid)));
+}
+
+/* Renaming an enum label changes what rows holding it hash to. */
+static void
+guard_alter_enum(AlterEnumStmt *stmt)
+{
+	Oid			typid;
+	Oid			argtypes[2] = {OIDOID, OIDOID};
+	Datum		args[2];
+	bool		used;
+
+	if (stmt->oldVal == NULL)
+		return;					/* adding a label changes no stored value */
+	typid = typenameTypeId(NULL, makeTypeNameFromNameList(stmt->typeName));
+	args[0] = ObjectIdGetDatum(typid);
+	args[1] = ObjectIdGetDatum(get_array_type(typid));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT 1 FROM medchain.ledger_registry r"
+							  " JOIN pg_catalog.pg_attribute a ON a.attrelid = r.relid"
+							  " WHERE r.released_at IS NULL AND a.attnum > 0"
+							  " AND NOT a.attisdropped"
+							  " AND (a.atttypid = $1 OR a.atttypid = $2)",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "enum usage lookup failed");
+	used = SPI_processed > 0;
+	SPI_finish();
+	if (used)
+		refuse(psprintf("rename a label of enum type %s, which ledger tables use",
+						format_type_be(typid)));
+}
+
+/* ---------- DROP (what ddl_command_start can see by name) ---------- */
+
+static void
+guard_drop_trigger(List *names)
+{
+	List	   *relname = list_truncate(list_copy(names), list_length(names) - 1);
+	const char *trigname = strVal(llast(names));
+	Oid			relid;
+
+	if (is_medchain_trigger_name(trigname) &&
+		OidIsValid(relid = ledger_from_rangevar(makeRangeVarFromNameList(relname))))
+		refuse(psprintf("drop trigger \"%s\" of ledger table %s",
+						trigname, relation_display_name(relid)));
+}
+
+static void
+guard_drop_index(List *names)
+{
+	Oid			indexoid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+	Oid			relid;
+	Relation	rel;
+	bool		is_key;
+
+	if (!OidIsValid(indexoid) || get_rel_relkind(indexoid) != RELKIND_INDEX)
+		return;
+	relid = IndexGetRelation(indexoid, true);
+	if (!OidIsValid(relid) || !registry_is_ledger(relid))
+		return;
+	rel = table_open(relid, AccessShareLock);
+	is_key = ledger_key_index(rel) == indexoid;
+	table_close(rel, AccessShareLock);
+	if (is_key)
+		refuse(psprintf("drop key index \"%s\" of ledger table %s",
+						get_rel_name(indexoid), relation_display_name(relid)));
+}
+
+static void
+guard_drop_schema(const char *name)
+{
+	Oid			nsp = get_namespace_oid(name, true);
+
+	if (strcmp(name, "medchain") == 0 && registry_has_any_ledger())
+		refuse("drop schema \"medchain\" while ledger tables are enabled");
+	if (OidIsValid(nsp) && registry_has_ledger_in_schema(nsp))
+		refuse(psprintf("drop schema \"%s\", which holds ledger tables", name));
+}
+
+static void
+guard_drop(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->objects)
+	{
+		switch (stmt->removeType)
+		{
+			case OBJECT_TRIGGER:
+				guard_drop_trigger(lfirst_node(List, lc));
+				break;
+			case OBJECT_INDEX:
+				guard_drop_index(lfirst_node(List, lc));
+				break;
+			case OBJECT_SCHEMA:
+				guard_drop_schema(strVal(lfirst(lc)));
+				break;
+			case OBJECT_EXTENSION:
+				if (strcmp(strVal(lfirst(lc)), "medchain") == 0 &&
+					registry_has_any_ledger())
+					refuse("drop extension medchain while ledger tables are enabled");
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/*
+ * medchain.guard_ddl(): ddl_command_start event trigger.
+ */
+Datum
+medchain_guard_ddl(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	Node	   *parsetree;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function medchain.guard_ddl() must be called as an event trigger"),
+				 errdetail("It guards ledger tables against DDL."),
+				 errhint("Do not call it directly.")));
+	if (!registry_present())
+		PG_RETURN_VOID();
+
+	trigdata = (EventTriggerData *) fcinfo->context;
+	parsetree = trigdata->parsetree;
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterTableStmt:
+			guard_alter_table((AlterTableStmt *) parsetree);
+			break;
+		case T_RenameStmt:
+			guard_rename((RenameStmt *) parsetree);
+			break;
+		case T_AlterObjectSchemaStmt:
+			guard_set_schema((AlterObjectSchemaStmt *) parsetree);
+			break;
+		case T_AlterEnumStmt:
+			guard_alter_enum((AlterEnumStmt *) parsetree);
+			break;
+		case T_DropStmt:
+			guard_drop((DropStmt *) parsetree);
+			break;
+		default:
+			break;
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * medchain.guard_drop(): sql_drop event trigger.  The dropped objects are
+ * already gone from the catalogs, but the registry still has their OIDs.
+ */
+Datum
+medchain_guard_drop(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	char	   *relation = NULL;
+	char	   *identity = NULL;
+	int32		objsubid = 0;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function medchain.guard_drop() must be called as an event trigger"),
+				 errdetail("It guards ledger tables against DROP."),
+				 errhint("Do not call it directly.")));
+	if (!registry_present())
+		PG_RETURN_VOID();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT r.relation, d.objsubid, d.object_identity"
+					" FROM pg_catalog.pg_event_trigger_dropped_objects() d"
+					" JOIN medchain.ledger_registry r ON r.relid::pg_catalog.oid = d.objid"
+					" WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+					" AND r.released_at IS NULL"
+					" ORDER BY d.objsubid LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "dropped objects lookup failed");
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		relation = MemoryContextStrdup(outer, SPI_getvalue(tuple, desc, 1));
+		objsubid = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
+		identity = MemoryContextStrdup(outer, SPI_getvalue(tuple, desc, 3));
+	}
+	SPI_finish();
+
+	if (relation != NULL && objsubid == 0)
+		refuse(psprintf("drop ledger table %s", relation));
+	if (relation != NULL)
+		refuse(psprintf("drop column %s of ledger table %s", identity, relation));
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,285 @@
+/*-------------------------------------------------------------------------
+ *
+ * journal.c
+ *	  Writing entries to medchain.entries.
+ *
+ * The row trigger appends one entry per inserted row, so this path avoids
+ * SQL altogether: the tuple is formed here, inserted with heap_insert and
+ * its index entries are made directly, the way catalog rows are stored.
+ * No lock beyond RowExclusiveLock is taken and nothing is shared between
+ * inserters except the entry_id sequence: chaining happens at sealing time.
+ *
+ * The journal's indexes must be plain column indexes (the extension script
+ * creates only such); journal_open() refuses anything else rather than
+ * maintain an index incorrectly.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "commands/sequence.h"
+#include "executor/executor.h"
+#include "parser/parse_relation.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/xid8.h"
+
+#include "journal.h"
+#include "wire.h"
+
+/* Columns of medchain.entries, found by name so column order is free. */
+typedef enum EntryColumn
+{
+	COL_ENTRY_ID,
+	COL_RELATION,
+	COL_ROW_KEY,
+	COL_ROW_HASH,
+	COL_ENTRY_HASH,
+	COL_KIND,
+	COL_RECORDED_BY,
+	COL_RECORDED_AT,
+	COL_XACT,
+	COL_DETAIL
+} EntryColumn;
+
+static const char *const entry_column_names[MC_JOURNAL_WRITTEN_COLUMNS] = {
+	"entry_id", "relation", "row_key", "row_hash", "entry_hash", "kind",
+	"recorded_by", "recorded_at", "xact", "detail"
+};
+
+/* Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01. */
+#define UNIX_TO_POSTGRES_EPOCH_USECS \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+Oid
+medchain_namespace(void)
+{
+	Oid			nsp = get_namespace_oid("medchain", true);
+
+	if (!OidIsValid(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_SCHEMA),
+				 errmsg("schema \"medchain\" does not exist"),
+				 errdetail("The medchain library is loaded but the extension is not installed in this database."),
+				 errhint("Run CREATE EXTENSION medchain.")));
+	return nsp;
+}
+
+Oid
+medchain_relation(const char *name)
+{
+	Oid			relid = get_relname_relid(name, medchain_namespace());
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"medchain.%s\" does not exist", name),
+				 errdetail("The medchain extension's objects are incomplete."),
+				 errhint("Reinstall the extension from a backup of the database.")));
+	return relid;
+}
+
+/*
+ * The entry encoding: 'E', version, then the fields in a fixed order.
+ * recorded_at is written as microseconds since the Unix epoch so outside
+ * verifiers need no knowledge of PostgreSQL's epoch.
+ */
+void
+entry_encode(StringInfo buf, const EntryFields *fields)
+{
+	appendStringInfoChar(buf, 'E');
+	appendStringInfoChar(buf, MC_ENTRY_FORMAT_VERSION);
+	wire_put_str(buf, fields->kind);
+	wire_put_u64(buf, (uint64) fields->entry_id);
+	wire_put_str(buf, fields->relation);
+	if (fields->row_key_text == NULL)
+		appendStringInfoChar(buf, 0);
+	else
+	{
+		appendStringInfoChar(buf, 1);
+		wire_put_str(buf, fields->row_key_text);
+	}
+	appendBinaryStringInfo(buf, (const char *) fields->row_hash, MC_HASH_LEN);
+	wire_put_str(buf, fields->recorded_by);
+	wire_put_u64(buf, (uint64) (fields->recorded_at + UNIX_TO_POSTGRES_EPOCH_USECS));
+	wire_put_u64(buf, fields->xact);
+}
+
+static void
+open_indexes(JournalWriter *writer)
+{
+	List	   *indexoids = RelationGetIndexList(writer->entries);
+	ListCell   *lc;
+	int			i = 0;
+
+	writer->nindexes = list_length(indexoids);
+	writer->indexes = palloc(sizeof(Relation) * Max(writer->nindexes, 1));
+	writer->index_info = palloc(sizeof(IndexInfo *) * Max(writer->nindexes, 1));
+	foreach(lc, indexoids)
+	{
+		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
+		IndexInfo  *info = BuildIndexInfo(index);
+
+		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL ||
+			info->ii_ExclusionOps != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("index \"%s\" on medchain.entries is not supported",
+							RelationGetRelationName(index)),
+					 errdetail("Journal entries are written directly and only plain column indexes can be maintained that way."),
+					 errhint("Drop the index.")));
+		writer->indexes[i] = index;
+		writer->index_info[i] = info;
+		i++;
+	}
+	list_free(indexoids);
+}
+
+JournalWriter *
+journal_open(void)
+{
+	JournalWriter *writer = palloc0(sizeof(JournalWriter));
+
+	int			col;
+
+	writer->entries = table_open(medchain_relation("entries"), RowExclusiveLock);
+	for (col = 0; col < MC_JOURNAL_WRITTEN_COLUMNS; col++)
+	{
+		writer->attnums[col] = attnameAttNum(writer->entries,
+											 entry_column_names[col], false);
+		if (writer->attnums[col] == InvalidAttrNumber)
+			elog(ERROR, "column \"%s\" of medchain.entries is missing",
+				 entry_column_names[col]);
+	}
+	writer->sequence = medchain_relation("entries_entry_id_seq");
+	open_indexes(writer);
+	writer->slot = MakeSingleTupleTableSlot(RelationGetDescr(writer->entries),
+											&TTSOpsHeapTuple);
+	namestrcpy(&writer->recorded_by, GetUserNameFromId(GetSessionUserId(), false));
+	writer->recorded_at = GetCurrentTransactionStartTimestamp();
+	writer->xact = GetTopFullTransactionId();
+	initStringInfo(&writer->scratch);
+	return writer;
+}
+
+void
+journal_close(JournalWriter *writer)
+{
+	int			i;
+
+	ExecDropSingleTupleTableSlot(writer->slot);
+	for (i = 0; i < writer->nindexes; i++)
+		index_close(writer->indexes[i], RowExclusiveLock);
+	table_close(writer->entries, RowExclusiveLock);
+}
+
+static void
+insert_index_entries(JournalWriter *writer, HeapTuple tuple)
+{
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+	int			i;
+
+	ExecStoreHeapTuple(tuple, writer->slot, false);
+	for (i = 0; i < writer->nindexes; i++)
+	{
+		IndexInfo  *info = writer->index_info[i];
+
+		FormIndexDatum(info, writer->slot, NULL, values, isnull);
+		index_insert(writer->indexes[i], values, isnull, &tuple->t_self,
+					 writer->entries,
+					 info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, info);
+	}
+	ExecClearTuple(writer->slot);
+}
+
+/*
+ * Append one entry and return its entry_id.  row_key is NULL for events;
+ * detail is NULL for row entries.
+ */
+int64
+journal_append(JournalWriter *writer, const char *kind, const char *relation,
+			   Jsonb *row_key, const uint8 *row_hash, Jsonb *detail)
+{
+	TupleDesc	desc = RelationGetDescr(writer->entries);
+	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
+	EntryFields fields;
+	uint8		entry_hash[MC_HASH_LEN];
+	HeapTuple	tuple;
+	int			col;
+
+	fields.kind = kind;
+	fields.entry_id = nextval_internal(writer->sequence, false);
+	fields.relation = relation;
+	fields.row_key_text = row_key ?
+		JsonbToCString(NULL, &row_key->root, VARSIZE(row_key)) : NULL;
+	fields.row_hash = row_hash;
+	fields.recorded_by = NameStr(writer->recorded_by);
+	fields.recorded_at = writer->recorded_at;
+	fields.xact = U64FromFullTransactionId(writer->xact);
+
+	resetStringInfo(&writer->scratch);
+	entry_encode(&writer->scratch, &fields);
+	mc_sha256(writer->scratch.data, writer->scratch.len, entry_hash);
+
+	memset(isnull, true, sizeof(bool) * desc->natts);
+	for (col = 0; col < MC_JOURNAL_WRITTEN_COLUMNS; col++)
+	{
+		AttrNumber	attnum = writer->attnums[col];
+		Datum		value = (Datum) 0;
+
+		switch ((EntryColumn) col)
+		{
+			case COL_ENTRY_ID:
+				value = Int64GetDatum(fields.entry_id);
+				break;
+			case COL_RELATION:
+				value = CStringGetTextDatum(relation);
+				break;
+			case COL_ROW_KEY:
+				if (row_key == NULL)
+					continue;
+				value = JsonbPGetDatum(row_key);
+				break;
+			case COL_ROW_HASH:
+				value = PointerGetDatum(mc_hash_to_bytea(row_hash));
+				break;
+			case COL_ENTRY_HASH:
+				value = PointerGetDatum(mc_hash_to_bytea(entry_hash));
+				break;
+			case COL_KIND:
+				value = CStringGetTextDatum(kind);
+				break;
+			case COL_RECORDED_BY:
+				value = NameGetDatum(&writer->recorded_by);
+				break;
+			case COL_RECORDED_AT:
+				value = TimestampTzGetDatum(writer->recorded_at);
+				break;
+			case COL_XACT:
+				value = FullTransactionIdGetDatum(writer->xact);
+				break;
+			case COL_DETAIL:
+				if (detail == NULL)
+					continue;
+				value = JsonbPGetDatum(detail);
+				break;
+		}
+		values[attnum - 1] = value;
+		isnull[attnum - 1] = false;
+	}
+
+	tuple = heap_form_tuple(desc, values, isnull);
+	simple_heap_insert(writer->entries, tuple);
+	insert_index_entries(writer, tuple);
+	return fields.entry_id;
+}

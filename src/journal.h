@@ -1,0 +1,73 @@
+/*-------------------------------------------------------------------------
+ *
+ * journal.h
+ *	  Entries of medchain.entries: their canonical encoding and hash
+ *	  (docs/FORMAT.md, "Entry encoding") and the writer that appends them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDCHAIN_JOURNAL_H
+#define MEDCHAIN_JOURNAL_H
+
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "lib/stringinfo.h"
+#include "nodes/execnodes.h"
+#include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "sha256.h"
+
+#define MC_ENTRY_FORMAT_VERSION 1
+
+/* Entry kinds; later formats add more (update, delete, notarize, consent). */
+#define MC_KIND_BASELINE "baseline"
+#define MC_KIND_INSERT "insert"
+#define MC_KIND_EVENT "event"
+
+/* Every field that the entry hash covers. */
+typedef struct EntryFields
+{
+	const char *kind;
+	int64		entry_id;
+	const char *relation;
+	const char *row_key_text;	/* jsonb text of row_key; NULL for events */
+	const uint8 *row_hash;		/* MC_HASH_LEN bytes */
+	const char *recorded_by;
+	TimestampTz recorded_at;
+	uint64		xact;
+} EntryFields;
+
+extern void entry_encode(StringInfo buf, const EntryFields *fields);
+
+/* Columns of medchain.entries that the writer fills in. */
+#define MC_JOURNAL_WRITTEN_COLUMNS 10
+
+/* Appends entries for the current transaction. */
+typedef struct JournalWriter
+{
+	Relation	entries;
+	AttrNumber	attnums[MC_JOURNAL_WRITTEN_COLUMNS];	/* by EntryColumn */
+	int			nindexes;
+	Relation   *indexes;
+	IndexInfo **index_info;
+	TupleTableSlot *slot;
+	Oid			sequence;
+	NameData	recorded_by;
+	TimestampTz recorded_at;
+	FullTransactionId xact;
+	StringInfoData scratch;
+} JournalWriter;
+
+extern JournalWriter *journal_open(void);
+extern int64 journal_append(JournalWriter *writer, const char *kind,
+							const char *relation, Jsonb *row_key,
+							const uint8 *row_hash, Jsonb *detail);
+extern void journal_close(JournalWriter *writer);
+
+extern Oid	medchain_namespace(void);
+extern Oid	medchain_relation(const char *name);
+
+#endif							/* MEDCHAIN_JOURNAL_H */

@@ -1,0 +1,162 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger_cache.c
+ *	  Per-backend cache of ledger table layouts.
+ *
+ * The row trigger fires once per inserted row; looking up column names,
+ * type encoders and the key index each time would cost more than hashing
+ * the row.  Entries are rebuilt after any relcache invalidation of their
+ * table (ALTER TABLE, index changes), so they never outlive the definition
+ * they were built from.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_index.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "ledger_cache.h"
+
+static HTAB *ledger_relations = NULL;
+
+static void
+ledger_relations_invalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	LedgerRelation *entry;
+
+	if (ledger_relations == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		entry = hash_search(ledger_relations, &relid, HASH_FIND, NULL);
+		if (entry != NULL)
+			entry->valid = false;
+		return;
+	}
+	hash_seq_init(&status, ledger_relations);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entry->valid = false;
+}
+
+/*
+ * The index whose columns identify a row: the primary key, or else the
+ * index named by REPLICA IDENTITY USING INDEX.  InvalidOid if neither.
+ */
+Oid
+ledger_key_index(Relation rel)
+{
+	List	   *indexes = RelationGetIndexList(rel);	/* sets rd_pkindex */
+
+	list_free(indexes);
+	if (OidIsValid(rel->rd_pkindex))
+		return rel->rd_pkindex;
+	if (rel->rd_rel->relreplident == REPLICA_IDENTITY_INDEX)
+		return RelationGetReplicaIndex(rel);
+	return InvalidOid;
+}
+
+AttrNumber *
+ledger_key_attnums(Oid indexoid, int *nkeys)
+{
+	HeapTuple	tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	Form_pg_index index;
+	AttrNumber *attnums;
+	int			i;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for index %u", indexoid);
+	index = (Form_pg_index) GETSTRUCT(tuple);
+	*nkeys = index->indnkeyatts;
+	attnums = palloc(sizeof(AttrNumber) * Max(*nkeys, 1));
+	for (i = 0; i < *nkeys; i++)
+		attnums[i] = index->indkey.values[i];
+	ReleaseSysCache(tuple);
+	return attnums;
+}
+
+char *
+ledger_relation_name(Relation rel)
+{
+	return quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+									  RelationGetRelationName(rel));
+}
+
+static void
+ledger_relation_build(LedgerRelation *entry, Relation rel)
+{
+	MemoryContext old;
+	Oid			keyindex;
+	AttrNumber *keyattnums;
+	int			nkeys;
+
+	entry->cxt = AllocSetContextCreate(CacheMemoryContext, "medchain ledger relation",
+									   ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(entry->cxt);
+
+	keyindex = ledger_key_index(rel);
+	if (!OidIsValid(keyindex))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ledger table \"%s\" has no primary key or replica identity index",
+						RelationGetRelationName(rel)),
+				 errdetail("Every ledger entry names its row by the key columns."),
+				 errhint("Restore the table's primary key.")));
+	keyattnums = ledger_key_attnums(keyindex, &nkeys);
+
+	entry->relation_name = ledger_relation_name(rel);
+	entry->row_layout = row_layout_build(RelationGetDescr(rel), entry->cxt);
+	entry->key_layout = key_layout_build(RelationGetDescr(rel), nkeys, keyattnums,
+										 entry->cxt);
+	MemoryContextSwitchTo(old);
+	entry->valid = true;
+}
+
+LedgerRelation *
+ledger_relation_get(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	LedgerRelation *entry;
+	bool		found;
+
+	if (ledger_relations == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(LedgerRelation);
+		ctl.hcxt = CacheMemoryContext;
+		ledger_relations = hash_create("medchain ledger relations", 16, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(ledger_relations_invalidate, (Datum) 0);
+	}
+
+	entry = hash_search(ledger_relations, &relid, HASH_ENTER, &found);
+	if (found && entry->valid)
+		return entry;
+	if (found && entry->cxt != NULL)
+		MemoryContextDelete(entry->cxt);
+	entry->cxt = NULL;
+	entry->valid = false;
+
+	PG_TRY();
+	{
+		ledger_relation_build(entry, rel);
+	}
+	PG_CATCH();
+	{
+		if (entry->cxt != NULL)
+			MemoryContextDelete(entry->cxt);
+		hash_search(ledger_relations, &relid, HASH_REMOVE, NULL);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return entry;
+}

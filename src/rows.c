@@ -1,0 +1,176 @@
+/*-------------------------------------------------------------------------
+ *
+ * rows.c
+ *	  Finding a ledger row by its key, and medchain.row_encoding().
+ *
+ * row_encoding() gives the exact bytes that a row's row_hash covers, so an
+ * analyst or an outside verifier can recompute the hash with any SHA-256
+ * tool, and the format documentation can be checked against the server.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "ledger_cache.h"
+#include "registry.h"
+#include "rows.h"
+
+PG_FUNCTION_INFO_V1(medchain_row_encoding);
+
+static char *
+key_columns_list(const RowLayout *keylayout)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < keylayout->ncolumns; i++)
+		appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "",
+						 keylayout->columns[i].name);
+	return buf.data;
+}
+
+/* The key must be a JSON object naming exactly the key columns. */
+static void
+check_key_shape(const LedgerRelation *ledger, Jsonb *key)
+{
+	const RowLayout *keylayout = ledger->key_layout;
+	bool		fits = JB_ROOT_IS_OBJECT(key) &&
+		JB_ROOT_COUNT(key) == keylayout->ncolumns;
+	int			i;
+
+	for (i = 0; fits && i < keylayout->ncolumns; i++)
+	{
+		JsonbValue	name;
+		JsonbValue *value;
+
+		name.type = jbvString;
+		name.val.string.val = keylayout->columns[i].name;
+		name.val.string.len = strlen(keylayout->columns[i].name);
+		value = findJsonbValueFromContainer(&key->root, JB_FOBJECT, &name);
+		fits = value != NULL && value->type != jbvNull;
+	}
+	if (!fits)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("key does not match the key columns of ledger table %s",
+						ledger->relation_name),
+				 errdetail("The key must be a JSON object with exactly these non-null members: %s.",
+						   key_columns_list(keylayout)),
+				 errhint("Copy the row_key of the row's entry in medchain.entries.")));
+}
+
+/*
+ * Locate the row whose key columns equal the members of key, as seen by
+ * the active snapshot.  Returns false if there is none.
+ */
+bool
+ledger_row_find(Relation rel, const LedgerRelation *ledger, Jsonb *key,
+				ItemPointer tid)
+{
+	const RowLayout *keylayout = ledger->key_layout;
+	StringInfoData sql;
+	Oid			argtype = JSONBOID;
+	Datum		arg = JsonbPGetDatum(key);
+	bool		found;
+	int			i;
+
+	check_key_shape(ledger, key);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT t.ctid FROM ONLY %s t,"
+					 " pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
+					 ledger->relation_name, ledger->relation_name);
+	for (i = 0; i < keylayout->ncolumns; i++)
+	{
+		const char *column = quote_identifier(keylayout->columns[i].name);
+
+		appendStringInfo(&sql, "%st.%s = k.%s", i > 0 ? " AND " : "",
+						 column, column);
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql.data, 1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "row lookup failed: %s", sql.data);
+	found = SPI_processed > 0;
+	if (found)
+	{
+		bool		isnull;
+
+		ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc,
+														  1, &isnull)),
+						tid);
+	}
+	SPI_finish();
+	return found;
+}
+
+/* Open a ledger table for reading; errors if it is not one. */
+Relation
+ledger_table_open(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+
+	if (!registry_is_ledger(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s is not a ledger table", ledger_relation_name(rel)),
+				 errdetail("Only ledger tables have recorded rows."),
+				 errhint("See medchain.ledger_tables.")));
+	return rel;
+}
+
+/*
+ * medchain.row_encoding(tbl regclass, key jsonb) RETURNS bytea
+ *
+ * The canonical encoding of the current row with that key; its SHA-256 is
+ * the row_hash that recording it produced.
+ */
+Datum
+medchain_row_encoding(PG_FUNCTION_ARGS)
+{
+	Relation	rel = ledger_table_open(PG_GETARG_OID(0));
+	Jsonb	   *key = PG_GETARG_JSONB_P(1);
+	LedgerRelation *ledger = ledger_relation_get(rel);
+	ItemPointerData tid;
+	TupleTableSlot *slot;
+	StringInfoData buf;
+	bytea	   *result;
+
+	if (!ledger_row_find(rel, ledger, key, &tid))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("ledger table %s has no row with key %s",
+						ledger->relation_name,
+						JsonbToCString(NULL, &key->root, VARSIZE(key))),
+				 errdetail("No visible row has these key values."),
+				 errhint("Check the key against medchain.entries.")));
+
+	slot = table_slot_create(rel, NULL);
+	if (!table_tuple_fetch_row_version(rel, &tid, GetActiveSnapshot(), slot))
+		elog(ERROR, "row of %s vanished during lookup", ledger->relation_name);
+	slot_getallattrs(slot);
+
+	initStringInfo(&buf);
+	row_encode(&buf, ledger->row_layout, slot->tts_values, slot->tts_isnull);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+
+	result = (bytea *) palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(result, VARHDRSZ + buf.len);
+	memcpy(VARDATA(result), buf.data, buf.len);
+	PG_RETURN_BYTEA_P(result);
+}

@@ -1,0 +1,125 @@
+/*-------------------------------------------------------------------------
+ *
+ * triggers.c
+ *	  medchain.record_row() and medchain.refuse_change().
+ *
+ * record_row runs AFTER INSERT FOR EACH ROW, so it hashes the row exactly
+ * as stored: after defaults, generated columns and every BEFORE trigger.
+ * Its entry is written in the same (sub)transaction as the row, so a
+ * rolled-back insert leaves no entry.
+ *
+ * refuse_change runs BEFORE UPDATE OR DELETE FOR EACH ROW and BEFORE
+ * TRUNCATE.  Being a row trigger, it refuses exactly the statements that
+ * would change a row: a MERGE or INSERT ... ON CONFLICT DO UPDATE that ends
+ * up only inserting goes through.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/trigger.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "utils/rel.h"
+
+#include "triggers.h"
+
+PG_FUNCTION_INFO_V1(medchain_record_row);
+PG_FUNCTION_INFO_V1(medchain_refuse_change);
+
+bool
+is_medchain_trigger_name(const char *name)
+{
+	return strcmp(name, MC_TRIGGER_RECORD) == 0 ||
+		strcmp(name, MC_TRIGGER_APPEND_ONLY) == 0 ||
+		strcmp(name, MC_TRIGGER_NO_TRUNCATE) == 0;
+}
+
+void
+row_hash_compute(const LedgerRelation *ledger, Datum *values, bool *isnull,
+				 uint8 row_hash[MC_HASH_LEN])
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	row_encode(&buf, ledger->row_layout, values, isnull);
+	mc_sha256(buf.data, buf.len, row_hash);
+	pfree(buf.data);
+}
+
+int64
+record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
+				 const char *kind, Datum *values, bool *isnull)
+{
+	uint8		row_hash[MC_HASH_LEN];
+
+	row_hash_compute(ledger, values, isnull, row_hash);
+	return journal_append(writer, kind, ledger->relation_name,
+						  row_key_build(ledger->key_layout, values, isnull),
+						  row_hash, NULL);
+}
+
+static TriggerData *
+trigger_data_checked(FunctionCallInfo fcinfo, const char *funcname)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function %s must be called as a trigger", funcname),
+				 errdetail("It is installed on ledger tables by medchain.enable()."),
+				 errhint("Do not call it directly.")));
+	return (TriggerData *) fcinfo->context;
+}
+
+Datum
+medchain_record_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = trigger_data_checked(fcinfo, "medchain.record_row()");
+	TupleTableSlot *slot = trigdata->tg_trigslot;
+	LedgerRelation *ledger;
+	JournalWriter *writer;
+
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("medchain.record_row() must fire AFTER INSERT FOR EACH ROW"),
+				 errdetail("It was installed on table \"%s\" in another way.",
+						   RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("Use medchain.enable() to make a table a ledger table.")));
+
+	ledger = ledger_relation_get(trigdata->tg_relation);
+	slot_getallattrs(slot);
+	writer = journal_open();
+	record_row_entry(writer, ledger, MC_KIND_INSERT,
+					 slot->tts_values, slot->tts_isnull);
+	journal_close(writer);
+	return PointerGetDatum(NULL);
+}
+
+Datum
+medchain_refuse_change(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = trigger_data_checked(fcinfo, "medchain.refuse_change()");
+	const char *relname = RelationGetRelationName(trigdata->tg_relation);
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot update rows of ledger table \"%s\"", relname),
+				 errdetail("Ledger tables are append-only: a recorded row never changes."),
+				 errhint("Insert a new row that supersedes the old one.")));
+	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot delete rows from ledger table \"%s\"", relname),
+				 errdetail("Ledger tables are append-only: a recorded row is never removed."),
+				 errhint("Release the table with medchain.disable() if it must stop being a ledger.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot truncate ledger table \"%s\"", relname),
+			 errdetail("Ledger tables are append-only: recorded rows are never removed."),
+			 errhint("Release the table with medchain.disable() if it must stop being a ledger.")));
+	PG_RETURN_NULL();			/* keep compiler quiet */
+}
