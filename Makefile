@@ -17,7 +17,9 @@ OBJS = \
 	src/triggers.o \
 	src/registry.o \
 	src/ddl_guard.o \
-	src/rows.o
+	src/rows.o \
+	src/direct_write.o \
+	src/privileges.o
 
 REGRESS = setup enable append_only row_hash ddl_guard roles
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \

@@ -4,28 +4,17 @@
  *	  Writing entries to medchain.entries.
  *
  * The row trigger appends one entry per inserted row, so this path avoids
- * SQL altogether: the tuple is formed here, inserted with heap_insert and
- * its index entries are made directly, the way catalog rows are stored.
- * No lock beyond RowExclusiveLock is taken and nothing is shared between
- * inserters except the entry_id sequence: chaining happens at sealing time.
- *
- * The journal's indexes must be plain column indexes (the extension script
- * creates only such); journal_open() refuses anything else rather than
- * maintain an index incorrectly.
+ * SQL altogether (direct_write.c).  No lock beyond RowExclusiveLock is
+ * taken and nothing is shared between inserters except the entry_id
+ * sequence: chaining happens at sealing time.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/heapam.h"
-#include "access/table.h"
 #include "access/xact.h"
-#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
-#include "executor/executor.h"
-#include "parser/parse_relation.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -53,10 +42,6 @@ static const char *const entry_column_names[MC_JOURNAL_WRITTEN_COLUMNS] = {
 	"entry_id", "relation", "row_key", "row_hash", "entry_hash", "kind",
 	"recorded_by", "recorded_at", "xact", "detail"
 };
-
-/* Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01. */
-#define UNIX_TO_POSTGRES_EPOCH_USECS \
-	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
 Oid
 medchain_namespace(void)
@@ -108,60 +93,20 @@ entry_encode(StringInfo buf, const EntryFields *fields)
 	}
 	appendBinaryStringInfo(buf, (const char *) fields->row_hash, MC_HASH_LEN);
 	wire_put_str(buf, fields->recorded_by);
-	wire_put_u64(buf, (uint64) (fields->recorded_at + UNIX_TO_POSTGRES_EPOCH_USECS));
+	wire_put_unix_usecs(buf, fields->recorded_at);
 	wire_put_u64(buf, fields->xact);
-}
-
-static void
-open_indexes(JournalWriter *writer)
-{
-	List	   *indexoids = RelationGetIndexList(writer->entries);
-	ListCell   *lc;
-	int			i = 0;
-
-	writer->nindexes = list_length(indexoids);
-	writer->indexes = palloc(sizeof(Relation) * Max(writer->nindexes, 1));
-	writer->index_info = palloc(sizeof(IndexInfo *) * Max(writer->nindexes, 1));
-	foreach(lc, indexoids)
-	{
-		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
-		IndexInfo  *info = BuildIndexInfo(index);
-
-		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL ||
-			info->ii_ExclusionOps != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("index \"%s\" on medchain.entries is not supported",
-							RelationGetRelationName(index)),
-					 errdetail("Journal entries are written directly and only plain column indexes can be maintained that way."),
-					 errhint("Drop the index.")));
-		writer->indexes[i] = index;
-		writer->index_info[i] = info;
-		i++;
-	}
-	list_free(indexoids);
 }
 
 JournalWriter *
 journal_open(void)
 {
 	JournalWriter *writer = palloc0(sizeof(JournalWriter));
-
 	int			col;
 
-	writer->entries = table_open(medchain_relation("entries"), RowExclusiveLock);
+	writer->entries = direct_open(medchain_relation("entries"), RowExclusiveLock);
 	for (col = 0; col < MC_JOURNAL_WRITTEN_COLUMNS; col++)
-	{
-		writer->attnums[col] = attnameAttNum(writer->entries,
-											 entry_column_names[col], false);
-		if (writer->attnums[col] == InvalidAttrNumber)
-			elog(ERROR, "column \"%s\" of medchain.entries is missing",
-				 entry_column_names[col]);
-	}
+		writer->attnums[col] = direct_attnum(writer->entries, entry_column_names[col]);
 	writer->sequence = medchain_relation("entries_entry_id_seq");
-	open_indexes(writer);
-	writer->slot = MakeSingleTupleTableSlot(RelationGetDescr(writer->entries),
-											&TTSOpsHeapTuple);
 	namestrcpy(&writer->recorded_by, GetUserNameFromId(GetSessionUserId(), false));
 	writer->recorded_at = GetCurrentTransactionStartTimestamp();
 	writer->xact = GetTopFullTransactionId();
@@ -172,33 +117,7 @@ journal_open(void)
 void
 journal_close(JournalWriter *writer)
 {
-	int			i;
-
-	ExecDropSingleTupleTableSlot(writer->slot);
-	for (i = 0; i < writer->nindexes; i++)
-		index_close(writer->indexes[i], RowExclusiveLock);
-	table_close(writer->entries, RowExclusiveLock);
-}
-
-static void
-insert_index_entries(JournalWriter *writer, HeapTuple tuple)
-{
-	Datum		values[INDEX_MAX_KEYS];
-	bool		isnull[INDEX_MAX_KEYS];
-	int			i;
-
-	ExecStoreHeapTuple(tuple, writer->slot, false);
-	for (i = 0; i < writer->nindexes; i++)
-	{
-		IndexInfo  *info = writer->index_info[i];
-
-		FormIndexDatum(info, writer->slot, NULL, values, isnull);
-		index_insert(writer->indexes[i], values, isnull, &tuple->t_self,
-					 writer->entries,
-					 info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-					 false, info);
-	}
-	ExecClearTuple(writer->slot);
+	direct_close(writer->entries);
 }
 
 /*
@@ -209,7 +128,7 @@ int64
 journal_append(JournalWriter *writer, const char *kind, const char *relation,
 			   Jsonb *row_key, const uint8 *row_hash, Jsonb *detail)
 {
-	TupleDesc	desc = RelationGetDescr(writer->entries);
+	TupleDesc	desc = RelationGetDescr(writer->entries->rel);
 	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
 	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
 	EntryFields fields;
@@ -279,7 +198,6 @@ journal_append(JournalWriter *writer, const char *kind, const char *relation,
 	}
 
 	tuple = heap_form_tuple(desc, values, isnull);
-	simple_heap_insert(writer->entries, tuple);
-	insert_index_entries(writer, tuple);
+	direct_insert(writer->entries, tuple);
 	return fields.entry_id;
 }

@@ -13,11 +13,11 @@
 
 #include "access/transam.h"
 #include "lib/stringinfo.h"
-#include "nodes/execnodes.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "direct_write.h"
 #include "sha256.h"
 
 #define MC_ENTRY_FORMAT_VERSION 1
@@ -48,12 +48,8 @@ extern void entry_encode(StringInfo buf, const EntryFields *fields);
 /* Appends entries for the current transaction. */
 typedef struct JournalWriter
 {
-	Relation	entries;
+	DirectTable *entries;
 	AttrNumber	attnums[MC_JOURNAL_WRITTEN_COLUMNS];	/* by EntryColumn */
-	int			nindexes;
-	Relation   *indexes;
-	IndexInfo **index_info;
-	TupleTableSlot *slot;
 	Oid			sequence;
 	NameData	recorded_by;
 	TimestampTz recorded_at;

@@ -42,13 +42,12 @@
 
 #include "journal.h"
 #include "ledger_cache.h"
+#include "privileges.h"
 #include "registry.h"
 #include "triggers.h"
 
 PG_FUNCTION_INFO_V1(medchain_enable);
 PG_FUNCTION_INFO_V1(medchain_disable);
-
-#define MC_ADMIN_ROLE "medchain_admin"
 
 /* ---------- SPI helpers ---------- */
 
@@ -127,20 +126,6 @@ registry_has_any_ledger(void)
 }
 
 /* ---------- checks ---------- */
-
-static void
-check_admin(const char *action)
-{
-	Oid			admin = get_role_oid(MC_ADMIN_ROLE, true);
-
-	if (!OidIsValid(admin) || !has_privs_of_role(GetUserId(), admin))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to %s a ledger table", action),
-				 errdetail("Only members of role \"%s\" may %s ledger tables.",
-						   MC_ADMIN_ROLE, action),
-				 errhint("Ask an administrator to GRANT %s to you.", MC_ADMIN_ROLE)));
-}
 
 static void
 check_owner(Relation rel)
@@ -409,7 +394,7 @@ medchain_enable(PG_FUNCTION_ARGS)
 	Oid			argtypes[4] = {REGCLASSOID, TEXTOID, TEXTARRAYOID, NAMEOID};
 	Datum		args[4];
 
-	check_admin("enable");
+	require_admin("enable a ledger table");
 
 	/* Excludes concurrent writers until commit; CREATE TRIGGER needs it too. */
 	rel = relation_open(relid, ShareRowExclusiveLock);
@@ -480,7 +465,7 @@ medchain_disable(PG_FUNCTION_ARGS)
 	Datum		args[3];
 	int64		entry_id;
 
-	check_admin("disable");
+	require_admin("disable a ledger table");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -14,6 +14,7 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "port/pg_bswap.h"
+#include "utils/timestamp.h"
 
 static inline void
 wire_put_u32(StringInfo buf, uint32 v)
@@ -51,6 +52,16 @@ wire_put_str(StringInfo buf, const char *s)
 		len = strlen(utf8);
 	wire_put_u32(buf, len);
 	appendBinaryStringInfo(buf, utf8, len);
+}
+
+/*
+ * A timestamp as microseconds since the Unix epoch, so that outside
+ * verifiers need no knowledge of PostgreSQL's epoch (2000-01-01).
+ */
+static inline void
+wire_put_unix_usecs(StringInfo buf, TimestampTz t)
+{
+	wire_put_u64(buf, (uint64) (t + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY));
 }
 
 #endif							/* MEDCHAIN_WIRE_H */

@@ -1,0 +1,19 @@
+/*-------------------------------------------------------------------------
+ *
+ * privileges.h
+ *	  medchain's roles and the checks that use them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDCHAIN_PRIVILEGES_H
+#define MEDCHAIN_PRIVILEGES_H
+
+#include "postgres.h"
+
+#define MC_ADMIN_ROLE "medchain_admin"
+#define MC_AUDITOR_ROLE "medchain_auditor"
+
+/* Errors unless the current user has the privileges of medchain_admin. */
+extern void require_admin(const char *what);
+
+#endif							/* MEDCHAIN_PRIVILEGES_H */
