@@ -25,9 +25,18 @@ REGRESS = setup enable append_only row_hash ddl_guard roles
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 
+# Multi-cluster tests (PostgreSQL::Test::Cluster); `make installcheck` runs
+# them after pg_regress, `make tap-installcheck` runs them alone.
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
 PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK += -lcrypto
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+.PHONY: tap-installcheck
+tap-installcheck:
+	$(prove_installcheck)

@@ -104,12 +104,22 @@ REVOKE ALL ON SEQUENCE medchain.entries_entry_id_seq,
 GRANT SELECT ON medchain.entries TO PUBLIC;
 GRANT SELECT ON medchain.ledger_registry TO PUBLIC;
 
+-- Looks the table up by name without to_regclass(), which would raise an
+-- error for a schema the caller may not use; such a table is simply not
+-- readable.  A table dropped after its release is readable by nobody but
+-- auditors.
 CREATE FUNCTION medchain.can_read_relation(relation text)
 RETURNS boolean
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT coalesce(has_table_privilege(to_regclass(relation), 'SELECT'), false)
+	SELECT coalesce((SELECT has_schema_privilege(n.oid, 'USAGE')
+							AND has_table_privilege(c.oid, 'SELECT')
+					   FROM pg_class c
+					   JOIN pg_namespace n ON n.oid = c.relnamespace,
+							parse_ident(relation) AS name
+					  WHERE n.nspname = name[1] AND c.relname = name[2]),
+					false)
 $$;
 
 ALTER TABLE medchain.entries ENABLE ROW LEVEL SECURITY;
@@ -143,7 +153,7 @@ GRANT SELECT ON medchain.ledger_tables TO PUBLIC;
 CREATE FUNCTION medchain.enable(tbl regclass)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'medchain_enable'
-LANGUAGE C STRICT VOLATILE;
+LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION medchain.enable(regclass) IS
 	'Make a table an append-only ledger table; returns the number of existing rows recorded';

@@ -153,12 +153,18 @@ check_relkind(Relation rel)
 					 errhint("Enable each partition as a ledger table.")));
 			break;
 		case RELKIND_VIEW:
-		case RELKIND_MATVIEW:
 			ereport(ERROR,
 					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 					 errmsg("cannot enable \"%s\": it is a view", name),
 					 errdetail("A view stores no rows of its own."),
 					 errhint("Enable the tables the view reads from.")));
+			break;
+		case RELKIND_MATVIEW:
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("cannot enable \"%s\": it is a materialized view", name),
+					 errdetail("Its rows are replaced wholesale by REFRESH MATERIALIZED VIEW, which an append-only table cannot allow."),
+					 errhint("Enable the tables the materialized view reads from.")));
 			break;
 		case RELKIND_FOREIGN_TABLE:
 			ereport(ERROR,
@@ -377,6 +383,19 @@ record_baseline(Relation rel)
 
 /* ---------- SQL functions ---------- */
 
+/* The table argument, which must not be NULL. */
+static Oid
+table_argument(FunctionCallInfo fcinfo, const char *usage)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be null"),
+				 errdetail("The function acts on one named table."),
+				 errhint("Pass the table, as in %s.", usage)));
+	return PG_GETARG_OID(0);
+}
+
 /*
  * medchain.enable(tbl regclass) RETURNS bigint
  *
@@ -385,7 +404,7 @@ record_baseline(Relation rel)
 Datum
 medchain_enable(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
+	Oid			relid;
 	Relation	rel;
 	char	   *relation;
 	Datum		key_columns;
@@ -395,6 +414,7 @@ medchain_enable(PG_FUNCTION_ARGS)
 	Datum		args[4];
 
 	require_admin("enable a ledger table");
+	relid = table_argument(fcinfo, "medchain.enable('schema.table')");
 
 	/* Excludes concurrent writers until commit; CREATE TRIGGER needs it too. */
 	rel = relation_open(relid, ShareRowExclusiveLock);
@@ -466,13 +486,7 @@ medchain_disable(PG_FUNCTION_ARGS)
 	int64		entry_id;
 
 	require_admin("disable a ledger table");
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("table must not be null"),
-				 errdetail("medchain.disable() releases one named ledger table."),
-				 errhint("Pass the table, as in medchain.disable('schema.table', 'reason').")));
-	relid = PG_GETARG_OID(0);
+	relid = table_argument(fcinfo, "medchain.disable('schema.table', 'reason')");
 	reason = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (reason == NULL || strspn(reason, " \t\r\n") == strlen(reason))
 		ereport(ERROR,

@@ -1,0 +1,142 @@
+-- Row hashes: every built-in type an EHR uses, hashed the same whatever the
+-- session settings, physical column order, dropped columns or storage.
+CREATE TYPE public.severity AS ENUM ('mild', 'moderate', 'severe');
+CREATE DOMAIN public.mrn AS text CHECK (VALUE ~ '^MRN-[0-9]+$');
+CREATE TYPE public.dose AS (amount numeric, unit text, taken_at timestamptz);
+
+CREATE TABLE public.typed (
+	id int PRIMARY KEY,
+	c_int2 smallint, c_int4 integer, c_int8 bigint,
+	c_numeric numeric, c_float4 real, c_float8 double precision,
+	c_text text, c_varchar varchar(40), c_char char(6), c_bytea bytea, c_bool boolean,
+	c_date date, c_time time, c_timetz timetz, c_timestamp timestamp,
+	c_timestamptz timestamptz, c_interval interval,
+	c_uuid uuid, c_jsonb jsonb, c_json json,
+	c_int_array int[], c_text_matrix text[][],
+	c_enum public.severity, c_domain public.mrn, c_composite public.dose,
+	c_inet inet, c_cidr cidr, c_money money, c_range tstzrange
+);
+SELECT medchain.enable('public.typed');
+
+INSERT INTO public.typed VALUES
+ (1, 1, -2147483648, 9223372036854775807, 12345.6789, 1.5, 0.1,
+  'Zoë Ñandú 患者 🩺', 'ärztin', 'ab', '\x00ff10', true,
+  '2024-02-29', '13:45:30.123456', '13:45:30+05:30', '2024-02-29 13:45:30.5',
+  '2024-02-29 13:45:30.5+01', '1 year 2 mons 3 days 04:05:06.789',
+  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"b": [1, 2.50, null], "a": "x"}',
+  '{"b": 1,  "a": [true]}', '{1,NULL,3}', '{{a,b},{NULL,"d e"}}',
+  'moderate', 'MRN-0042', ROW(2.50, 'mg', '2024-02-29 08:00+00'),
+  '192.168.10.1/24', '10.0.0.0/8', 12.34, '[2024-01-01 00:00+00,2024-02-01 00:00+00)'),
+ (2, 0, 0, 0, 'NaN', '-0', '-0', '', '', '', '\x', false,
+  'infinity', '00:00', '00:00+00', '-infinity', 'infinity', '-1 days',
+  '00000000-0000-0000-0000-000000000000', 'null', '[]', '{}', '{}',
+  'mild', 'MRN-1', ROW(NULL, NULL, NULL), '::1', '::/0', 0, 'empty'),
+ (3, -1, 1, -1, '-0.000001', 'NaN', 'Infinity', 'line1
+line2	tab', 'x', 'x', '\x5c', NULL,
+  '-infinity', '24:00', '23:59:59.999999-12', 'infinity', '-infinity', '0',
+  NULL, '{"nested": {"deep": [{}]}}', '"just a string"', '{NULL}', '{{{1}}}',
+  NULL, NULL, ROW(1e-10, '', '-infinity'), NULL, NULL, -0.01, '(,)'),
+ (4, NULL, NULL, NULL, 1e40, '-Infinity', '-Infinity', NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL),
+ (5, NULL, NULL, NULL, 1.50, 3.4028235e38, 1e-308, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL);
+
+-- Pinned hashes: a change here is a change of format (docs/FORMAT.md).
+SELECT row_key, encode(row_hash, 'hex') AS row_hash
+  FROM medchain.entries WHERE relation = 'public.typed' AND kind = 'insert' ORDER BY entry_id;
+
+-- The recorded hashes, recomputed under other settings, still match.
+CREATE FUNCTION public.rehash_mismatches() RETURNS bigint LANGUAGE sql AS $$
+	SELECT count(*) FROM medchain.entries e
+	 WHERE e.relation = 'public.typed' AND e.kind = 'insert'
+	   AND sha256(medchain.row_encoding('public.typed', e.row_key)) <> e.row_hash
+$$;
+SELECT public.rehash_mismatches();
+SET TimeZone = 'Pacific/Chatham';
+SET DateStyle = 'SQL, DMY';
+SET IntervalStyle = 'iso_8601';
+SET extra_float_digits = -15;
+SET bytea_output = 'escape';
+SET search_path = pg_catalog;
+SET lc_monetary = 'C';
+SET lc_numeric = 'C';
+SET lc_time = 'C';
+SET client_encoding = 'LATIN1';
+SET standard_conforming_strings = off;
+SELECT public.rehash_mismatches();
+RESET ALL;
+-- Rows inserted under those settings hash like rows inserted without them.
+SET TimeZone = 'America/St_Johns';
+SET DateStyle = 'German';
+SET IntervalStyle = 'sql_standard';
+SET extra_float_digits = 0;
+INSERT INTO public.typed (id, c_timestamptz, c_interval, c_float8, c_date)
+VALUES (10, '2024-02-29 13:45:30.5+01', '1 year 2 mons 3 days 04:05:06.789', 0.1, '2024-02-29');
+RESET ALL;
+INSERT INTO public.typed (id, c_timestamptz, c_interval, c_float8, c_date)
+VALUES (11, '2024-02-29 13:45:30.5+01', '1 year 2 mons 3 days 04:05:06.789', 0.1, '2024-02-29');
+-- Those two rows differ only in id: their encodings differ exactly there.
+SELECT encode(medchain.row_encoding('public.typed', '{"id": 10}'), 'hex') =
+       replace(encode(medchain.row_encoding('public.typed', '{"id": 11}'), 'hex'), '000000000000000b', '000000000000000a')
+       AS same_but_for_id;
+
+-- Column order and dropped-column holes do not matter; names do.
+CREATE TABLE public.order_a (id int PRIMARY KEY, b text, c int);
+CREATE TABLE public.order_b (gone int, c int, b text, id int PRIMARY KEY);
+ALTER TABLE public.order_b DROP COLUMN gone;
+SELECT medchain.enable('public.order_a'), medchain.enable('public.order_b');
+INSERT INTO public.order_a VALUES (1, 'same', 7);
+INSERT INTO public.order_b (id, b, c) VALUES (1, 'same', 7);
+SELECT count(DISTINCT row_hash) AS distinct_hashes
+  FROM medchain.entries WHERE relation IN ('public.order_a', 'public.order_b') AND kind = 'insert';
+
+-- NULL, absent and empty: NULL and absent are the same, empty is not.
+CREATE TABLE public.nulls (id int PRIMARY KEY, note text);
+CREATE TABLE public.nulls_narrow (id int PRIMARY KEY);
+SELECT medchain.enable('public.nulls'), medchain.enable('public.nulls_narrow');
+INSERT INTO public.nulls VALUES (1, NULL), (2, '');
+INSERT INTO public.nulls_narrow VALUES (1);
+SELECT e.relation, e.row_key, encode(e.row_hash, 'hex') AS row_hash
+  FROM medchain.entries e WHERE e.relation IN ('public.nulls', 'public.nulls_narrow') AND kind = 'insert'
+ ORDER BY e.relation, e.row_key::text;
+
+-- TOAST and compression do not matter: the same long value, stored
+-- compressed inline in one table and uncompressed out of line in another.
+CREATE TABLE public.toast_main (id int PRIMARY KEY, body text);
+CREATE TABLE public.toast_external (id int PRIMARY KEY, body text);
+ALTER TABLE public.toast_external ALTER COLUMN body SET STORAGE EXTERNAL;
+SELECT medchain.enable('public.toast_main'), medchain.enable('public.toast_external');
+INSERT INTO public.toast_main SELECT 1, repeat('Progress note: stable. ', 5000);
+INSERT INTO public.toast_external SELECT 1, repeat('Progress note: stable. ', 5000);
+SELECT pg_column_size(m.body) < 10000 AS main_compressed, pg_column_size(x.body) > 100000 AS external_plain
+  FROM public.toast_main m, public.toast_external x;
+SELECT count(DISTINCT row_hash) AS distinct_hashes
+  FROM medchain.entries WHERE relation IN ('public.toast_main', 'public.toast_external') AND kind = 'insert';
+
+-- Adding a nullable column without a default keeps every recorded hash.
+ALTER TABLE public.typed ADD COLUMN c_comment text;
+SELECT public.rehash_mismatches();
+INSERT INTO public.typed (id, c_comment) VALUES (20, 'after the new column');
+SELECT count(*) AS mismatches FROM medchain.entries e
+ WHERE e.relation = 'public.typed' AND e.row_key = '{"id": 20}'
+   AND sha256(medchain.row_encoding('public.typed', e.row_key)) <> e.row_hash;
+
+-- Keys of date/time types are written in a form that does not depend on
+-- TimeZone or DateStyle, so the row is found under any settings.
+CREATE TABLE public.readings (taken timestamptz, device uuid, value numeric, PRIMARY KEY (taken, device));
+SELECT medchain.enable('public.readings');
+INSERT INTO public.readings VALUES ('2024-03-10 02:30:00+00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 98.6);
+SET TimeZone = 'Asia/Kathmandu';
+SET DateStyle = 'Postgres, MDY';
+SELECT row_key FROM medchain.entries WHERE relation = 'public.readings' AND kind = 'insert';
+SELECT sha256(medchain.row_encoding('public.readings', row_key)) = row_hash AS found_and_matches
+  FROM medchain.entries WHERE relation = 'public.readings' AND kind = 'insert';
+RESET ALL;
+
+-- row_encoding() errors.
+SELECT medchain.row_encoding('public.typed', '{"id": 999}');
+SELECT medchain.row_encoding('public.typed', '{"nope": 1}');
+SELECT medchain.row_encoding('public.typed', '[1]');
+SELECT medchain.row_encoding('cdm.visit_occurrence', '{"visit_occurrence_id": 1}');
