@@ -132,18 +132,25 @@ CREATE POLICY entries_readable ON medchain.entries FOR SELECT TO PUBLIC
 ------------------------------------------------------------------------
 
 CREATE VIEW medchain.ledger_tables AS
-SELECT r.relid AS relation,
+SELECT r.relation,
+	   r.key_columns,
 	   r.enabled_at,
 	   r.enabled_by,
 	   (SELECT pg_catalog.count(*)
 		  FROM medchain.entries e
 		 WHERE e.relation = r.relation
-		   AND e.kind IN ('baseline', 'insert')) AS rows_recorded
+		   AND e.kind IN ('baseline', 'insert')
+		   -- after the table's last release, if it was enabled before
+		   AND e.entry_id > coalesce((SELECT pg_catalog.max(d.entry_id)
+										FROM medchain.entries d
+									   WHERE d.relation = r.relation
+										 AND d.kind = 'event'
+										 AND d.detail->>'action' = 'disable'), 0)) AS rows_recorded
   FROM medchain.ledger_registry r
  WHERE r.released_at IS NULL;
 
 COMMENT ON VIEW medchain.ledger_tables IS
-	'Tables that are ledger tables now, with the number of rows recorded';
+	'Tables that are ledger tables now (schema-qualified, as in medchain.entries), with the number of rows recorded since they were enabled';
 GRANT SELECT ON medchain.ledger_tables TO PUBLIC;
 
 ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ SELECT medchain.enable('cdm.person') AS person_rows,
        medchain.enable('cdm.condition_occurrence') AS condition_rows,
        medchain.enable('cdm.drug_exposure') AS drug_rows,
        medchain.enable('cdm.measurement') AS measurement_rows;
-SELECT * FROM medchain.ledger_tables ORDER BY relation::text;
+SELECT * FROM medchain.ledger_tables ORDER BY relation;
 
 \echo
 \echo '### 2. A clinician records a new HbA1c result: the C trigger journals it'

@@ -3,7 +3,7 @@
 -- Existing rows are recorded as baseline entries; the count is returned.
 SELECT medchain.enable('cdm.person');
 SELECT medchain.enable('cdm.measurement');
-SELECT relation, rows_recorded FROM medchain.ledger_tables ORDER BY 1::text;
+SELECT relation, key_columns, rows_recorded FROM medchain.ledger_tables ORDER BY 1;
 
 -- One baseline entry per row, keyed by the primary key, pending (no block).
 SELECT kind, count(*), count(DISTINCT row_key), bool_and(block_height IS NULL) AS pending,

@@ -67,10 +67,11 @@ RESET SESSION AUTHORIZATION;
 -- The released table's entries stay; it is no longer listed; it accepts
 -- changes and records nothing new.
 SELECT kind, count(*) FROM medchain.entries WHERE relation = 'cdm.note' GROUP BY kind ORDER BY kind;
-SELECT count(*) AS listed FROM medchain.ledger_tables WHERE relation = 'cdm.note'::regclass;
+SELECT count(*) AS listed FROM medchain.ledger_tables WHERE relation = 'cdm.note';
 UPDATE cdm.note SET note_text = 'corrected' WHERE note_id = 1;
 INSERT INTO cdm.note VALUES (2, 1, 'after release');
 SELECT count(*) AS entries FROM medchain.entries WHERE relation = 'cdm.note';
 -- And can be enabled again: a new registration with a fresh baseline.
 SELECT medchain.enable('cdm.note');
 SELECT count(*) AS registrations FROM medchain.ledger_registry WHERE relation = 'cdm.note';
+SELECT rows_recorded FROM medchain.ledger_tables WHERE relation = 'cdm.note';

@@ -2,9 +2,7 @@
 -- demo uses too) and the roles the other suites act as.
 \set patients 20
 \set ECHO none
-\set QUIET on
 \i scripts/sample_ehr.sql
-\set QUIET off
 \set ECHO all
 
 CREATE ROLE regress_dba LOGIN IN ROLE medchain_admin;
