@@ -1,0 +1,75 @@
+-- The extension's catalog: schema, tables, columns, views, functions,
+-- privileges and guards, as later issues rely on them.
+BEGIN;
+SELECT plan(40);
+
+SELECT has_schema('medchain');
+SELECT has_role('medchain_admin');
+SELECT has_role('medchain_auditor');
+
+SELECT has_table('medchain', 'entries', 'journal table');
+SELECT col_type_is('medchain', 'entries', 'entry_id', 'bigint', 'entry_id bigint');
+SELECT col_type_is('medchain', 'entries', 'relation', 'text', 'relation text');
+SELECT col_type_is('medchain', 'entries', 'row_key', 'jsonb', 'row_key jsonb');
+SELECT col_type_is('medchain', 'entries', 'row_hash', 'bytea', 'row_hash bytea');
+SELECT col_type_is('medchain', 'entries', 'entry_hash', 'bytea', 'entry_hash bytea');
+SELECT col_type_is('medchain', 'entries', 'kind', 'text', 'kind text');
+SELECT col_type_is('medchain', 'entries', 'recorded_by', 'name', 'recorded_by name');
+SELECT col_type_is('medchain', 'entries', 'recorded_at', 'timestamp with time zone', 'recorded_at timestamptz');
+SELECT col_type_is('medchain', 'entries', 'xact', 'xid8', 'xact xid8');
+SELECT col_type_is('medchain', 'entries', 'block_height', 'bigint', 'block_height bigint');
+SELECT col_is_pk('medchain', 'entries', 'entry_id', 'entry_id is the primary key');
+SELECT col_not_null('medchain', 'entries', 'row_hash', 'row_hash is never NULL');
+SELECT col_not_null('medchain', 'entries', 'entry_hash', 'entry_hash is never NULL');
+
+SELECT has_table('medchain', 'ledger_registry', 'registry table');
+SELECT has_view('medchain', 'ledger_tables', 'ledger_tables view');
+SELECT columns_are('medchain', 'ledger_tables',
+	ARRAY['relation', 'key_columns', 'enabled_at', 'enabled_by', 'rows_recorded']);
+
+SELECT function_returns('medchain', 'enable', ARRAY['regclass'], 'bigint');
+SELECT function_returns('medchain', 'disable', ARRAY['regclass', 'text'], 'bigint');
+SELECT function_returns('medchain', 'row_encoding', ARRAY['regclass', 'jsonb'], 'bytea');
+SELECT function_lang_is('medchain', 'enable', ARRAY['regclass'], 'c');
+SELECT function_lang_is('medchain', 'record_row', ARRAY[]::name[], 'c', 'row trigger is C');
+
+-- Only medchain_admin (and superusers) may enable or disable.
+SELECT function_privs_are('medchain', 'enable', ARRAY['regclass'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'enable', ARRAY['regclass'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'disable', ARRAY['regclass', 'text'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'disable', ARRAY['regclass', 'text'], 'medchain_admin', ARRAY['EXECUTE']);
+-- Nobody but the owner writes the journal.
+SELECT table_privs_are('medchain', 'entries', 'public', ARRAY['SELECT']);
+SELECT ok(NOT has_table_privilege('medchain_admin', 'medchain.entries', 'INSERT, UPDATE, DELETE, TRUNCATE'),
+	'medchain_admin cannot write the journal');
+SELECT ok(NOT has_table_privilege('medchain_auditor', 'medchain.entries', 'INSERT, UPDATE, DELETE, TRUNCATE'),
+	'medchain_auditor cannot write the journal');
+SELECT table_privs_are('medchain', 'ledger_registry', 'public', ARRAY['SELECT']);
+SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'medchain.entries'::regclass),
+	'row-level security on the journal');
+
+-- The journal and registry travel with pg_dump.
+SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'medchain'$$,
+	ARRAY['medchain.entries', 'medchain.entries_entry_id_seq', 'medchain.ledger_registry',
+		  'medchain.ledger_registry_registration_id_seq'],
+	'journal, registry and their sequences are dumped');
+
+-- The DDL guards are event triggers that fire in every replication role.
+SELECT is((SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'medchain_guard_ddl'), 'A',
+	'guard_ddl is ENABLE ALWAYS');
+SELECT is((SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'medchain_guard_drop'), 'A',
+	'guard_drop is ENABLE ALWAYS');
+SELECT is((SELECT evtevent::text FROM pg_event_trigger WHERE evtname = 'medchain_guard_ddl'), 'ddl_command_start',
+	'guard_ddl runs before the command');
+SELECT is((SELECT evtevent::text FROM pg_event_trigger WHERE evtname = 'medchain_guard_drop'), 'sql_drop',
+	'guard_drop sees every dropped object');
+
+-- Every SECURITY DEFINER function pins its search_path.
+SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
+	JOIN pg_namespace n ON n.oid = p.pronamespace
+	WHERE n.nspname = 'medchain' AND p.prosecdef
+	  AND NOT coalesce(p.proconfig::text LIKE '%search_path=%', false)$$,
+	'SECURITY DEFINER functions pin search_path');
+
+SELECT * FROM finish();
+ROLLBACK;
