@@ -16,7 +16,9 @@
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/xid8.h"
 
@@ -97,17 +99,83 @@ entry_encode(StringInfo buf, const EntryFields *fields)
 	wire_put_u64(buf, fields->xact);
 }
 
+/*
+ * What journal_open() looks up by name, kept across transactions: the row
+ * trigger opens a writer for every row.  Dropping and re-creating the
+ * extension changes these OIDs; the relcache invalidation of the old
+ * medchain.entries resets them.
+ */
+typedef struct JournalTarget
+{
+	bool		valid;
+	Oid			entries;
+	Oid			sequence;
+	AttrNumber	attnums[MC_JOURNAL_WRITTEN_COLUMNS];	/* by EntryColumn */
+	Oid			session_user;	/* whose name recorded_by holds */
+	NameData	recorded_by;
+} JournalTarget;
+
+static JournalTarget journal_target;
+
+static void
+journal_target_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == journal_target.entries)
+		journal_target.valid = false;
+}
+
+static void
+journal_target_load(DirectTable *entries)
+{
+	static bool callback_registered = false;
+	int			col;
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(journal_target_invalidate, (Datum) 0);
+		callback_registered = true;
+	}
+	for (col = 0; col < MC_JOURNAL_WRITTEN_COLUMNS; col++)
+		journal_target.attnums[col] = direct_attnum(entries, entry_column_names[col]);
+	journal_target.sequence = medchain_relation("entries_entry_id_seq");
+	journal_target.entries = RelationGetRelid(entries->rel);
+	journal_target.valid = true;
+}
+
 JournalWriter *
 journal_open(void)
 {
 	JournalWriter *writer = palloc0(sizeof(JournalWriter));
-	int			col;
+	Oid			session_user = GetSessionUserId();
+	Oid			entries = InvalidOid;
 
-	writer->entries = direct_open(medchain_relation("entries"), RowExclusiveLock);
-	for (col = 0; col < MC_JOURNAL_WRITTEN_COLUMNS; col++)
-		writer->attnums[col] = direct_attnum(writer->entries, entry_column_names[col]);
-	writer->sequence = medchain_relation("entries_entry_id_seq");
-	namestrcpy(&writer->recorded_by, GetUserNameFromId(GetSessionUserId(), false));
+	/*
+	 * Locking processes pending invalidations; if they include a drop of the
+	 * cached table, look it up by name again.
+	 */
+	if (journal_target.valid)
+	{
+		entries = journal_target.entries;
+		LockRelationOid(entries, RowExclusiveLock);
+		if (!journal_target.valid)
+		{
+			UnlockRelationOid(entries, RowExclusiveLock);
+			entries = InvalidOid;
+		}
+	}
+	if (!OidIsValid(entries))
+		entries = medchain_relation("entries");
+	writer->entries = direct_open(entries, RowExclusiveLock);
+	if (!journal_target.valid)
+		journal_target_load(writer->entries);
+	if (journal_target.session_user != session_user)
+	{
+		namestrcpy(&journal_target.recorded_by, GetUserNameFromId(session_user, false));
+		journal_target.session_user = session_user;
+	}
+	memcpy(writer->attnums, journal_target.attnums, sizeof(writer->attnums));
+	writer->sequence = journal_target.sequence;
+	writer->recorded_by = journal_target.recorded_by;
 	writer->recorded_at = GetCurrentTransactionStartTimestamp();
 	writer->xact = GetTopFullTransactionId();
 	initStringInfo(&writer->scratch);
