@@ -19,7 +19,13 @@ OBJS = \
 	src/ddl_guard.o \
 	src/rows.o \
 	src/direct_write.o \
-	src/privileges.o
+	src/privileges.o \
+	src/chain_config.o \
+	src/merkle.o \
+	src/block.o \
+	src/pow.o \
+	src/seal.o \
+	src/verify.o
 
 REGRESS = setup enable append_only row_hash ddl_guard roles
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \

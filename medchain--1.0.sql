@@ -40,8 +40,12 @@ CREATE TABLE medchain.entries (
 	xact xid8 NOT NULL,
 	detail jsonb,
 	block_height bigint,
+	leaf_index integer,
 	CONSTRAINT entries_pkey PRIMARY KEY (entry_id)
-);
+)
+-- Sealing sets block_height and leaf_index in place: room on every page
+-- lets each of those updates be a HOT update, with no new index entry.
+WITH (fillfactor = 50);
 CREATE INDEX entries_relation_row_key_idx ON medchain.entries (relation, row_key);
 
 ALTER SEQUENCE medchain.entries_entry_id_seq OWNED BY medchain.entries.entry_id;
@@ -58,6 +62,54 @@ COMMENT ON COLUMN medchain.entries.kind IS
 	'baseline (recorded by enable), insert, or event (enable, disable)';
 COMMENT ON COLUMN medchain.entries.block_height IS
 	'Block that seals the entry; NULL while pending';
+COMMENT ON COLUMN medchain.entries.leaf_index IS
+	'Position of the entry among its block''s Merkle leaves, from 0; NULL while pending';
+
+------------------------------------------------------------------------
+-- Entries waiting to be sealed
+------------------------------------------------------------------------
+
+-- Written with each entry, in the same transaction: seal() takes the
+-- committed ones and deletes them, so an entry of a transaction still in
+-- progress simply waits for a later block.  entry_tid lets seal() reach
+-- the entry without an index lookup; it is checked, and an id lookup
+-- takes over when a rewrite of the journal has moved the entry.
+CREATE TABLE medchain.pending (
+	entry_id bigint NOT NULL,
+	entry_tid tid NOT NULL
+);
+COMMENT ON TABLE medchain.pending IS
+	'Entries not sealed yet, written only by medchain';
+
+------------------------------------------------------------------------
+-- Blocks
+------------------------------------------------------------------------
+
+CREATE TABLE medchain.blocks (
+	height bigint NOT NULL,
+	format_version integer NOT NULL,
+	prev_hash bytea NOT NULL,
+	merkle_root bytea NOT NULL,
+	entry_count integer NOT NULL,
+	sealed_at timestamptz NOT NULL,
+	difficulty integer NOT NULL,
+	node_name text NOT NULL,
+	nonce bigint NOT NULL,
+	block_hash bytea NOT NULL,
+	first_entry_id bigint NOT NULL,
+	last_entry_id bigint NOT NULL,
+	CONSTRAINT blocks_pkey PRIMARY KEY (height)
+);
+COMMENT ON TABLE medchain.blocks IS
+	'The chain of sealed blocks, written only by medchain.seal(); header layout in docs/FORMAT.md';
+COMMENT ON COLUMN medchain.blocks.difficulty IS
+	'Leading zero bits required of block_hash';
+COMMENT ON COLUMN medchain.blocks.node_name IS
+	'Node that sealed the block; the header holds the SHA-256 of this name';
+COMMENT ON COLUMN medchain.blocks.first_entry_id IS
+	'Lowest entry_id in the block (not part of the header)';
+COMMENT ON COLUMN medchain.blocks.last_entry_id IS
+	'Highest entry_id in the block (not part of the header)';
 
 ------------------------------------------------------------------------
 -- The registry of ledger tables
@@ -94,18 +146,23 @@ SELECT pg_catalog.pg_extension_config_dump('medchain.entries', '');
 SELECT pg_catalog.pg_extension_config_dump('medchain.entries_entry_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('medchain.ledger_registry', '');
 SELECT pg_catalog.pg_extension_config_dump('medchain.ledger_registry_registration_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('medchain.pending', '');
+SELECT pg_catalog.pg_extension_config_dump('medchain.blocks', '');
 
 ------------------------------------------------------------------------
 -- Access: nobody writes the journal but medchain's own code; readers see
 -- entries of tables they can read, auditors see all.
 ------------------------------------------------------------------------
 
-REVOKE ALL ON medchain.entries, medchain.ledger_registry FROM PUBLIC;
+REVOKE ALL ON medchain.entries, medchain.ledger_registry, medchain.pending,
+	medchain.blocks FROM PUBLIC;
 REVOKE ALL ON SEQUENCE medchain.entries_entry_id_seq,
 	medchain.ledger_registry_registration_id_seq FROM PUBLIC;
 
 GRANT SELECT ON medchain.entries TO PUBLIC;
 GRANT SELECT ON medchain.ledger_registry TO PUBLIC;
+-- Block headers hold hashes only, never patient data.
+GRANT SELECT ON medchain.blocks TO PUBLIC;
 
 -- Looks the table up by name without to_regclass(), which would raise an
 -- error for a schema the caller may not use; such a table is simply not
@@ -219,3 +276,56 @@ CREATE EVENT TRIGGER medchain_guard_drop ON sql_drop
 
 ALTER EVENT TRIGGER medchain_guard_ddl ENABLE ALWAYS;
 ALTER EVENT TRIGGER medchain_guard_drop ENABLE ALWAYS;
+
+------------------------------------------------------------------------
+-- Blocks: sealing and the chain's status
+------------------------------------------------------------------------
+
+CREATE FUNCTION medchain.seal(max_entries integer DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'medchain_seal'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION medchain.seal(integer) IS
+	'Seal committed pending entries into the next block; returns its height, NULL when nothing is pending';
+
+REVOKE ALL ON FUNCTION medchain.seal(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.seal(integer) TO medchain_admin;
+
+-- medchain_admin may tune the proof-of-work (PostgreSQL 15 and later).
+DO $grant$
+BEGIN
+	IF current_setting('server_version_num')::int >= 150000 THEN
+		EXECUTE 'GRANT SET ON PARAMETER medchain.difficulty TO medchain_admin';
+	END IF;
+END
+$grant$;
+
+CREATE VIEW medchain.chain_status AS
+SELECT (SELECT pg_catalog.max(height) FROM medchain.blocks) AS height,
+	   (SELECT b.block_hash FROM medchain.blocks b
+		 ORDER BY b.height DESC LIMIT 1) AS head_hash,
+	   (SELECT pg_catalog.count(*) FROM medchain.pending) AS pending_entries,
+	   (SELECT pg_catalog.now() - pg_catalog.min(e.recorded_at)
+		  FROM medchain.pending p
+		  JOIN medchain.entries e ON e.entry_id = p.entry_id) AS oldest_pending_age;
+
+COMMENT ON VIEW medchain.chain_status IS
+	'Height and hash of the newest block, entries waiting to be sealed and how long the oldest has waited';
+GRANT SELECT ON medchain.chain_status TO PUBLIC;
+
+------------------------------------------------------------------------
+-- Integrity checks
+------------------------------------------------------------------------
+
+CREATE FUNCTION medchain.verify(tbl regclass DEFAULT NULL)
+RETURNS TABLE (finding text, relation text, row_key jsonb,
+			   entry_id bigint, block_height bigint, detail text)
+AS 'MODULE_PATHNAME', 'medchain_verify'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION medchain.verify(regclass) IS
+	'One row per finding (row_modified, row_missing, row_unrecorded, entry_modified, entry_missing, block_modified, chain_broken); none when clean';
+
+REVOKE ALL ON FUNCTION medchain.verify(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.verify(regclass) TO medchain_auditor, medchain_admin;

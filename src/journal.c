@@ -16,6 +16,7 @@
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
+#include "parser/parse_relation.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -25,21 +26,7 @@
 #include "journal.h"
 #include "wire.h"
 
-/* Columns of medchain.entries, found by name so column order is free. */
-typedef enum EntryColumn
-{
-	COL_ENTRY_ID,
-	COL_RELATION,
-	COL_ROW_KEY,
-	COL_ROW_HASH,
-	COL_ENTRY_HASH,
-	COL_KIND,
-	COL_RECORDED_BY,
-	COL_RECORDED_AT,
-	COL_XACT,
-	COL_DETAIL
-} EntryColumn;
-
+/* By EntryColumn; found by name so column order is free. */
 static const char *const entry_column_names[MC_JOURNAL_WRITTEN_COLUMNS] = {
 	"entry_id", "relation", "row_key", "row_hash", "entry_hash", "kind",
 	"recorded_by", "recorded_at", "xact", "detail"
@@ -109,6 +96,7 @@ typedef struct JournalTarget
 {
 	bool		valid;
 	Oid			entries;
+	Oid			pending;
 	Oid			sequence;
 	AttrNumber	attnums[MC_JOURNAL_WRITTEN_COLUMNS];	/* by EntryColumn */
 	Oid			session_user;	/* whose name recorded_by holds */
@@ -124,22 +112,47 @@ journal_target_invalidate(Datum arg, Oid relid)
 		journal_target.valid = false;
 }
 
+void
+entry_columns_find(Relation entries, AttrNumber attnums[MC_JOURNAL_WRITTEN_COLUMNS])
+{
+	int			col;
+
+	for (col = 0; col < MC_JOURNAL_WRITTEN_COLUMNS; col++)
+	{
+		attnums[col] = attnameAttNum(entries, entry_column_names[col], false);
+		if (attnums[col] == InvalidAttrNumber)
+			elog(ERROR, "column \"%s\" of medchain.entries is missing",
+				 entry_column_names[col]);
+	}
+}
+
 static void
 journal_target_load(DirectTable *entries)
 {
 	static bool callback_registered = false;
-	int			col;
 
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(journal_target_invalidate, (Datum) 0);
 		callback_registered = true;
 	}
-	for (col = 0; col < MC_JOURNAL_WRITTEN_COLUMNS; col++)
-		journal_target.attnums[col] = direct_attnum(entries, entry_column_names[col]);
+	entry_columns_find(entries->rel, journal_target.attnums);
 	journal_target.sequence = medchain_relation("entries_entry_id_seq");
+	journal_target.pending = medchain_relation("pending");
 	journal_target.entries = RelationGetRelid(entries->rel);
 	journal_target.valid = true;
+}
+
+/* The pending row: (entry_id, entry_tid), in that column order. */
+static void
+pending_append(DirectTable *pending, int64 entry_id, ItemPointer entry_tid)
+{
+	Datum		values[2];
+	bool		isnull[2] = {false, false};
+
+	values[0] = Int64GetDatum(entry_id);
+	values[1] = PointerGetDatum(entry_tid);
+	direct_insert(pending, heap_form_tuple(RelationGetDescr(pending->rel), values, isnull));
 }
 
 JournalWriter *
@@ -168,6 +181,7 @@ journal_open(void)
 	writer->entries = direct_open(entries, RowExclusiveLock);
 	if (!journal_target.valid)
 		journal_target_load(writer->entries);
+	writer->pending = direct_open(journal_target.pending, RowExclusiveLock);
 	if (journal_target.session_user != session_user)
 	{
 		namestrcpy(&journal_target.recorded_by, GetUserNameFromId(session_user, false));
@@ -185,6 +199,7 @@ journal_open(void)
 void
 journal_close(JournalWriter *writer)
 {
+	direct_close(writer->pending);
 	direct_close(writer->entries);
 }
 
@@ -267,5 +282,94 @@ journal_append(JournalWriter *writer, const char *kind, const char *relation,
 
 	tuple = heap_form_tuple(desc, values, isnull);
 	direct_insert(writer->entries, tuple);
+	pending_append(writer->pending, fields.entry_id, &tuple->t_self);
 	return fields.entry_id;
+}
+
+/* An event's row_hash: SHA-256 of its detail's jsonb text in UTF-8. */
+void
+event_detail_hash(Jsonb *detail, uint8 out[MC_HASH_LEN])
+{
+	char	   *canonical = JsonbToCString(NULL, &detail->root, VARSIZE(detail));
+	char	   *utf8 = pg_server_to_any(canonical, strlen(canonical), PG_UTF8);
+
+	mc_sha256(utf8, strlen(utf8), out);
+}
+
+/* A bytea that must be a 32-byte digest; NULL if it is not. */
+static const uint8 *
+stored_hash(Datum value, bool isnull)
+{
+	bytea	   *b;
+
+	if (isnull)
+		return NULL;
+	b = DatumGetByteaPP(value);
+	return VARSIZE_ANY_EXHDR(b) == MC_HASH_LEN ? (const uint8 *) VARDATA_ANY(b) : NULL;
+}
+
+/*
+ * Why a stored entry (its columns deformed by attnums) does not hash to
+ * its entry_hash; NULL when it does.  The entry's row_hash is copied to
+ * row_hash when it is well-formed.
+ */
+const char *
+entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
+						StringInfo scratch, uint8 row_hash[MC_HASH_LEN])
+{
+	static const EntryColumn required[] = {
+		COL_ENTRY_ID, COL_RELATION, COL_KIND, COL_RECORDED_BY, COL_RECORDED_AT, COL_XACT
+	};
+	EntryFields fields;
+	const uint8 *stored_row_hash;
+	const uint8 *stored_entry_hash;
+	uint8		computed[MC_HASH_LEN];
+	int			i;
+
+#define VALUE(col) values[attnums[col] - 1]
+#define ISNULL(col) isnull[attnums[col] - 1]
+	for (i = 0; i < lengthof(required); i++)
+		if (ISNULL(required[i]))
+			return psprintf("its %s is NULL", entry_column_names[required[i]]);
+	stored_row_hash = stored_hash(VALUE(COL_ROW_HASH), ISNULL(COL_ROW_HASH));
+	stored_entry_hash = stored_hash(VALUE(COL_ENTRY_HASH), ISNULL(COL_ENTRY_HASH));
+	if (stored_row_hash == NULL)
+		return "its row_hash is not a 32-byte digest";
+	if (stored_entry_hash == NULL)
+		return "its entry_hash is not a 32-byte digest";
+	memcpy(row_hash, stored_row_hash, MC_HASH_LEN);
+
+	fields.kind = TextDatumGetCString(VALUE(COL_KIND));
+	fields.entry_id = DatumGetInt64(VALUE(COL_ENTRY_ID));
+	fields.relation = TextDatumGetCString(VALUE(COL_RELATION));
+	if (ISNULL(COL_ROW_KEY))
+		fields.row_key_text = NULL;
+	else
+	{
+		Jsonb	   *key = DatumGetJsonbP(VALUE(COL_ROW_KEY));
+
+		fields.row_key_text = JsonbToCString(NULL, &key->root, VARSIZE(key));
+	}
+	fields.row_hash = stored_row_hash;
+	fields.recorded_by = NameStr(*DatumGetName(VALUE(COL_RECORDED_BY)));
+	fields.recorded_at = DatumGetTimestampTz(VALUE(COL_RECORDED_AT));
+	fields.xact = U64FromFullTransactionId(DatumGetFullTransactionId(VALUE(COL_XACT)));
+
+	resetStringInfo(scratch);
+	entry_encode(scratch, &fields);
+	mc_sha256(scratch->data, scratch->len, computed);
+	if (memcmp(computed, stored_entry_hash, MC_HASH_LEN) != 0)
+		return "its fields no longer hash to its entry_hash";
+
+	if (strcmp(fields.kind, MC_KIND_EVENT) == 0)
+	{
+		if (ISNULL(COL_DETAIL))
+			return "it is an event without detail";
+		event_detail_hash(DatumGetJsonbP(VALUE(COL_DETAIL)), computed);
+		if (memcmp(computed, stored_row_hash, MC_HASH_LEN) != 0)
+			return "its detail no longer hashes to its row_hash";
+	}
+	return NULL;
+#undef VALUE
+#undef ISNULL
 }

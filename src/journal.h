@@ -45,10 +45,34 @@ extern void entry_encode(StringInfo buf, const EntryFields *fields);
 /* Columns of medchain.entries that the writer fills in. */
 #define MC_JOURNAL_WRITTEN_COLUMNS 10
 
+typedef enum EntryColumn
+{
+	COL_ENTRY_ID,
+	COL_RELATION,
+	COL_ROW_KEY,
+	COL_ROW_HASH,
+	COL_ENTRY_HASH,
+	COL_KIND,
+	COL_RECORDED_BY,
+	COL_RECORDED_AT,
+	COL_XACT,
+	COL_DETAIL
+} EntryColumn;
+
+/* Attribute numbers of those columns in medchain.entries, by EntryColumn. */
+extern void entry_columns_find(Relation entries,
+							   AttrNumber attnums[MC_JOURNAL_WRITTEN_COLUMNS]);
+extern void event_detail_hash(Jsonb *detail, uint8 out[MC_HASH_LEN]);
+extern const char *entry_integrity_problem(const AttrNumber *attnums,
+										   Datum *values, bool *isnull,
+										   StringInfo scratch,
+										   uint8 row_hash[MC_HASH_LEN]);
+
 /* Appends entries for the current transaction. */
 typedef struct JournalWriter
 {
 	DirectTable *entries;
+	DirectTable *pending;
 	AttrNumber	attnums[MC_JOURNAL_WRITTEN_COLUMNS];	/* by EntryColumn */
 	Oid			sequence;
 	NameData	recorded_by;

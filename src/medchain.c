@@ -5,7 +5,9 @@
  *
  * The SQL API lives in the modules named after each concern: registry.c
  * (enable, disable), triggers.c (recording and refusing row changes),
- * ddl_guard.c (event triggers), rows.c (row encodings on demand).
+ * ddl_guard.c (event triggers), rows.c (row encodings on demand), seal.c
+ * (sealing blocks), verify.c (integrity checks), proof.c (digests,
+ * inclusion proofs, the chain export).
  *
  *-------------------------------------------------------------------------
  */
@@ -13,4 +15,14 @@
 
 #include "fmgr.h"
 
+#include "chain_config.h"
+
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	chain_config_define();
+}

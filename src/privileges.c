@@ -15,15 +15,33 @@
 
 #include "privileges.h"
 
+static bool
+has_role_privileges(const char *role)
+{
+	Oid			roleid = get_role_oid(role, true);
+
+	return OidIsValid(roleid) && has_privs_of_role(GetUserId(), roleid);
+}
+
 void
 require_admin(const char *what)
 {
-	Oid			admin = get_role_oid(MC_ADMIN_ROLE, true);
-
-	if (!OidIsValid(admin) || !has_privs_of_role(GetUserId(), admin))
+	if (!has_role_privileges(MC_ADMIN_ROLE))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s", what),
 				 errdetail("Only members of role \"%s\" may do this.", MC_ADMIN_ROLE),
 				 errhint("Ask an administrator to GRANT %s to you.", MC_ADMIN_ROLE)));
+}
+
+void
+require_auditor(const char *what)
+{
+	if (!has_role_privileges(MC_AUDITOR_ROLE) && !has_role_privileges(MC_ADMIN_ROLE))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errdetail("Only members of role \"%s\" or \"%s\" may do this.",
+						   MC_AUDITOR_ROLE, MC_ADMIN_ROLE),
+				 errhint("Ask an administrator to GRANT %s to you.", MC_AUDITOR_ROLE)));
 }

@@ -16,4 +16,7 @@
 /* Errors unless the current user has the privileges of medchain_admin. */
 extern void require_admin(const char *what);
 
+/* Errors unless the current user is a medchain_auditor or medchain_admin. */
+extern void require_auditor(const char *what);
+
 #endif							/* MEDCHAIN_PRIVILEGES_H */

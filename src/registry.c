@@ -326,13 +326,11 @@ record_event(const char *relation, const char *detail_json)
 {
 	Jsonb	   *detail = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 															CStringGetDatum(detail_json)));
-	char	   *canonical = JsonbToCString(NULL, &detail->root, VARSIZE(detail));
-	char	   *utf8 = pg_server_to_any(canonical, strlen(canonical), PG_UTF8);
 	uint8		payload_hash[MC_HASH_LEN];
 	JournalWriter *writer = journal_open();
 	int64		entry_id;
 
-	mc_sha256(utf8, strlen(utf8), payload_hash);
+	event_detail_hash(detail, payload_hash);
 	entry_id = journal_append(writer, MC_KIND_EVENT, relation, NULL,
 							  payload_hash, detail);
 	journal_close(writer);

@@ -40,9 +40,9 @@ key_columns_list(const RowLayout *keylayout)
 	return buf.data;
 }
 
-/* The key must be a JSON object naming exactly the key columns. */
-static void
-check_key_shape(const LedgerRelation *ledger, Jsonb *key)
+/* Is the key a JSON object naming exactly the key columns? */
+bool
+ledger_key_fits(const LedgerRelation *ledger, Jsonb *key)
 {
 	const RowLayout *keylayout = ledger->key_layout;
 	bool		fits = JB_ROOT_IS_OBJECT(key) &&
@@ -60,13 +60,19 @@ check_key_shape(const LedgerRelation *ledger, Jsonb *key)
 		value = findJsonbValueFromContainer(&key->root, JB_FOBJECT, &name);
 		fits = value != NULL && value->type != jbvNull;
 	}
-	if (!fits)
+	return fits;
+}
+
+static void
+check_key_shape(const LedgerRelation *ledger, Jsonb *key)
+{
+	if (!ledger_key_fits(ledger, key))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("key does not match the key columns of ledger table %s",
 						ledger->relation_name),
 				 errdetail("The key must be a JSON object with exactly these non-null members: %s.",
-						   key_columns_list(keylayout)),
+						   key_columns_list(ledger->key_layout)),
 				 errhint("Copy the row_key of the row's entry in medchain.entries.")));
 }
 

@@ -17,6 +17,7 @@
 #include "ledger_cache.h"
 
 extern Relation ledger_table_open(Oid relid);
+extern bool ledger_key_fits(const LedgerRelation *ledger, Jsonb *key);
 extern bool ledger_row_find(Relation rel, const LedgerRelation *ledger,
 							Jsonb *key, ItemPointer tid);
 

@@ -1,0 +1,308 @@
+/*-------------------------------------------------------------------------
+ *
+ * block.c
+ *	  Block headers and the rows of medchain.blocks.
+ *
+ * The header is a fixed 136-byte layout whose last 8 bytes are the nonce,
+ * so that its first 128 bytes (two SHA-256 blocks) are the same for every
+ * nonce tried: see pow.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
+#include "port/pg_bitutils.h"
+#include "port/pg_bswap.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "block.h"
+#include "journal.h"
+
+/* ---------- header ---------- */
+
+static void
+put_u32(uint8 *p, uint32 v)
+{
+	v = pg_hton32(v);
+	memcpy(p, &v, 4);
+}
+
+static void
+put_u64(uint8 *p, uint64 v)
+{
+	v = pg_hton64(v);
+	memcpy(p, &v, 8);
+}
+
+/* Microseconds since the Unix epoch, as in the entry encoding. */
+static int64
+unix_usecs(TimestampTz t)
+{
+	return t + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+}
+
+void
+block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_LEN])
+{
+	memcpy(out, "MCB1", 4);
+	put_u32(out + 4, header->format_version);
+	put_u64(out + 8, (uint64) header->height);
+	memcpy(out + 16, header->prev_hash, MC_HASH_LEN);
+	memcpy(out + 48, header->merkle_root, MC_HASH_LEN);
+	put_u64(out + 80, (uint64) unix_usecs(header->sealed_at));
+	put_u32(out + 88, header->entry_count);
+	put_u32(out + 92, header->difficulty);
+	memcpy(out + 96, header->node_id, MC_HASH_LEN);
+	put_u64(out + MC_HEADER_NONCE_OFFSET, header->nonce);
+}
+
+void
+block_header_hash(const BlockHeader *header, uint8 out[MC_HASH_LEN])
+{
+	uint8		bytes[MC_HEADER_LEN];
+
+	block_header_encode(header, bytes);
+	mc_sha256(bytes, MC_HEADER_LEN, out);
+}
+
+void
+block_node_id(const char *node_name, uint8 out[MC_HASH_LEN])
+{
+	char	   *utf8 = pg_server_to_any(node_name, strlen(node_name), PG_UTF8);
+
+	mc_sha256(utf8, strlen(utf8), out);
+}
+
+int
+leading_zero_bits(const uint8 hash[MC_HASH_LEN])
+{
+	int			bits = 0;
+	int			i;
+
+	for (i = 0; i < MC_HASH_LEN; i++)
+	{
+		if (hash[i] == 0)
+		{
+			bits += 8;
+			continue;
+		}
+		return bits + (7 - pg_leftmost_one_pos32(hash[i]));
+	}
+	return bits;
+}
+
+/* ---------- rows ---------- */
+
+typedef enum BlockColumn
+{
+	BCOL_HEIGHT,
+	BCOL_FORMAT_VERSION,
+	BCOL_PREV_HASH,
+	BCOL_MERKLE_ROOT,
+	BCOL_ENTRY_COUNT,
+	BCOL_SEALED_AT,
+	BCOL_DIFFICULTY,
+	BCOL_NODE_NAME,
+	BCOL_NONCE,
+	BCOL_BLOCK_HASH,
+	BCOL_FIRST_ENTRY_ID,
+	BCOL_LAST_ENTRY_ID,
+	BCOL_COUNT
+} BlockColumn;
+
+static const char *const block_column_names[BCOL_COUNT] = {
+	"height", "format_version", "prev_hash", "merkle_root", "entry_count",
+	"sealed_at", "difficulty", "node_name", "nonce", "block_hash",
+	"first_entry_id", "last_entry_id"
+};
+
+static AttrNumber
+block_attnum(TupleDesc desc, BlockColumn col)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (!attr->attisdropped &&
+			strcmp(NameStr(attr->attname), block_column_names[col]) == 0)
+			return attr->attnum;
+	}
+	elog(ERROR, "column \"%s\" of medchain.blocks is missing", block_column_names[col]);
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
+
+/*
+ * A stored hash that is not 32 bytes (someone wrote the row by hand) reads
+ * as all zeros, which no honest hash is: the integrity checks then fail.
+ */
+static void
+hash_from_datum(Datum value, bool isnull, uint8 out[MC_HASH_LEN])
+{
+	bytea	   *b;
+
+	memset(out, 0, MC_HASH_LEN);
+	if (isnull)
+		return;
+	b = DatumGetByteaPP(value);
+	if (VARSIZE_ANY_EXHDR(b) == MC_HASH_LEN)
+		memcpy(out, VARDATA_ANY(b), MC_HASH_LEN);
+}
+
+void
+block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row)
+{
+	Datum		values[BCOL_COUNT];
+	bool		isnull[BCOL_COUNT];
+	int			col;
+
+	for (col = 0; col < BCOL_COUNT; col++)
+		values[col] = heap_getattr(tuple, block_attnum(desc, col), desc, &isnull[col]);
+
+#define INT_OR_ZERO(col, get) (isnull[col] ? 0 : get(values[col]))
+	row->header.height = INT_OR_ZERO(BCOL_HEIGHT, DatumGetInt64);
+	row->header.format_version = INT_OR_ZERO(BCOL_FORMAT_VERSION, DatumGetInt32);
+	hash_from_datum(values[BCOL_PREV_HASH], isnull[BCOL_PREV_HASH], row->header.prev_hash);
+	hash_from_datum(values[BCOL_MERKLE_ROOT], isnull[BCOL_MERKLE_ROOT], row->header.merkle_root);
+	row->header.entry_count = INT_OR_ZERO(BCOL_ENTRY_COUNT, DatumGetInt32);
+	row->header.sealed_at = INT_OR_ZERO(BCOL_SEALED_AT, DatumGetTimestampTz);
+	row->header.difficulty = INT_OR_ZERO(BCOL_DIFFICULTY, DatumGetInt32);
+	row->node_name = isnull[BCOL_NODE_NAME] ? pstrdup("") :
+		TextDatumGetCString(values[BCOL_NODE_NAME]);
+	block_node_id(row->node_name, row->header.node_id);
+	row->header.nonce = (uint64) INT_OR_ZERO(BCOL_NONCE, DatumGetInt64);
+	hash_from_datum(values[BCOL_BLOCK_HASH], isnull[BCOL_BLOCK_HASH], row->block_hash);
+	row->first_entry_id = INT_OR_ZERO(BCOL_FIRST_ENTRY_ID, DatumGetInt64);
+	row->last_entry_id = INT_OR_ZERO(BCOL_LAST_ENTRY_ID, DatumGetInt64);
+#undef INT_OR_ZERO
+}
+
+HeapTuple
+block_row_to_tuple(const BlockRow *row, TupleDesc desc)
+{
+	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
+	int			col;
+
+	memset(isnull, true, sizeof(bool) * desc->natts);
+	for (col = 0; col < BCOL_COUNT; col++)
+	{
+		AttrNumber	attnum = block_attnum(desc, col);
+		Datum		value = (Datum) 0;
+
+		switch ((BlockColumn) col)
+		{
+			case BCOL_HEIGHT:
+				value = Int64GetDatum(row->header.height);
+				break;
+			case BCOL_FORMAT_VERSION:
+				value = Int32GetDatum((int32) row->header.format_version);
+				break;
+			case BCOL_PREV_HASH:
+				value = PointerGetDatum(mc_hash_to_bytea(row->header.prev_hash));
+				break;
+			case BCOL_MERKLE_ROOT:
+				value = PointerGetDatum(mc_hash_to_bytea(row->header.merkle_root));
+				break;
+			case BCOL_ENTRY_COUNT:
+				value = Int32GetDatum((int32) row->header.entry_count);
+				break;
+			case BCOL_SEALED_AT:
+				value = TimestampTzGetDatum(row->header.sealed_at);
+				break;
+			case BCOL_DIFFICULTY:
+				value = Int32GetDatum((int32) row->header.difficulty);
+				break;
+			case BCOL_NODE_NAME:
+				value = CStringGetTextDatum(row->node_name);
+				break;
+			case BCOL_NONCE:
+				value = Int64GetDatum((int64) row->header.nonce);
+				break;
+			case BCOL_BLOCK_HASH:
+				value = PointerGetDatum(mc_hash_to_bytea(row->block_hash));
+				break;
+			case BCOL_FIRST_ENTRY_ID:
+				value = Int64GetDatum(row->first_entry_id);
+				break;
+			case BCOL_LAST_ENTRY_ID:
+				value = Int64GetDatum(row->last_entry_id);
+				break;
+			case BCOL_COUNT:
+				break;
+		}
+		values[attnum - 1] = value;
+		isnull[attnum - 1] = false;
+	}
+	return heap_form_tuple(desc, values, isnull);
+}
+
+/*
+ * The block at `height`, or with height < 0 the highest block, as the
+ * latest snapshot sees it: callers hold a lock that settles the chain, or
+ * read it for a report.
+ */
+static bool
+block_lookup(int64 height, BlockRow *row)
+{
+	Relation	blocks = table_open(medchain_relation("blocks"), AccessShareLock);
+	Relation	index = index_open(medchain_relation("blocks_pkey"), AccessShareLock);
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(height));
+	scan = systable_beginscan_ordered(blocks, index, snapshot,
+									  height < 0 ? 0 : 1, &key);
+	tuple = systable_getnext_ordered(scan, height < 0 ? BackwardScanDirection :
+									 ForwardScanDirection);
+	if (HeapTupleIsValid(tuple))
+		block_row_from_tuple(tuple, RelationGetDescr(blocks), row);
+	systable_endscan_ordered(scan);
+	UnregisterSnapshot(snapshot);
+	index_close(index, AccessShareLock);
+	table_close(blocks, AccessShareLock);
+	return HeapTupleIsValid(tuple);
+}
+
+bool
+block_row_fetch(int64 height, BlockRow *row)
+{
+	Assert(height >= 0);
+	return block_lookup(height, row);
+}
+
+bool
+block_head(BlockRow *row)
+{
+	return block_lookup(-1, row);
+}
+
+const char *
+block_integrity_problem(const BlockRow *row)
+{
+	uint8		hash[MC_HASH_LEN];
+
+	if (row->header.format_version != MC_BLOCK_FORMAT_VERSION)
+		return psprintf("format_version %u is not %d", row->header.format_version,
+						MC_BLOCK_FORMAT_VERSION);
+	if (row->header.difficulty > MC_MAX_DIFFICULTY)
+		return psprintf("difficulty %u is out of range", row->header.difficulty);
+	block_header_hash(&row->header, hash);
+	if (memcmp(hash, row->block_hash, MC_HASH_LEN) != 0)
+		return "its header fields no longer hash to its block_hash";
+	if (leading_zero_bits(hash) < (int) row->header.difficulty)
+		return psprintf("its hash has %d leading zero bits, fewer than its difficulty %u",
+						leading_zero_bits(hash), row->header.difficulty);
+	return NULL;
+}

@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * block.h
+ *	  Block headers (docs/FORMAT.md, "Block header"), their hash and
+ *	  proof-of-work, and the rows of medchain.blocks.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDCHAIN_BLOCK_H
+#define MEDCHAIN_BLOCK_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "utils/timestamp.h"
+
+#include "sha256.h"
+
+#define MC_BLOCK_FORMAT_VERSION 1
+#define MC_HEADER_LEN 136
+#define MC_HEADER_NONCE_OFFSET 128
+#define MC_MAX_DIFFICULTY 64
+
+typedef struct BlockHeader
+{
+	uint32		format_version;
+	int64		height;
+	uint8		prev_hash[MC_HASH_LEN];
+	uint8		merkle_root[MC_HASH_LEN];
+	TimestampTz sealed_at;
+	uint32		entry_count;
+	uint32		difficulty;
+	uint8		node_id[MC_HASH_LEN];	/* SHA-256 of the node name */
+	uint64		nonce;
+} BlockHeader;
+
+/* A row of medchain.blocks: the header plus what is stored beside it. */
+typedef struct BlockRow
+{
+	BlockHeader header;
+	char	   *node_name;
+	uint8		block_hash[MC_HASH_LEN];
+	int64		first_entry_id;
+	int64		last_entry_id;
+} BlockRow;
+
+extern void block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_LEN]);
+extern void block_header_hash(const BlockHeader *header, uint8 out[MC_HASH_LEN]);
+extern void block_node_id(const char *node_name, uint8 out[MC_HASH_LEN]);
+extern int	leading_zero_bits(const uint8 hash[MC_HASH_LEN]);
+
+extern void block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row);
+extern HeapTuple block_row_to_tuple(const BlockRow *row, TupleDesc desc);
+
+/* Each header field, and the block_hash beside it, found in the row. */
+extern bool block_row_fetch(int64 height, BlockRow *row);
+extern bool block_head(BlockRow *row);
+
+/* Why a stored block is not what its hash says; NULL when it is. */
+extern const char *block_integrity_problem(const BlockRow *row);
+
+#endif							/* MEDCHAIN_BLOCK_H */

@@ -1,0 +1,767 @@
+/*-------------------------------------------------------------------------
+ *
+ * verify.c
+ *	  medchain.verify(): integrity checks that name what was altered,
+ *	  deleted or slipped in.
+ *
+ * One pass over the journal in entry_id order does three jobs at once:
+ *
+ * - each entry is re-hashed and compared with its entry_hash;
+ * - each sealed entry's leaf goes into its block's Merkle tree, built as
+ *   the leaves arrive (merkle.c), so a block is checked against its root
+ *   when the walk passes its last entry;
+ * - each entry of a checked ledger table is paired with the table's rows,
+ *   which a sequential scan of the table delivers alongside (TableCheck).
+ *   Rows are appended in about the order their entries are, so pairing by
+ *   row_hash almost always succeeds at once; what does not pair waits in a
+ *   small table and is settled at the end, or earlier when too much waits,
+ *   by a lookup by key.  Memory therefore does not grow with the table.
+ *
+ * A second, short pass checks the block headers and their links.
+ *
+ * Each tamper is reported once, where it happened: a row altered behind
+ * the triggers is row_modified, not also a broken entry; an entry that no
+ * longer hashes right is entry_modified, and its row is not compared with
+ * it; a block whose hash was recomputed without proof-of-work is
+ * block_modified, and the next block's link to it is not reported too.
+ *
+ * Everything is read with one snapshot, so a row and its entry (written in
+ * one transaction) are seen together or not at all; nothing is written,
+ * so verify() runs on a hot standby.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/bitmapset.h"
+#include "parser/parse_relation.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+
+#include "block.h"
+#include "journal.h"
+#include "ledger_cache.h"
+#include "merkle.h"
+#include "privileges.h"
+#include "rows.h"
+
+PG_FUNCTION_INFO_V1(medchain_verify);
+
+/* Unpaired rows and entries a table check holds before settling them. */
+#define UNPAIRED_LIMIT 10000
+
+/* ---------- findings ---------- */
+
+typedef struct Findings
+{
+	Tuplestorestate *store;
+	TupleDesc	desc;
+} Findings;
+
+/* entry_id and block_height are NULL when negative. */
+static void
+report(Findings *findings, const char *finding, const char *relation,
+	   Jsonb *row_key, int64 entry_id, int64 block_height, const char *detail)
+{
+	Datum		values[6];
+	bool		isnull[6] = {false, relation == NULL, row_key == NULL,
+	entry_id < 0, block_height < 0, detail == NULL};
+
+	values[0] = CStringGetTextDatum(finding);
+	values[1] = relation ? CStringGetTextDatum(relation) : (Datum) 0;
+	values[2] = row_key ? JsonbPGetDatum(row_key) : (Datum) 0;
+	values[3] = Int64GetDatum(entry_id);
+	values[4] = Int64GetDatum(block_height);
+	values[5] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
+	tuplestore_putvalues(findings->store, findings->desc, values, isnull);
+}
+
+/* ---------- row checks of one ledger table ---------- */
+
+typedef struct UnpairedEntry
+{
+	uint8		row_hash[MC_HASH_LEN];	/* hash key */
+	int64		entry_id;
+	int64		block_height;
+	Jsonb	   *row_key;
+} UnpairedEntry;
+
+typedef struct UnpairedRow
+{
+	uint8		row_hash[MC_HASH_LEN];	/* hash key */
+	Jsonb	   *row_key;
+} UnpairedRow;
+
+/* A schema-qualified name: two quoted identifiers, a dot, the NUL. */
+#define RELATION_NAME_LEN (2 * (2 * NAMEDATALEN + 2) + 2)
+
+typedef struct TableCheck
+{
+	char		relation[RELATION_NAME_LEN];	/* as in medchain.entries; hash key */
+	Oid			relid;
+	int64		after_entry_id; /* entries of the current enablement only */
+	Relation	rel;
+	LedgerRelation *ledger;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	bool		scan_done;
+	MemoryContext unpaired_cxt; /* the two tables and the keys they hold */
+	HTAB	   *entries;
+	HTAB	   *rows;
+	StringInfoData encoding;
+} TableCheck;
+
+typedef struct VerifyState
+{
+	Findings	findings;
+	Snapshot	snapshot;
+	Relation	journal;
+	Relation	key_index;		/* entries (relation, row_key) */
+	AttrNumber	attnums[MC_JOURNAL_WRITTEN_COLUMNS];
+	AttrNumber	height_attnum;
+	AttrNumber	leaf_attnum;
+	HTAB	   *tables;			/* TableCheck by relation */
+	MemoryContext percall;		/* reset for every entry and row */
+	StringInfoData scratch;
+} VerifyState;
+
+static void
+unpaired_tables_create(TableCheck *check)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = MC_HASH_LEN;
+	ctl.hcxt = check->unpaired_cxt;
+	ctl.entrysize = sizeof(UnpairedEntry);
+	check->entries = hash_create("medchain verify unpaired entries", 256, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.entrysize = sizeof(UnpairedRow);
+	check->rows = hash_create("medchain verify unpaired rows", 256, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+static void
+row_hash_of_slot(TableCheck *check, TupleTableSlot *slot, uint8 hash[MC_HASH_LEN])
+{
+	slot_getallattrs(slot);
+	resetStringInfo(&check->encoding);
+	row_encode(&check->encoding, check->ledger->row_layout, slot->tts_values,
+			   slot->tts_isnull);
+	mc_sha256(check->encoding.data, check->encoding.len, hash);
+}
+
+/* Does an entry of the current enablement record a row with this key? */
+static bool
+entry_exists_for_key(VerifyState *state, TableCheck *check, Jsonb *row_key)
+{
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	ScanKeyEntryInitialize(&keys[0], 0, state->attnums[COL_RELATION],
+						   BTEqualStrategyNumber, InvalidOid, C_COLLATION_OID,
+						   F_TEXTEQ, CStringGetTextDatum(check->relation));
+	ScanKeyEntryInitialize(&keys[1], 0, state->attnums[COL_ROW_KEY],
+						   BTEqualStrategyNumber, InvalidOid, InvalidOid,
+						   F_JSONB_EQ, JsonbPGetDatum(row_key));
+	scan = systable_beginscan(state->journal, RelationGetRelid(state->key_index),
+							  true, state->snapshot, 2, keys);
+	while (!found && (tuple = systable_getnext(scan)) != NULL)
+	{
+		TupleDesc	desc = RelationGetDescr(state->journal);
+		bool		isnull;
+		int64		entry_id = DatumGetInt64(heap_getattr(tuple, state->attnums[COL_ENTRY_ID],
+														  desc, &isnull));
+		char	   *kind = TextDatumGetCString(heap_getattr(tuple, state->attnums[COL_KIND],
+															desc, &isnull));
+
+		found = entry_id > check->after_entry_id &&
+			(strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0);
+	}
+	systable_endscan(scan);
+	return found;
+}
+
+/*
+ * An entry that paired with no row: its row is gone (row_missing) or no
+ * longer hashes to the entry's row_hash (row_modified).  A row that is
+ * there and hashes right was only further along the scan.
+ */
+static void
+settle_entry(VerifyState *state, TableCheck *check, UnpairedEntry *entry)
+{
+	ItemPointerData tid;
+	uint8		hash[MC_HASH_LEN];
+
+	if (!ledger_key_fits(check->ledger, entry->row_key) ||
+		!ledger_row_find(check->rel, check->ledger, entry->row_key, &tid))
+	{
+		report(&state->findings, "row_missing", check->relation, entry->row_key,
+			   entry->entry_id, entry->block_height,
+			   "the recorded row's key is gone from the table");
+		return;
+	}
+	if (!table_tuple_fetch_row_version(check->rel, &tid, state->snapshot, check->slot))
+		elog(ERROR, "row of %s vanished during verification", check->relation);
+	row_hash_of_slot(check, check->slot, hash);
+	ExecClearTuple(check->slot);
+	if (memcmp(hash, entry->row_hash, MC_HASH_LEN) != 0)
+		report(&state->findings, "row_modified", check->relation, entry->row_key,
+			   entry->entry_id, entry->block_height,
+			   "the row no longer hashes to its entry's row_hash");
+}
+
+/*
+ * A row that paired with no entry: unrecorded unless an entry for its key
+ * exists, in which case that entry reports what happened to the row.
+ */
+static void
+settle_row(VerifyState *state, TableCheck *check, UnpairedRow *row)
+{
+	if (!entry_exists_for_key(state, check, row->row_key))
+		report(&state->findings, "row_unrecorded", check->relation, row->row_key,
+			   -1, -1, "the row has no entry in medchain.entries");
+}
+
+static void
+settle_unpaired(VerifyState *state, TableCheck *check)
+{
+	HASH_SEQ_STATUS seq;
+	UnpairedEntry *entry;
+	UnpairedRow *row;
+
+	hash_seq_init(&seq, check->entries);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		settle_entry(state, check, entry);
+		MemoryContextReset(state->percall);
+	}
+	hash_seq_init(&seq, check->rows);
+	while ((row = hash_seq_search(&seq)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		settle_row(state, check, row);
+		MemoryContextReset(state->percall);
+	}
+	MemoryContextReset(check->unpaired_cxt);
+	unpaired_tables_create(check);
+}
+
+static void
+settle_if_full(VerifyState *state, TableCheck *check)
+{
+	if (hash_get_num_entries(check->entries) + hash_get_num_entries(check->rows) >= UNPAIRED_LIMIT)
+		settle_unpaired(state, check);
+}
+
+static Jsonb *
+jsonb_copy_to(MemoryContext cxt, Jsonb *value)
+{
+	Jsonb	   *copy = MemoryContextAlloc(cxt, VARSIZE(value));
+
+	memcpy(copy, value, VARSIZE(value));
+	return copy;
+}
+
+/* A row from the scan: pair it with a waiting entry, or let it wait. */
+static void
+take_row(VerifyState *state, TableCheck *check, TupleTableSlot *slot,
+		 const uint8 hash[MC_HASH_LEN])
+{
+	bool		found;
+	UnpairedRow *row;
+
+	if (hash_search(check->entries, hash, HASH_REMOVE, NULL) != NULL)
+		return;
+	row = hash_search(check->rows, hash, HASH_ENTER, &found);
+	if (!found)
+		row->row_key = jsonb_copy_to(check->unpaired_cxt,
+									 row_key_build(check->ledger->key_layout,
+												   slot->tts_values, slot->tts_isnull));
+	settle_if_full(state, check);
+}
+
+/* The next row of the table's scan, hashed; false at the end. */
+static bool
+next_row(TableCheck *check, uint8 hash[MC_HASH_LEN])
+{
+	if (check->scan_done)
+		return false;
+	if (!table_scan_getnextslot(check->scan, ForwardScanDirection, check->slot))
+	{
+		check->scan_done = true;
+		return false;
+	}
+	row_hash_of_slot(check, check->slot, hash);
+	return true;
+}
+
+/*
+ * An entry of the table: pair it with a waiting row, else with the next
+ * row of the scan (the usual case), else let it wait.
+ */
+static void
+take_entry(VerifyState *state, TableCheck *check, const uint8 row_hash[MC_HASH_LEN],
+		   int64 entry_id, int64 block_height, Jsonb *row_key)
+{
+	uint8		hash[MC_HASH_LEN];
+	bool		found;
+	UnpairedEntry *entry;
+
+	if (hash_get_num_entries(check->rows) > 0 &&
+		hash_search(check->rows, row_hash, HASH_REMOVE, NULL) != NULL)
+		return;
+	if (next_row(check, hash))
+	{
+		if (memcmp(hash, row_hash, MC_HASH_LEN) == 0)
+			return;
+		take_row(state, check, check->slot, hash);
+	}
+	entry = hash_search(check->entries, row_hash, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->entry_id = entry_id;
+		entry->block_height = block_height;
+		entry->row_key = jsonb_copy_to(check->unpaired_cxt, row_key);
+	}
+	settle_if_full(state, check);
+}
+
+/* Rows left after the last entry, then everything still unpaired. */
+static void
+table_check_finish(VerifyState *state, TableCheck *check)
+{
+	uint8		hash[MC_HASH_LEN];
+
+	while (next_row(check, hash))
+	{
+		CHECK_FOR_INTERRUPTS();
+		take_row(state, check, check->slot, hash);
+		MemoryContextReset(state->percall);
+	}
+	settle_unpaired(state, check);
+	table_endscan(check->scan);
+	ExecDropSingleTupleTableSlot(check->slot);
+	table_close(check->rel, AccessShareLock);
+}
+
+/* ---------- the tables to check ---------- */
+
+/*
+ * Active ledger tables (or just tbl), each with the id of the last entry
+ * before its current enablement: entries up to the last release belong to
+ * an earlier enablement and are not compared with today's rows.
+ */
+static void
+tables_load(VerifyState *state, Oid only)
+{
+	HASHCTL		ctl;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(only)};
+	uint64		i;
+
+	ctl.keysize = RELATION_NAME_LEN;
+	ctl.entrysize = sizeof(TableCheck);
+	ctl.hcxt = CurrentMemoryContext;
+	state->tables = hash_create("medchain verify tables", 16, &ctl,
+								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT r.relid::oid, r.relation,"
+							  " coalesce((SELECT pg_catalog.max(d.entry_id)"
+							  " FROM medchain.entries d"
+							  " WHERE d.relation = r.relation AND d.kind = 'event'"
+							  " AND d.detail->>'action' = 'disable'), 0)"
+							  " FROM medchain.ledger_registry r"
+							  " WHERE r.released_at IS NULL"
+							  " AND ($1 = 0 OR r.relid = $1)",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read medchain.ledger_registry");
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *relation = SPI_getvalue(tuple, desc, 2);
+		TableCheck *check;
+		bool		found;
+		MemoryContext old = MemoryContextSwitchTo(ctl.hcxt);
+
+		if (strlen(relation) >= ctl.keysize)
+			elog(ERROR, "relation name %s is too long", relation);
+		check = hash_search(state->tables, relation, HASH_ENTER, &found);
+		check->relid = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
+		check->after_entry_id = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
+		check->rel = table_open(check->relid, AccessShareLock);
+		check->ledger = ledger_relation_get(check->rel);
+		check->scan = table_beginscan(check->rel, state->snapshot, 0, NULL);
+		check->slot = table_slot_create(check->rel, NULL);
+		check->scan_done = false;
+		check->unpaired_cxt = AllocSetContextCreate(ctl.hcxt, "medchain verify unpaired",
+													ALLOCSET_DEFAULT_SIZES);
+		unpaired_tables_create(check);
+		initStringInfo(&check->encoding);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+}
+
+/* ---------- blocks met during the walk ---------- */
+
+/* A block whose leaves are arriving; closed after its last entry. */
+typedef struct OpenBlock
+{
+	int64		height;			/* hash key */
+	bool		exists;
+	int64		last_entry_id;
+	uint32		entry_count;
+	uint8		merkle_root[MC_HASH_LEN];
+	MerkleBuilder merkle;
+	uint64		leaves;
+	bool		entry_reported; /* an entry of it was already reported */
+	int64		misplaced_entry;	/* first entry whose leaf_index is off, or -1 */
+} OpenBlock;
+
+typedef struct ChainWalk
+{
+	HTAB	   *open;
+	int64		next_close;		/* smallest last_entry_id of the open blocks */
+	Bitmapset  *seen;			/* heights with at least one leaf */
+	MemoryContext cxt;			/* outlives the walk, unlike each entry's */
+} ChainWalk;
+
+static OpenBlock *
+block_open_for(ChainWalk *walk, int64 height)
+{
+	bool		found;
+	OpenBlock  *block = hash_search(walk->open, &height, HASH_ENTER, &found);
+	BlockRow	row;
+
+	if (found)
+		return block;
+	block->exists = block_row_fetch(height, &row);
+	block->last_entry_id = block->exists ? row.last_entry_id : PG_INT64_MAX;
+	block->entry_count = block->exists ? row.header.entry_count : 0;
+	if (block->exists)
+		memcpy(block->merkle_root, row.header.merkle_root, MC_HASH_LEN);
+	merkle_begin(&block->merkle);
+	block->leaves = 0;
+	block->entry_reported = false;
+	block->misplaced_entry = -1;
+	walk->next_close = Min(walk->next_close, block->last_entry_id);
+	if (height <= PG_INT32_MAX)
+	{
+		MemoryContext old = MemoryContextSwitchTo(walk->cxt);
+
+		walk->seen = bms_add_member(walk->seen, (int) height);
+		MemoryContextSwitchTo(old);
+	}
+	return block;
+}
+
+/* All leaves are in: compare with the header's count and root. */
+static void
+block_close(VerifyState *state, OpenBlock *block)
+{
+	uint8		root[MC_HASH_LEN];
+
+	if (!block->exists)
+		return;					/* its entries were reported one by one */
+	if (block->leaves < block->entry_count)
+	{
+		report(&state->findings, "entry_missing", NULL, NULL, -1, block->height,
+			   psprintf("block %lld has %llu of its %u entries",
+						(long long) block->height,
+						(unsigned long long) block->leaves, block->entry_count));
+		return;
+	}
+	if (block->leaves > block->entry_count)
+	{
+		report(&state->findings, "entry_modified", NULL, NULL, -1, block->height,
+			   psprintf("block %lld has %llu leaves, more than its %u entries",
+						(long long) block->height,
+						(unsigned long long) block->leaves, block->entry_count));
+		return;
+	}
+	if (block->entry_reported)
+		return;
+	merkle_root(&block->merkle, root);
+	if (memcmp(root, block->merkle_root, MC_HASH_LEN) != 0)
+		report(&state->findings, "entry_modified", NULL, NULL, -1, block->height,
+			   "an entry of this block was altered and its entry_hash recomputed: the leaves no longer give the block's Merkle root");
+	else if (block->misplaced_entry >= 0)
+		report(&state->findings, "entry_modified", NULL, NULL, block->misplaced_entry,
+			   block->height, "its leaf_index is not its position among the block's leaves");
+}
+
+/* Close every open block that the walk has gone past. */
+static void
+blocks_close_before(VerifyState *state, ChainWalk *walk, int64 entry_id)
+{
+	HASH_SEQ_STATUS seq;
+	OpenBlock  *block;
+	int64		next = PG_INT64_MAX;
+
+	if (entry_id <= walk->next_close)
+		return;
+	hash_seq_init(&seq, walk->open);
+	while ((block = hash_seq_search(&seq)) != NULL)
+	{
+		if (block->last_entry_id < entry_id)
+		{
+			block_close(state, block);
+			hash_search(walk->open, &block->height, HASH_REMOVE, NULL);
+		}
+		else
+			next = Min(next, block->last_entry_id);
+	}
+	walk->next_close = next;
+}
+
+/* ---------- the walk over the journal ---------- */
+
+static void
+walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
+{
+	TupleDesc	desc = RelationGetDescr(state->journal);
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
+	uint8		row_hash[MC_HASH_LEN];
+	const char *problem;
+	int64		entry_id;
+	int64		height;
+	OpenBlock  *block = NULL;
+	const AttrNumber *a = state->attnums;
+
+	heap_deform_tuple(tuple, desc, values, isnull);
+	entry_id = isnull[a[COL_ENTRY_ID] - 1] ? -1 : DatumGetInt64(values[a[COL_ENTRY_ID] - 1]);
+	height = isnull[state->height_attnum - 1] ? -1 :
+		DatumGetInt64(values[state->height_attnum - 1]);
+	blocks_close_before(state, walk, entry_id);
+
+	problem = entry_integrity_problem(a, values, isnull, &state->scratch, row_hash);
+	if (height >= 0)
+	{
+		block = block_open_for(walk, height);
+		if (!block->exists && problem == NULL)
+			problem = psprintf("it is sealed in block %lld, which does not exist",
+							   (long long) height);
+		if (problem == NULL && !isnull[a[COL_ENTRY_HASH] - 1])
+		{
+			bytea	   *entry_hash = DatumGetByteaPP(values[a[COL_ENTRY_HASH] - 1]);
+			int32		leaf = isnull[state->leaf_attnum - 1] ? -1 :
+				DatumGetInt32(values[state->leaf_attnum - 1]);
+
+			merkle_add_entry(&block->merkle, (const uint8 *) VARDATA_ANY(entry_hash));
+			if (leaf != (int64) block->leaves && block->misplaced_entry < 0)
+				block->misplaced_entry = entry_id;
+		}
+		block->leaves++;
+	}
+
+	if (problem != NULL)
+	{
+		report(&state->findings, "entry_modified",
+			   isnull[a[COL_RELATION] - 1] ? NULL : TextDatumGetCString(values[a[COL_RELATION] - 1]),
+			   isnull[a[COL_ROW_KEY] - 1] ? NULL : DatumGetJsonbP(values[a[COL_ROW_KEY] - 1]),
+			   entry_id, height, problem);
+		if (block != NULL)
+			block->entry_reported = true;
+		return;
+	}
+
+	/* An intact row entry of a checked table: pair it with its row. */
+	if (!isnull[a[COL_ROW_KEY] - 1])
+	{
+		char	   *relation = TextDatumGetCString(values[a[COL_RELATION] - 1]);
+		TableCheck *check = hash_search(state->tables, relation, HASH_FIND, NULL);
+
+		if (check != NULL && entry_id > check->after_entry_id)
+			take_entry(state, check, row_hash, entry_id, height,
+					   DatumGetJsonbP(values[a[COL_ROW_KEY] - 1]));
+	}
+}
+
+/* ---------- the chain of headers ---------- */
+
+static const uint8 zero_hash[MC_HASH_LEN];
+
+/*
+ * Headers in height order: each must hash to its block_hash and meet its
+ * difficulty (no lower than its predecessor's), link to the block before,
+ * and heights must run from 0 without a gap.  A block with entries none
+ * of which the walk met lost all of them.
+ */
+static void
+check_chain(VerifyState *state, Bitmapset *seen)
+{
+	Relation	blocks = table_open(medchain_relation("blocks"), AccessShareLock);
+	Relation	pkey = index_open(medchain_relation("blocks_pkey"), AccessShareLock);
+	SysScanDesc scan = systable_beginscan_ordered(blocks, pkey, state->snapshot, 0, NULL);
+	HeapTuple	tuple;
+	BlockRow	previous;
+	bool		have_previous = false;
+	bool		previous_intact = false;
+
+	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
+	{
+		BlockRow	row;
+		const char *problem;
+		int64		h;
+
+		CHECK_FOR_INTERRUPTS();
+		block_row_from_tuple(tuple, RelationGetDescr(blocks), &row);
+		h = row.header.height;
+
+		problem = block_integrity_problem(&row);
+		if (problem == NULL && have_previous &&
+			row.header.difficulty < previous.header.difficulty)
+			problem = psprintf("its difficulty %u is below the difficulty %u of block %lld",
+							   row.header.difficulty, previous.header.difficulty,
+							   (long long) previous.header.height);
+		if (problem != NULL)
+			report(&state->findings, "block_modified", NULL, NULL, -1, h, problem);
+
+		if (!have_previous && h != 0)
+			report(&state->findings, "chain_broken", NULL, NULL, -1, h,
+				   psprintf("the chain starts at height %lld: genesis block 0 is missing",
+							(long long) h));
+		else if (have_previous && h != previous.header.height + 1)
+			report(&state->findings, "chain_broken", NULL, NULL, -1, h,
+				   psprintf("blocks %lld to %lld are missing",
+							(long long) previous.header.height + 1, (long long) h - 1));
+		else if (h == 0 && memcmp(row.header.prev_hash, zero_hash, MC_HASH_LEN) != 0)
+			report(&state->findings, "chain_broken", NULL, NULL, -1, h,
+				   "the genesis block's prev_hash is not 32 zero bytes");
+		else if (have_previous && previous_intact &&
+				 memcmp(row.header.prev_hash, previous.block_hash, MC_HASH_LEN) != 0)
+			report(&state->findings, "chain_broken", NULL, NULL, -1, h,
+				   psprintf("its prev_hash is not the block_hash of block %lld",
+							(long long) previous.header.height));
+
+		if (row.header.entry_count > 0 &&
+			(h > PG_INT32_MAX || !bms_is_member((int) h, seen)))
+			report(&state->findings, "entry_missing", NULL, NULL, -1, h,
+				   psprintf("none of the block's %u entries is in medchain.entries",
+							row.header.entry_count));
+
+		previous = row;
+		have_previous = true;
+		previous_intact = (problem == NULL);
+		MemoryContextReset(state->percall);
+	}
+	systable_endscan_ordered(scan);
+	index_close(pkey, AccessShareLock);
+	table_close(blocks, AccessShareLock);
+}
+
+/* ---------- medchain.verify() ---------- */
+
+static void
+walk_journal(VerifyState *state)
+{
+	Relation	pkey = index_open(medchain_relation("entries_pkey"), AccessShareLock);
+	SysScanDesc scan = systable_beginscan_ordered(state->journal, pkey,
+												  state->snapshot, 0, NULL);
+	ChainWalk	walk;
+	HASHCTL		ctl;
+	HeapTuple	tuple;
+	HASH_SEQ_STATUS seq;
+	TableCheck *check;
+	OpenBlock  *block;
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(OpenBlock);
+	ctl.hcxt = CurrentMemoryContext;
+	walk.open = hash_create("medchain verify open blocks", 16, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	walk.next_close = PG_INT64_MAX;
+	walk.seen = NULL;
+	walk.cxt = CurrentMemoryContext;
+
+	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(state->percall);
+
+		CHECK_FOR_INTERRUPTS();
+		walk_entry(state, &walk, tuple);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(state->percall);
+	}
+	systable_endscan_ordered(scan);
+	index_close(pkey, AccessShareLock);
+
+	blocks_close_before(state, &walk, PG_INT64_MAX);
+	hash_seq_init(&seq, walk.open);
+	while ((block = hash_seq_search(&seq)) != NULL)
+		block_close(state, block);
+
+	hash_seq_init(&seq, state->tables);
+	while ((check = hash_seq_search(&seq)) != NULL)
+		table_check_finish(state, check);
+
+	check_chain(state, walk.seen);
+}
+
+/*
+ * medchain.verify(tbl regclass DEFAULT NULL)
+ *	RETURNS TABLE (finding text, relation text, row_key jsonb,
+ *				   entry_id bigint, block_height bigint, detail text)
+ *
+ * With a table: that table's rows and entries, every entry and the whole
+ * chain.  Without: every ledger table's rows as well.  No rows: clean.
+ */
+Datum
+medchain_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	VerifyState state;
+	Oid			only = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
+
+	require_auditor("verify the ledger");
+	if (OidIsValid(only))
+		table_close(ledger_table_open(only), AccessShareLock);
+
+	InitMaterializedSRF(fcinfo, 0);
+	state.findings.store = rsinfo->setResult;
+	state.findings.desc = rsinfo->setDesc;
+	state.snapshot = RegisterSnapshot(GetActiveSnapshot());
+	state.journal = table_open(medchain_relation("entries"), AccessShareLock);
+	state.key_index = index_open(medchain_relation("entries_relation_row_key_idx"),
+								 AccessShareLock);
+	entry_columns_find(state.journal, state.attnums);
+	state.height_attnum = attnameAttNum(state.journal, "block_height", false);
+	state.leaf_attnum = attnameAttNum(state.journal, "leaf_index", false);
+	state.percall = AllocSetContextCreate(CurrentMemoryContext, "medchain verify row",
+										  ALLOCSET_DEFAULT_SIZES);
+	initStringInfo(&state.scratch);
+
+	tables_load(&state, only);
+	walk_journal(&state);
+
+	MemoryContextDelete(state.percall);
+	index_close(state.key_index, AccessShareLock);
+	table_close(state.journal, AccessShareLock);
+	UnregisterSnapshot(state.snapshot);
+	return (Datum) 0;
+}
