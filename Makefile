@@ -25,7 +25,8 @@ OBJS = \
 	src/block.o \
 	src/pow.o \
 	src/seal.o \
-	src/verify.o
+	src/verify.o \
+	src/proof.o
 
 REGRESS = setup enable append_only row_hash ddl_guard roles
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \

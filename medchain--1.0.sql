@@ -125,6 +125,7 @@ CREATE TABLE medchain.ledger_registry (
 	key_columns text[] NOT NULL,
 	enabled_at timestamptz NOT NULL,
 	enabled_by name NOT NULL,
+	prior_entry_id bigint NOT NULL,
 	released_at timestamptz,
 	released_by name,
 	release_reason text,
@@ -140,6 +141,8 @@ ALTER SEQUENCE medchain.ledger_registry_registration_id_seq
 
 COMMENT ON TABLE medchain.ledger_registry IS
 	'Every enablement of a ledger table; released_at is set by medchain.disable()';
+COMMENT ON COLUMN medchain.ledger_registry.prior_entry_id IS
+	'Highest entry_id of the table before this enablement: the entries of this enablement come after it';
 
 -- pg_dump carries the journal and the registry along with the database.
 SELECT pg_catalog.pg_extension_config_dump('medchain.entries', '');
@@ -200,12 +203,7 @@ SELECT r.relation,
 		  FROM medchain.entries e
 		 WHERE e.relation = r.relation
 		   AND e.kind IN ('baseline', 'insert')
-		   -- after the table's last release, if it was enabled before
-		   AND e.entry_id > coalesce((SELECT pg_catalog.max(d.entry_id)
-										FROM medchain.entries d
-									   WHERE d.relation = r.relation
-										 AND d.kind = 'event'
-										 AND d.detail->>'action' = 'disable'), 0)) AS rows_recorded
+		   AND e.entry_id > r.prior_entry_id) AS rows_recorded
   FROM medchain.ledger_registry r
  WHERE r.released_at IS NULL;
 
@@ -329,3 +327,78 @@ COMMENT ON FUNCTION medchain.verify(regclass) IS
 
 REVOKE ALL ON FUNCTION medchain.verify(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION medchain.verify(regclass) TO medchain_auditor, medchain_admin;
+
+------------------------------------------------------------------------
+-- Digests, inclusion proofs and the chain export
+------------------------------------------------------------------------
+
+CREATE FUNCTION medchain.digest()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'medchain_digest'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION medchain.digest() IS
+	'The head block (node, height, block_hash, sealed_at, format_version), to keep outside the database';
+
+CREATE FUNCTION medchain.verify_digest(d jsonb)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'medchain_verify_digest'
+LANGUAGE C STABLE STRICT;
+
+COMMENT ON FUNCTION medchain.verify_digest(jsonb) IS
+	'True if the digest''s block is still on the chain, unchanged, and the chain from it to the head is intact';
+
+CREATE FUNCTION medchain.proof(tbl regclass, key jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'medchain_proof'
+LANGUAGE C STABLE STRICT;
+
+COMMENT ON FUNCTION medchain.proof(regclass, jsonb) IS
+	'Inclusion proof of a sealed row: its encoding, its entry, the Merkle audit path and the block header';
+
+CREATE FUNCTION medchain.verify_proof(p jsonb)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'medchain_verify_proof'
+LANGUAGE C IMMUTABLE STRICT;
+
+COMMENT ON FUNCTION medchain.verify_proof(jsonb) IS
+	'Checks an inclusion proof from its own contents, reading no table';
+
+-- One JSON object per block from from_height up: the header fields and the
+-- block's entry hashes in leaf order.  Hashes only, no patient data.
+CREATE FUNCTION medchain.export_chain(from_height bigint DEFAULT 0)
+RETURNS SETOF jsonb
+LANGUAGE sql STABLE STRICT
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object(
+			'height', b.height,
+			'format_version', b.format_version,
+			'prev_hash', encode(b.prev_hash, 'hex'),
+			'merkle_root', encode(b.merkle_root, 'hex'),
+			'sealed_at', (extract(epoch FROM b.sealed_at) * 1000000)::bigint,
+			'entry_count', b.entry_count,
+			'difficulty', b.difficulty,
+			'node_id', encode(sha256(convert_to(b.node_name, 'UTF8')), 'hex'),
+			'node_name', b.node_name,
+			'nonce', b.nonce::numeric + CASE WHEN b.nonce < 0 THEN 18446744073709551616 ELSE 0 END,
+			'block_hash', encode(b.block_hash, 'hex'),
+			'entry_hashes', coalesce((SELECT jsonb_agg(encode(e.entry_hash, 'hex') ORDER BY e.entry_id)
+										FROM medchain.entries e
+									   WHERE e.entry_id BETWEEN b.first_entry_id AND b.last_entry_id
+										 AND e.block_height = b.height), '[]'::jsonb))
+	  FROM medchain.blocks b
+	 WHERE b.height >= from_height
+	 ORDER BY b.height
+$$;
+
+COMMENT ON FUNCTION medchain.export_chain(bigint) IS
+	'The chain from from_height up, one JSON object per block with its entry hashes, for outside verification';
+
+REVOKE ALL ON FUNCTION medchain.digest(), medchain.verify_digest(jsonb),
+	medchain.export_chain(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.digest(), medchain.verify_digest(jsonb),
+	medchain.export_chain(bigint) TO medchain_auditor, medchain_admin;
+-- A proof holds the row itself: whoever may read the row may have it.
+GRANT EXECUTE ON FUNCTION medchain.proof(regclass, jsonb) TO PUBLIC;

@@ -108,6 +108,30 @@ registry_is_ledger(Oid relid)
 								 REGCLASSOID, ObjectIdGetDatum(relid));
 }
 
+/*
+ * Entries of the table's current enablement have entry_id above this;
+ * errors if the table is not a ledger table.
+ */
+int64
+registry_prior_entry_id(Oid relid)
+{
+	Oid			argtype = REGCLASSOID;
+	Datum		arg = ObjectIdGetDatum(relid);
+	bool		isnull;
+	int64		prior;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT prior_entry_id FROM medchain.ledger_registry"
+							  " WHERE relid = $1 AND released_at IS NULL",
+							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "table with OID %u is not registered as a ledger table", relid);
+	prior = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return prior;
+}
+
 bool
 registry_has_ledger_in_schema(Oid nspid)
 {
@@ -444,8 +468,10 @@ medchain_enable(PG_FUNCTION_ARGS)
 	args[3] = DirectFunctionCall1(namein,
 								  CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
 	registry_execute("INSERT INTO medchain.ledger_registry"
-					 " (relid, relation, key_columns, enabled_at, enabled_by)"
-					 " VALUES ($1, $2, $3, pg_catalog.now(), $4)",
+					 " (relid, relation, key_columns, enabled_at, enabled_by, prior_entry_id)"
+					 " VALUES ($1, $2, $3, pg_catalog.now(), $4,"
+					 " (SELECT coalesce(pg_catalog.max(entry_id), 0)"
+					 " FROM medchain.entries WHERE relation = $2))",
 					 4, argtypes, args, 1);
 	SPI_finish();
 

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 extern bool registry_is_ledger(Oid relid);
+extern int64 registry_prior_entry_id(Oid relid);
 extern bool registry_has_ledger_in_schema(Oid nspid);
 extern bool registry_has_any_ledger(void);
 

@@ -115,7 +115,7 @@ typedef struct TableCheck
 {
 	char		relation[RELATION_NAME_LEN];	/* as in medchain.entries; hash key */
 	Oid			relid;
-	int64		after_entry_id; /* entries of the current enablement only */
+	int64		prior_entry_id; /* entries of the current enablement only */
 	Relation	rel;
 	LedgerRelation *ledger;
 	TableScanDesc scan;
@@ -192,7 +192,7 @@ entry_exists_for_key(VerifyState *state, TableCheck *check, Jsonb *row_key)
 		char	   *kind = TextDatumGetCString(heap_getattr(tuple, state->attnums[COL_KIND],
 															desc, &isnull));
 
-		found = entry_id > check->after_entry_id &&
+		found = entry_id > check->prior_entry_id &&
 			(strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0);
 	}
 	systable_endscan(scan);
@@ -367,8 +367,8 @@ table_check_finish(VerifyState *state, TableCheck *check)
 
 /*
  * Active ledger tables (or just tbl), each with the id of the last entry
- * before its current enablement: entries up to the last release belong to
- * an earlier enablement and are not compared with today's rows.
+ * before its current enablement: older entries belong to an earlier
+ * enablement and are not compared with today's rows.
  */
 static void
 tables_load(VerifyState *state, Oid only)
@@ -386,11 +386,7 @@ tables_load(VerifyState *state, Oid only)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT r.relid::oid, r.relation,"
-							  " coalesce((SELECT pg_catalog.max(d.entry_id)"
-							  " FROM medchain.entries d"
-							  " WHERE d.relation = r.relation AND d.kind = 'event'"
-							  " AND d.detail->>'action' = 'disable'), 0)"
+	if (SPI_execute_with_args("SELECT r.relid::oid, r.relation, r.prior_entry_id"
 							  " FROM medchain.ledger_registry r"
 							  " WHERE r.released_at IS NULL"
 							  " AND ($1 = 0 OR r.relid = $1)",
@@ -411,7 +407,7 @@ tables_load(VerifyState *state, Oid only)
 			elog(ERROR, "relation name %s is too long", relation);
 		check = hash_search(state->tables, relation, HASH_ENTER, &found);
 		check->relid = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
-		check->after_entry_id = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
+		check->prior_entry_id = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
 		check->rel = table_open(check->relid, AccessShareLock);
 		check->ledger = ledger_relation_get(check->rel);
 		check->scan = table_beginscan(check->rel, state->snapshot, 0, NULL);
@@ -596,7 +592,7 @@ walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 		char	   *relation = TextDatumGetCString(values[a[COL_RELATION] - 1]);
 		TableCheck *check = hash_search(state->tables, relation, HASH_FIND, NULL);
 
-		if (check != NULL && entry_id > check->after_entry_id)
+		if (check != NULL && entry_id > check->prior_entry_id)
 			take_entry(state, check, row_hash, entry_id, height,
 					   DatumGetJsonbP(values[a[COL_ROW_KEY] - 1]));
 	}
