@@ -28,7 +28,7 @@ OBJS = \
 	src/verify.o \
 	src/proof.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 

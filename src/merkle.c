@@ -18,25 +18,24 @@
 void
 merkle_leaf_hash(const uint8 entry_hash[MC_HASH_LEN], uint8 out[MC_HASH_LEN])
 {
-	static const uint8 prefix = 0x00;
+	uint8		message[1 + MC_HASH_LEN];
 
-	mc_sha256_begin();
-	mc_sha256_update(&prefix, 1);
-	mc_sha256_update(entry_hash, MC_HASH_LEN);
-	mc_sha256_end(out);
+	message[0] = 0x00;
+	memcpy(message + 1, entry_hash, MC_HASH_LEN);
+	mc_sha256(message, sizeof(message), out);
 }
 
+/* out may be left or right. */
 void
 merkle_node_hash(const uint8 left[MC_HASH_LEN], const uint8 right[MC_HASH_LEN],
 				 uint8 out[MC_HASH_LEN])
 {
-	static const uint8 prefix = 0x01;
+	uint8		message[1 + 2 * MC_HASH_LEN];
 
-	mc_sha256_begin();
-	mc_sha256_update(&prefix, 1);
-	mc_sha256_update(left, MC_HASH_LEN);
-	mc_sha256_update(right, MC_HASH_LEN);
-	mc_sha256_end(out);
+	message[0] = 0x01;
+	memcpy(message + 1, left, MC_HASH_LEN);
+	memcpy(message + 1 + MC_HASH_LEN, right, MC_HASH_LEN);
+	mc_sha256(message, sizeof(message), out);
 }
 
 void

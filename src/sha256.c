@@ -1,78 +1,36 @@
 /*-------------------------------------------------------------------------
  *
  * sha256.c
- *	  SHA-256 through OpenSSL's EVP interface.
+ *	  SHA-256 through OpenSSL's libcrypto.
  *
- * The algorithm is fetched once per backend and one digest context is
- * reused for every hash: an implicit fetch per call (as the one-shot
- * helpers do in OpenSSL 3) would cost more than hashing a short row.
+ * medchain hashes many short messages (a row, an entry, a Merkle leaf or
+ * node: tens to hundreds of bytes), so the cost per call matters as much
+ * as the cost per byte.  OpenSSL's SHA256_Init/Update/Final run the same
+ * block function as its EVP interface (with the CPU's SHA extensions when
+ * present) without EVP's provider dispatch, which costs more than the
+ * compression itself for a 33-byte Merkle leaf.  They are deprecated in
+ * OpenSSL 3 but kept; EVP stays the interface for anything else.
  *
  *-------------------------------------------------------------------------
  */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "postgres.h"
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "sha256.h"
 
-static EVP_MD *sha256_md = NULL;
-static EVP_MD_CTX *sha256_ctx = NULL;
-
-static void
-report_openssl_failure(const char *what)
-{
-	unsigned long code = ERR_get_error();
-
-	ereport(ERROR,
-			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-			 errmsg("could not compute SHA-256: %s failed", what),
-			 errdetail("OpenSSL reported: %s.",
-					   code ? ERR_reason_error_string(code) : "no error code"),
-			 errhint("Check the OpenSSL installation of the database server.")));
-}
-
-void
-mc_sha256_begin(void)
-{
-	if (sha256_md == NULL)
-	{
-		sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-		if (sha256_md == NULL)
-			report_openssl_failure("EVP_MD_fetch");
-	}
-	if (sha256_ctx == NULL)
-	{
-		sha256_ctx = EVP_MD_CTX_new();
-		if (sha256_ctx == NULL)
-			report_openssl_failure("EVP_MD_CTX_new");
-	}
-	if (EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL) != 1)
-		report_openssl_failure("EVP_DigestInit_ex2");
-}
-
-void
-mc_sha256_update(const void *data, size_t len)
-{
-	if (len > 0 && EVP_DigestUpdate(sha256_ctx, data, len) != 1)
-		report_openssl_failure("EVP_DigestUpdate");
-}
-
-void
-mc_sha256_end(uint8 digest[MC_HASH_LEN])
-{
-	unsigned int len = 0;
-
-	if (EVP_DigestFinal_ex(sha256_ctx, digest, &len) != 1 || len != MC_HASH_LEN)
-		report_openssl_failure("EVP_DigestFinal_ex");
-}
+StaticAssertDecl(SHA256_DIGEST_LENGTH == MC_HASH_LEN, "SHA-256 digests are 32 bytes");
 
 void
 mc_sha256(const void *data, size_t len, uint8 digest[MC_HASH_LEN])
 {
-	mc_sha256_begin();
-	mc_sha256_update(data, len);
-	mc_sha256_end(digest);
+	SHA256_CTX	ctx;
+
+	SHA256_Init(&ctx);
+	SHA256_Update(&ctx, data, len);
+	SHA256_Final(digest, &ctx);
 }
 
 bytea *

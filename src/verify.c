@@ -137,6 +137,7 @@ typedef struct VerifyState
 	AttrNumber	height_attnum;
 	AttrNumber	leaf_attnum;
 	HTAB	   *tables;			/* TableCheck by relation */
+	int64		head_height;	/* -1 without blocks */
 	MemoryContext percall;		/* reset for every entry and row */
 	StringInfoData scratch;
 } VerifyState;
@@ -429,6 +430,7 @@ typedef struct OpenBlock
 {
 	int64		height;			/* hash key */
 	bool		exists;
+	bool		header_intact;	/* else the chain check reports the block */
 	int64		last_entry_id;
 	uint32		entry_count;
 	uint8		merkle_root[MC_HASH_LEN];
@@ -456,6 +458,7 @@ block_open_for(ChainWalk *walk, int64 height)
 	if (found)
 		return block;
 	block->exists = block_row_fetch(height, &row);
+	block->header_intact = block->exists && block_integrity_problem(&row) == NULL;
 	block->last_entry_id = block->exists ? row.last_entry_id : PG_INT64_MAX;
 	block->entry_count = block->exists ? row.header.entry_count : 0;
 	if (block->exists)
@@ -482,7 +485,16 @@ block_close(VerifyState *state, OpenBlock *block)
 	uint8		root[MC_HASH_LEN];
 
 	if (!block->exists)
-		return;					/* its entries were reported one by one */
+	{
+		/* a gap in the chain is reported by the chain check */
+		if (block->height > state->head_height)
+			report(&state->findings, "chain_broken", NULL, NULL, -1, block->height,
+				   psprintf("%llu entries are sealed in block %lld, which does not exist",
+							(unsigned long long) block->leaves, (long long) block->height));
+		return;
+	}
+	if (!block->header_intact)
+		return;					/* its header no longer says what it held */
 	if (block->leaves < block->entry_count)
 	{
 		report(&state->findings, "entry_missing", NULL, NULL, -1, block->height,
@@ -559,10 +571,7 @@ walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 	if (height >= 0)
 	{
 		block = block_open_for(walk, height);
-		if (!block->exists && problem == NULL)
-			problem = psprintf("it is sealed in block %lld, which does not exist",
-							   (long long) height);
-		if (problem == NULL && !isnull[a[COL_ENTRY_HASH] - 1])
+		if (problem == NULL && block->exists)
 		{
 			bytea	   *entry_hash = DatumGetByteaPP(values[a[COL_ENTRY_HASH] - 1]);
 			int32		leaf = isnull[state->leaf_attnum - 1] ? -1 :
@@ -644,6 +653,8 @@ check_chain(VerifyState *state, Bitmapset *seen)
 							(long long) h));
 		else if (have_previous && h != previous.header.height + 1)
 			report(&state->findings, "chain_broken", NULL, NULL, -1, h,
+				   h == previous.header.height + 2 ?
+				   psprintf("block %lld is missing", (long long) h - 1) :
 				   psprintf("blocks %lld to %lld are missing",
 							(long long) previous.header.height + 1, (long long) h - 1));
 		else if (h == 0 && memcmp(row.header.prev_hash, zero_hash, MC_HASH_LEN) != 0)
@@ -672,6 +683,14 @@ check_chain(VerifyState *state, Bitmapset *seen)
 }
 
 /* ---------- medchain.verify() ---------- */
+
+static int64
+head_height(void)
+{
+	BlockRow	head;
+
+	return block_head(&head) ? head.header.height : -1;
+}
 
 static void
 walk_journal(VerifyState *state)
@@ -752,6 +771,7 @@ medchain_verify(PG_FUNCTION_ARGS)
 										  ALLOCSET_DEFAULT_SIZES);
 	initStringInfo(&state.scratch);
 
+	state.head_height = head_height();
 	tables_load(&state, only);
 	walk_journal(&state);
 

@@ -51,8 +51,8 @@ SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'medchain.entries'::r
 -- The journal and registry travel with pg_dump.
 SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'medchain'$$,
 	ARRAY['medchain.entries', 'medchain.entries_entry_id_seq', 'medchain.ledger_registry',
-		  'medchain.ledger_registry_registration_id_seq'],
-	'journal, registry and their sequences are dumped');
+		  'medchain.ledger_registry_registration_id_seq', 'medchain.pending', 'medchain.blocks'],
+	'journal, registry, pending queue, blocks and their sequences are dumped');
 
 -- The DDL guards are event triggers that fire in every replication role.
 SELECT is((SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'medchain_guard_ddl'), 'A',

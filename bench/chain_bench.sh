@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Sealing and verification, measured in one run on one cluster:
+#   - entries sealed per second, proof-of-work excluded (difficulty 0);
+#   - verify(tbl) rows per second on a clean ledger table of 1,000,000
+#     EHR observation rows (~250 bytes), next to SELECT count(*) and a plain
+#     SQL re-hash of the same table, with the ratio to the re-hash;
+#   - peak private memory of the verifying backend at 100,000 and at
+#     1,000,000 rows (it should not grow with the table).
+#
+#   bash bench/chain_bench.sh        # BENCH_ROWS=1000000 BENCH_SMALL_ROWS=100000
+set -euo pipefail
+source "$(dirname "$0")/../scripts/lib.sh"
+mc_init
+
+rows=${BENCH_ROWS:-1000000}
+small_rows=${BENCH_SMALL_ROWS:-100000}
+port=$(mc_free_port 58432)
+datadir="$MC_SCRATCH/chain"
+mc_cluster_start "$datadir" "$port" "shared_buffers = 1GB" "max_wal_size = 8GB" \
+	"checkpoint_timeout = 30min" "work_mem = 64MB"
+sql() { mc_psql "$datadir" "$port" postgres -At "$@"; }
+
+# Milliseconds taken by one statement, run in a fresh session.
+time_ms() {
+	sql -c "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); r record; BEGIN
+		EXECUTE \$q\$ $1 \$q\$ INTO r;
+		RAISE NOTICE 'elapsed_ms=%', round(extract(epoch FROM clock_timestamp() - t0) * 1000, 1);
+	END \$\$" 2>&1 | sed -n 's/.*elapsed_ms=//p'
+}
+
+# Peak anonymous (private) memory of the backend running $1, in kB.
+peak_private_kb() {
+	local query=$1 pidfile="$MC_SCRATCH/backend.pid" pid peak=0 kb
+	rm -f "$pidfile"
+	( sql -c "SELECT pg_backend_pid()" -c "$query" > "$pidfile" ) &
+	local runner=$!
+	while [ ! -s "$pidfile" ]; do sleep 0.01; done
+	pid=$(head -1 "$pidfile")
+	while kill -0 "$runner" 2>/dev/null; do
+		kb=$(awk '/^Anonymous:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)
+		[ -n "$kb" ] && [ "$kb" -gt "$peak" ] && peak=$kb
+		sleep 0.02
+	done
+	wait "$runner"
+	echo "$peak"
+}
+
+sql -q -c "CREATE EXTENSION medchain" -c "SET medchain.difficulty = 0"
+sql -q -f "$MC_ROOT/bench/chain_bench_schema.sql" -v rows="$rows" -v small_rows="$small_rows"
+
+mc_say "enabling: $rows + $small_rows baseline entries"
+enable_ms=$(time_ms "SELECT medchain.enable('obs') + medchain.enable('obs_small')")
+sql -q -c "VACUUM ANALYZE"
+
+mc_say "sealing"
+seal_small_ms=$(time_ms "SELECT medchain.seal($small_rows)")
+seal_rest_ms=$(time_ms "SELECT medchain.seal()")
+sealed=$(sql -c "SELECT count(*) FROM medchain.entries WHERE block_height IS NOT NULL")
+sql -q -c "VACUUM ANALYZE"
+
+mc_say "verifying"
+findings=$(sql -c "SELECT count(*) FROM medchain.verify('obs')")
+[ "$findings" = 0 ] || mc_die "verify('obs') reported $findings findings on a clean table"
+sql -q -c "SELECT count(*) FROM obs" >/dev/null	# warm the cache alike for all three
+count_ms=$(time_ms "SELECT count(*) FROM obs")
+rehash_ms=$(time_ms "SELECT count(sha256(convert_to(row_to_json(t)::text, 'UTF8'))) FROM obs t")
+verify_ms=$(time_ms "SELECT count(*) FROM medchain.verify('obs')")
+mem_small=$(peak_private_kb "SELECT count(*) FROM medchain.verify('obs_small')")
+mem_large=$(peak_private_kb "SELECT count(*) FROM medchain.verify('obs')")
+
+awk -v rows="$rows" -v small="$small_rows" -v sealed="$sealed" \
+	-v enable="$enable_ms" -v seal_small="$seal_small_ms" -v seal_rest="$seal_rest_ms" \
+	-v count="$count_ms" -v rehash="$rehash_ms" -v verify="$verify_ms" \
+	-v mem_small="$mem_small" -v mem_large="$mem_large" 'BEGIN {
+	printf "\n";
+	printf "enable (baseline of %d rows)         %9.0f ms   %9.0f rows/s\n", rows + small, enable, (rows + small) / enable * 1000;
+	printf "seal, first %d entries            %9.0f ms   %9.0f entries/s\n", small, seal_small, small / seal_small * 1000;
+	printf "seal, remaining %d entries        %9.0f ms   %9.0f entries/s\n", sealed - small, seal_rest, (sealed - small) / seal_rest * 1000;
+	printf "  (difficulty 0: proof-of-work excluded; target >= 200000 entries/s)\n";
+	printf "SELECT count(*) over %d rows          %9.0f ms   %9.0f rows/s\n", rows, count, rows / count * 1000;
+	printf "SQL re-hash (sha256 of row_to_json)     %9.0f ms   %9.0f rows/s\n", rehash, rows / rehash * 1000;
+	printf "verify(tbl)                             %9.0f ms   %9.0f rows/s\n", verify, rows / verify * 1000;
+	printf "verify / SQL re-hash: %.2fx (target >= 2.0x)\n", rehash / verify;
+	printf "verify peak private memory: %d kB at %d rows, %d kB at %d rows\n", mem_small, small, mem_large, rows;
+}'

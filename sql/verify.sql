@@ -1,0 +1,176 @@
+-- verify(): every kind of tampering, done for real as a superuser going
+-- around medchain's guards, yields exactly the finding that names it.
+-- Each tamper runs in a transaction that is rolled back afterwards.
+SET medchain.difficulty = 8;
+CREATE TABLE public.labs (id int PRIMARY KEY, test text, value numeric);
+SELECT medchain.enable('public.labs');
+INSERT INTO public.labs SELECT i, 'HbA1c', 5 + i / 10.0 FROM generate_series(1, 8) i;
+SELECT medchain.seal() AS block_a \gset
+INSERT INTO public.labs SELECT i, 'LDL', 90 + i FROM generate_series(9, 14) i;
+SELECT medchain.seal() AS block_b \gset
+INSERT INTO public.labs SELECT i, 'eGFR', 60 + i FROM generate_series(15, 20) i;
+SELECT medchain.seal() AS block_c \gset
+INSERT INTO public.labs VALUES (21, 'pending', 1);
+SELECT entry_id AS e5 FROM medchain.entries WHERE relation = 'public.labs' AND row_key = '{"id": 5}' \gset
+SELECT entry_id AS e10 FROM medchain.entries WHERE relation = 'public.labs' AND row_key = '{"id": 10}' \gset
+SELECT :block_c - :block_a AS blocks_apart, medchain.digest() AS digest_before \gset
+
+-- Clean: nothing to report, for the table and for everything.
+SELECT * FROM medchain.verify('public.labs');
+SELECT count(*) AS findings FROM medchain.verify();
+
+-- The guards hold against honest mistakes, session_replication_role included.
+SET session_replication_role = replica;
+UPDATE public.labs SET value = 0 WHERE id = 5;
+RESET session_replication_role;
+
+CREATE VIEW public.report AS
+SELECT finding, relation, row_key,
+	   CASE WHEN entry_id IS NULL THEN NULL
+			WHEN entry_id = :e5 THEN 'e5' WHEN entry_id = :e10 THEN 'e10'
+			ELSE 'other' END AS entry,
+	   CASE WHEN block_height IS NULL THEN NULL
+			ELSE 'block ' || (block_height - :block_a) END AS block,
+	   detail
+  FROM medchain.verify('public.labs');
+
+-- row_modified: a recorded row changed with the triggers disabled.
+BEGIN;
+ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+ALTER TABLE public.labs DISABLE TRIGGER medchain_append_only;
+UPDATE public.labs SET value = 4.2 WHERE id = 5;
+SELECT * FROM public.report;
+ROLLBACK;
+
+-- row_missing: a recorded row deleted.
+BEGIN;
+ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+ALTER TABLE public.labs DISABLE TRIGGER ALL;
+DELETE FROM public.labs WHERE id = 10;
+SELECT * FROM public.report;
+ROLLBACK;
+
+-- row_unrecorded: a row slipped in without its entry.
+BEGIN;
+ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+ALTER TABLE public.labs DISABLE TRIGGER medchain_record;
+INSERT INTO public.labs VALUES (99, 'slipped in', 0);
+SELECT * FROM public.report;
+ROLLBACK;
+
+-- A row altered and moved: still one finding per row.
+BEGIN;
+ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+ALTER TABLE public.labs DISABLE TRIGGER ALL;
+UPDATE public.labs SET value = value + 1 WHERE id IN (5, 10);
+DELETE FROM public.labs WHERE id = 21;
+SELECT * FROM public.report ORDER BY row_key::text;
+ROLLBACK;
+
+-- entry_modified: an entry's field changed directly.
+BEGIN;
+UPDATE medchain.entries SET recorded_by = 'someone_else' WHERE entry_id = :e5;
+SELECT * FROM public.report;
+ROLLBACK;
+
+-- entry_modified: an entry's event detail changed.
+BEGIN;
+UPDATE medchain.entries SET detail = '{"action": "enable", "baseline_rows": 1000}'
+ WHERE relation = 'public.labs' AND kind = 'event';
+SELECT finding, relation, row_key, block, detail FROM public.report;
+ROLLBACK;
+
+-- entry_modified: row, entry and entry_hash forged consistently; only the
+-- block's Merkle root gives it away, so the block is named.
+BEGIN;
+ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+ALTER TABLE public.labs DISABLE TRIGGER medchain_append_only;
+UPDATE public.labs SET value = 4.2 WHERE id = 5;
+UPDATE medchain.entries SET row_hash = sha256(medchain.row_encoding('public.labs', '{"id": 5}'))
+ WHERE entry_id = :e5;
+UPDATE medchain.entries e SET entry_hash = forge.entry_hash(e) WHERE entry_id = :e5;
+SELECT * FROM public.report;
+ROLLBACK;
+
+-- entry_missing: a sealed entry deleted.  Its row has lost its record too.
+BEGIN;
+DELETE FROM medchain.entries WHERE entry_id = :e10;
+SELECT * FROM public.report ORDER BY finding;
+ROLLBACK;
+
+-- entry_missing: every entry of a block deleted.
+BEGIN;
+DELETE FROM medchain.entries WHERE block_height = :block_b;
+SELECT finding, block, detail FROM public.report WHERE finding LIKE 'entry%';
+ROLLBACK;
+
+-- block_modified: a header field changed.
+BEGIN;
+UPDATE medchain.blocks SET sealed_at = sealed_at + interval '1 hour' WHERE height = :block_b;
+SELECT * FROM public.report;
+ROLLBACK;
+BEGIN;
+UPDATE medchain.blocks SET merkle_root = sha256('x') WHERE height = :block_b;
+SELECT * FROM public.report;
+ROLLBACK;
+
+-- block_modified: the block hash recomputed without the proof-of-work.
+BEGIN;
+SELECT forge.reseal(:block_b, 8, meet_difficulty => false);
+SELECT * FROM public.report;
+ROLLBACK;
+
+-- chain_broken: a block replaced by a re-mined one, a missing block, a
+-- missing genesis, a missing head.
+BEGIN;
+UPDATE medchain.blocks SET sealed_at = sealed_at - interval '1 day' WHERE height = :block_b;
+SELECT forge.reseal(:block_b, 8);
+SELECT * FROM public.report;
+ROLLBACK;
+BEGIN;
+DELETE FROM medchain.blocks WHERE height = :block_b;
+SELECT * FROM public.report;
+ROLLBACK;
+BEGIN;
+DELETE FROM medchain.blocks WHERE height = 0;
+SELECT finding, block IS NOT NULL AS names_block, detail FROM public.report;
+ROLLBACK;
+BEGIN;
+DELETE FROM medchain.blocks WHERE height = (SELECT max(height) FROM medchain.blocks);
+SELECT * FROM public.report;
+ROLLBACK;
+
+-- A whole suffix forged with valid proof-of-work at a lower difficulty:
+-- row 10, its entry and entry_hash, block B's Merkle root, and every block
+-- from B up re-mined at difficulty 2.  The first forged block is easier
+-- than the one below it, and the digest taken before no longer holds.
+BEGIN;
+ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+ALTER TABLE public.labs DISABLE TRIGGER medchain_append_only;
+UPDATE public.labs SET value = 0 WHERE id = 10;
+UPDATE medchain.entries SET row_hash = sha256(medchain.row_encoding('public.labs', '{"id": 10}'))
+ WHERE entry_id = :e10;
+UPDATE medchain.entries e SET entry_hash = forge.entry_hash(e) WHERE entry_id = :e10;
+SELECT forge.reseal(h, 2) FROM generate_series(:block_b, (SELECT max(height) FROM medchain.blocks)) h ORDER BY h;
+SELECT * FROM public.report;
+SELECT medchain.verify_digest(:'digest_before') AS digest_still_holds;
+ROLLBACK;
+
+-- After the rollbacks: clean again.
+SELECT * FROM medchain.verify();
+SELECT medchain.verify_digest(:'digest_before') AS digest_holds;
+
+-- Who may verify, and what.
+SET SESSION AUTHORIZATION regress_clinician;
+SELECT * FROM medchain.verify();
+\echo :LAST_ERROR_SQLSTATE
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_auditor;
+SELECT count(*) AS findings FROM medchain.verify();
+RESET SESSION AUTHORIZATION;
+SELECT * FROM medchain.verify('public.keyless');
+\echo :LAST_ERROR_SQLSTATE
+-- verify() is read-only: it runs in a read-only transaction.
+BEGIN READ ONLY;
+SELECT count(*) AS findings FROM medchain.verify();
+COMMIT;
