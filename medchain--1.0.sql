@@ -30,7 +30,7 @@ CREATE SEQUENCE medchain.entries_entry_id_seq CACHE 32;
 
 CREATE TABLE medchain.entries (
 	entry_id bigint NOT NULL,
-	relation text COLLATE "C" NOT NULL,
+	relation text NOT NULL,
 	row_key jsonb,
 	row_hash bytea NOT NULL,
 	entry_hash bytea NOT NULL,
@@ -121,7 +121,7 @@ CREATE TABLE medchain.ledger_registry (
 	registration_id bigint NOT NULL
 		DEFAULT pg_catalog.nextval('medchain.ledger_registry_registration_id_seq'),
 	relid regclass,
-	relation text COLLATE "C" NOT NULL,
+	relation text NOT NULL,
 	key_columns text[] NOT NULL,
 	enabled_at timestamptz NOT NULL,
 	enabled_by name NOT NULL,

@@ -372,7 +372,7 @@ row_entry_fetch(Relation journal, const AttrNumber *attnums, const char *relatio
 	HeapTuple	found = NULL;
 
 	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
-						   InvalidOid, C_COLLATION_OID, F_TEXTEQ,
+						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
 						   CStringGetTextDatum(relation));
 	ScanKeyEntryInitialize(&keys[1], 0, attnums[COL_ROW_KEY], BTEqualStrategyNumber,
 						   InvalidOid, InvalidOid, F_JSONB_EQ, JsonbPGetDatum(key));

@@ -177,7 +177,7 @@ entry_exists_for_key(VerifyState *state, TableCheck *check, Jsonb *row_key)
 	bool		found = false;
 
 	ScanKeyEntryInitialize(&keys[0], 0, state->attnums[COL_RELATION],
-						   BTEqualStrategyNumber, InvalidOid, C_COLLATION_OID,
+						   BTEqualStrategyNumber, InvalidOid, DEFAULT_COLLATION_OID,
 						   F_TEXTEQ, CStringGetTextDatum(check->relation));
 	ScanKeyEntryInitialize(&keys[1], 0, state->attnums[COL_ROW_KEY],
 						   BTEqualStrategyNumber, InvalidOid, InvalidOid,
