@@ -42,6 +42,19 @@ is($standby->safe_psql('postgres', q{
 my ($ret, $stdout, $stderr) = $standby->psql('postgres', q{INSERT INTO public.vitals VALUES (9999, 1, 80, now())});
 like($stderr, qr/read-only transaction/, 'standby refuses writes as any hot standby does');
 
+# Blocks sealed on the primary are checked on the standby.
+$primary->safe_psql('postgres', q{SET medchain.difficulty = 8; SELECT medchain.seal(300); SELECT medchain.seal();});
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
+is($standby->safe_psql('postgres', 'SELECT count(*) FROM medchain.blocks'), '2', 'blocks replicated');
+is($standby->safe_psql('postgres', 'SELECT count(*) FROM medchain.verify()'), '0',
+	'verify() runs on the standby and finds nothing');
+is($standby->safe_psql('postgres', 'SELECT medchain.verify_digest(medchain.digest())'), 't',
+	'digest taken and checked on the standby');
+is($standby->safe_psql('postgres', q{SELECT medchain.verify_proof(medchain.proof('public.vitals', '{"id": 42}'))}),
+	't', 'proof built and checked on the standby');
+($ret, $stdout, $stderr) = $standby->psql('postgres', 'SELECT medchain.seal()');
+like($stderr, qr/cannot seal blocks during recovery/, 'seal() refused on the standby');
+
 $standby->stop;
 $primary->stop;
 done_testing();

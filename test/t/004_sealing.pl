@@ -1,0 +1,84 @@
+# Sealing under concurrency: pgbench clients insert into ledger tables while
+# others call seal() at the same time.  The chain never forks, no entry is
+# sealed twice or skipped, and verify() finds nothing.  Then one call seals
+# 100,000 pending entries.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('sealer');
+$node->init;
+$node->append_conf('postgresql.conf', "medchain.difficulty = 4\nmax_connections = 20");
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION medchain;
+	CREATE TABLE public.obs (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+							 person_id int, value numeric, note text);
+	CREATE TABLE public.notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text);
+	SELECT medchain.enable('public.obs'), medchain.enable('public.notes');
+});
+
+$node->pgbench(
+	'--no-vacuum --client=6 --jobs=3 --transactions=300',
+	0,
+	[qr{processed: 1800/1800}],
+	[qr{^$}],
+	'inserts and seals at the same time',
+	{
+		'004_insert' => q{
+\set r random(1, 10)
+INSERT INTO public.obs (person_id, value, note) VALUES (:client_id, :r, 'concurrent');
+INSERT INTO public.notes (body) VALUES ('note ' || :r);
+},
+		'004_rolled_back' => q{
+BEGIN;
+INSERT INTO public.obs (person_id, value, note) VALUES (:client_id, 0, 'rolled back');
+ROLLBACK;
+},
+		'004_seal' => q{
+SELECT medchain.seal();
+},
+	});
+
+$node->safe_psql('postgres', 'SELECT medchain.seal()');
+my $blocks = $node->safe_psql('postgres', 'SELECT count(*) FROM medchain.blocks');
+cmp_ok($blocks, '>', 10, "concurrent seals made $blocks blocks");
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM medchain.blocks b
+	 WHERE b.height > 0
+	   AND b.prev_hash IS DISTINCT FROM (SELECT p.block_hash FROM medchain.blocks p WHERE p.height = b.height - 1)}),
+	'0', 'every block links to the block below: no fork');
+is($node->safe_psql('postgres', 'SELECT max(height) + 1 = count(*) FROM medchain.blocks'),
+	't', 'heights run without a gap');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM medchain.blocks b
+	 WHERE b.entry_count <> (SELECT count(*) FROM medchain.entries e WHERE e.block_height = b.height)}),
+	'0', 'each block holds exactly its entries: none sealed twice');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM medchain.entries WHERE block_height IS NULL}),
+	'0', 'no entry skipped');
+is($node->safe_psql('postgres', q{SELECT pending_entries FROM medchain.chain_status}), '0',
+	'pending queue empty');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM public.obs WHERE note = 'rolled back'}), '0',
+	'rolled-back inserts left no rows');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM medchain.entries WHERE relation = 'public.obs' AND kind = 'insert'}),
+	$node->safe_psql('postgres', q{SELECT count(*) FROM public.obs}), 'one entry per row');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM medchain.verify()'), '0', 'verify() is clean');
+
+# 100,000 pending entries in one call.
+$node->safe_psql('postgres', q{
+	CREATE TABLE public.bulk (id int PRIMARY KEY, note text);
+	INSERT INTO public.bulk SELECT i, 'bulk row ' || i FROM generate_series(1, 100000) i;
+	SELECT medchain.enable('public.bulk');
+});
+is($node->safe_psql('postgres', 'SELECT pending_entries FROM medchain.chain_status'), '100001',
+	'100,000 baseline entries and an event pending');
+my $height = $node->safe_psql('postgres', 'SELECT medchain.seal()');
+is($node->safe_psql('postgres', "SELECT entry_count FROM medchain.blocks WHERE height = $height"),
+	'100001', 'one seal() call sealed them all');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM medchain.verify('public.bulk')}), '0',
+	'verify() of the bulk table is clean');
+
+$node->stop;
+done_testing();
