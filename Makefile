@@ -47,3 +47,6 @@ include $(PGXS)
 .PHONY: tap-installcheck
 tap-installcheck:
 	$(prove_installcheck)
+
+# Every object depends on the module headers.
+$(OBJS): $(wildcard $(srcdir)/src/*.h)

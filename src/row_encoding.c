@@ -241,12 +241,21 @@ column_init(EncodedColumn *column, Form_pg_attribute attr, MemoryContext cxt)
 	const char *name = NameStr(attr->attname);
 	int			len = strlen(name);
 	char	   *utf8 = pg_server_to_any(name, len, PG_UTF8);
+	uint32		be_len;
 
 	column->attnum = attr->attnum;
 	column->name = MemoryContextStrdup(cxt, name);
 	column->name_utf8_len = strlen(utf8);
 	column->name_utf8 = MemoryContextStrdup(cxt, utf8);
 	type_encoder_init(&column->encoder, attr->atttypid, cxt);
+
+	/* what precedes every value of the column: str name, then the tag */
+	column->field_prefix_len = 4 + column->name_utf8_len + 1;
+	column->field_prefix = MemoryContextAlloc(cxt, column->field_prefix_len);
+	be_len = pg_hton32((uint32) column->name_utf8_len);
+	memcpy(column->field_prefix, &be_len, 4);
+	memcpy(column->field_prefix + 4, column->name_utf8, column->name_utf8_len);
+	column->field_prefix[column->field_prefix_len - 1] = (char) column->encoder.tag;
 }
 
 static RowLayout *
@@ -527,21 +536,102 @@ put_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
 	}
 }
 
-/* tag, 4-byte length, payload; the length is patched once the payload is known */
+/* A fixed-size payload with its length, in one append. */
+static inline void
+put_fixed(StringInfo buf, const void *payload, uint32 len)
+{
+	char		bytes[4 + 16];
+	uint32		be_len = pg_hton32(len);
+
+	Assert(len <= 16);
+	memcpy(bytes, &be_len, 4);
+	memcpy(bytes + 4, payload, len);
+	appendBinaryStringInfo(buf, bytes, 4 + len);
+}
+
+static inline void
+put_fixed_u64(StringInfo buf, uint64 v)
+{
+	v = pg_hton64(v);
+	put_fixed(buf, &v, 8);
+}
+
+/*
+ * The 4-byte length and the payload.  The common fixed-size types go out
+ * in one append; the others get their length patched in once the payload
+ * is written.
+ */
 static void
-encode_value(StringInfo buf, const TypeEncoder *encoder, Datum value)
+put_length_and_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
 {
 	int			length_at;
 	uint32		length;
 
-	check_stack_depth();		/* arrays of composites of arrays ... */
+	switch (encoder->tag)
+	{
+		case TAG_BOOL:
+			{
+				uint8		b = DatumGetBool(value) ? 1 : 0;
 
-	appendStringInfoChar(buf, (char) encoder->tag);
+				put_fixed(buf, &b, 1);
+				return;
+			}
+		case TAG_INTEGER:
+			if (encoder->typid == INT2OID)
+				put_fixed_u64(buf, (uint64) (int64) DatumGetInt16(value));
+			else if (encoder->typid == INT4OID)
+				put_fixed_u64(buf, (uint64) (int64) DatumGetInt32(value));
+			else
+				put_fixed_u64(buf, (uint64) DatumGetInt64(value));
+			return;
+		case TAG_DATE:
+			{
+				uint32		d = pg_hton32((uint32) DatumGetDateADT(value));
+
+				put_fixed(buf, &d, 4);
+				return;
+			}
+		case TAG_TIME:
+			put_fixed_u64(buf, (uint64) DatumGetTimeADT(value));
+			return;
+		case TAG_TIMESTAMP:
+		case TAG_TIMESTAMPTZ:
+			put_fixed_u64(buf, (uint64) DatumGetInt64(value));
+			return;
+		case TAG_TEXT:
+			if (encoder->typid != NAMEOID)
+			{
+				text	   *t = DatumGetTextPP(value);
+				const char *data = VARDATA_ANY(t);
+				int			len = VARSIZE_ANY_EXHDR(t);
+				char	   *utf8 = pg_server_to_any(data, len, PG_UTF8);
+
+				if (utf8 != data)
+					len = strlen(utf8);
+				wire_put_u32(buf, (uint32) len);
+				appendBinaryStringInfo(buf, utf8, len);
+				return;
+			}
+			break;
+		default:
+			break;
+	}
+
 	length_at = buf->len;
 	wire_put_u32(buf, 0);
 	put_payload(buf, encoder, value);
 	length = pg_hton32((uint32) (buf->len - length_at - 4));
 	memcpy(buf->data + length_at, &length, 4);
+}
+
+/* tag, 4-byte length, payload: a nested value (array element, field, bound) */
+static void
+encode_value(StringInfo buf, const TypeEncoder *encoder, Datum value)
+{
+	check_stack_depth();		/* arrays of composites of arrays ... */
+
+	appendStringInfoChar(buf, (char) encoder->tag);
+	put_length_and_payload(buf, encoder, value);
 }
 
 /* count of non-null fields, then (name, value) pairs in layout order */
@@ -563,9 +653,8 @@ encode_fields(StringInfo buf, const RowLayout *layout, Datum *values, bool *isnu
 
 		if (isnull[idx])
 			continue;			/* NULL and absent are the same: see FORMAT.md */
-		wire_put_u32(buf, column->name_utf8_len);
-		appendBinaryStringInfo(buf, column->name_utf8, column->name_utf8_len);
-		encode_value(buf, &column->encoder, values[idx]);
+		appendBinaryStringInfo(buf, column->field_prefix, column->field_prefix_len);
+		put_length_and_payload(buf, &column->encoder, values[idx]);
 	}
 }
 

@@ -65,6 +65,8 @@ typedef struct EncodedColumn
 	char	   *name_utf8;		/* what is hashed */
 	int			name_utf8_len;
 	TypeEncoder encoder;
+	char	   *field_prefix;	/* str name_utf8, then encoder.tag */
+	int			field_prefix_len;
 } EncodedColumn;
 
 /* The columns of a row in canonical order (by UTF-8 name, bytewise). */
