@@ -28,4 +28,3 @@ BEGIN
 END
 $$;
 SELECT make_obs('obs', :rows);
-SELECT make_obs('obs_small', :small_rows);
