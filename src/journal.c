@@ -12,13 +12,17 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_collation.h"
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
 #include "parser/parse_relation.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/xid8.h"
@@ -372,4 +376,45 @@ entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 	return NULL;
 #undef VALUE
 #undef ISNULL
+}
+
+/*
+ * The latest entry, after prior_entry_id, that records a row of relation
+ * with this key (a copy), or NULL: the row's entry in the table's current
+ * enablement.
+ */
+HeapTuple
+journal_row_entry(Relation journal, const AttrNumber *attnums, const char *relation,
+				  Jsonb *key, int64 prior_entry_id, Snapshot snapshot)
+{
+	Relation	index = index_open(medchain_relation("entries_relation_row_key_idx"),
+								   AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(journal);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	HeapTuple	found = NULL;
+
+	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
+						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
+						   CStringGetTextDatum(relation));
+	ScanKeyEntryInitialize(&keys[1], 0, attnums[COL_ROW_KEY], BTEqualStrategyNumber,
+						   InvalidOid, InvalidOid, F_JSONB_EQ, JsonbPGetDatum(key));
+	scan = systable_beginscan(journal, RelationGetRelid(index), true, snapshot, 2, keys);
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		bool		isnull;
+		int64		entry_id = DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull));
+		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
+
+		if (entry_id > prior_entry_id &&
+			(strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0))
+		{
+			found = heap_copytuple(tuple);
+			prior_entry_id = entry_id;	/* a later one wins */
+		}
+	}
+	systable_endscan(scan);
+	index_close(index, AccessShareLock);
+	return found;
 }

@@ -15,6 +15,7 @@
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
+#include "utils/snapshot.h"
 #include "utils/timestamp.h"
 
 #include "direct_write.h"
@@ -86,6 +87,10 @@ extern int64 journal_append(JournalWriter *writer, const char *kind,
 							const char *relation, Jsonb *row_key,
 							const uint8 *row_hash, Jsonb *detail);
 extern void journal_close(JournalWriter *writer);
+
+extern HeapTuple journal_row_entry(Relation journal, const AttrNumber *attnums,
+								   const char *relation, Jsonb *key,
+								   int64 prior_entry_id, Snapshot snapshot);
 
 extern Oid	medchain_namespace(void);
 extern Oid	medchain_relation(const char *name);

@@ -359,44 +359,6 @@ medchain_verify_digest(PG_FUNCTION_ARGS)
 
 /* ---------- inclusion proofs ---------- */
 
-/* The entry that recorded the row with this key, of the current enablement. */
-static HeapTuple
-row_entry_fetch(Relation journal, const AttrNumber *attnums, const char *relation,
-				Jsonb *key, int64 after_entry_id)
-{
-	Relation	index = index_open(medchain_relation("entries_relation_row_key_idx"),
-								   AccessShareLock);
-	ScanKeyData keys[2];
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	HeapTuple	found = NULL;
-
-	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
-						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
-						   CStringGetTextDatum(relation));
-	ScanKeyEntryInitialize(&keys[1], 0, attnums[COL_ROW_KEY], BTEqualStrategyNumber,
-						   InvalidOid, InvalidOid, F_JSONB_EQ, JsonbPGetDatum(key));
-	scan = systable_beginscan(journal, RelationGetRelid(index), true,
-							  GetActiveSnapshot(), 2, keys);
-	while ((tuple = systable_getnext(scan)) != NULL)
-	{
-		TupleDesc	desc = RelationGetDescr(journal);
-		bool		isnull;
-		int64		entry_id = DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull));
-		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
-
-		if (entry_id > after_entry_id &&
-			(strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0))
-		{
-			found = heap_copytuple(tuple);
-			after_entry_id = entry_id;	/* the latest one wins */
-		}
-	}
-	systable_endscan(scan);
-	index_close(index, AccessShareLock);
-	return found;
-}
-
 /* Leaf hashes of block `block`, in leaf order; *count of them. */
 static uint8 (*block_leaves(Relation journal, const AttrNumber *attnums, AttrNumber height_attnum,
 							const BlockRow *block, uint64 *count))[MC_HASH_LEN]
@@ -476,28 +438,6 @@ require_table_read(Relation rel)
 				 errhint("Ask for SELECT on the table, or for a proof from someone who has it.")));
 }
 
-/* The row's canonical encoding; errors if there is no such row. */
-static StringInfo
-row_encoding_of(Relation rel, LedgerRelation *ledger, Jsonb *key)
-{
-	ItemPointerData tid;
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	StringInfo	buf = makeStringInfo();
-
-	if (!ledger_row_find(rel, ledger, key, &tid) ||
-		!table_tuple_fetch_row_version(rel, &tid, GetActiveSnapshot(), slot))
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("ledger table %s has no row with key %s", ledger->relation_name,
-						JsonbToCString(NULL, &key->root, VARSIZE(key))),
-				 errdetail("A proof covers a row that is in the table."),
-				 errhint("Check the key against medchain.entries.")));
-	slot_getallattrs(slot);
-	row_encode(buf, ledger->row_layout, slot->tts_values, slot->tts_isnull);
-	ExecDropSingleTupleTableSlot(slot);
-	return buf;
-}
-
 /*
  * medchain.proof(tbl regclass, key jsonb) RETURNS jsonb
  *
@@ -529,14 +469,15 @@ medchain_proof(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	require_table_read(rel);
-	row = row_encoding_of(rel, ledger, key);
+	row = ledger_row_encoding(rel, ledger, key);
 
 	journal = table_open(medchain_relation("entries"), AccessShareLock);
 	desc = RelationGetDescr(journal);
 	entry_columns_find(journal, attnums);
 	height_attnum = attnameAttNum(journal, "block_height", false);
-	entry = row_entry_fetch(journal, attnums, ledger->relation_name, key,
-							registry_prior_entry_id(RelationGetRelid(rel)));
+	entry = journal_row_entry(journal, attnums, ledger->relation_name, key,
+							  registry_prior_entry_id(RelationGetRelid(rel)),
+							  GetActiveSnapshot());
 	if (entry == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),

@@ -140,6 +140,32 @@ ledger_table_open(Oid relid)
 }
 
 /*
+ * The canonical encoding of the current row with that key, as seen by the
+ * active snapshot; errors if there is no such row.
+ */
+StringInfo
+ledger_row_encoding(Relation rel, const LedgerRelation *ledger, Jsonb *key)
+{
+	ItemPointerData tid;
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	StringInfo	buf = makeStringInfo();
+
+	if (!ledger_row_find(rel, ledger, key, &tid) ||
+		!table_tuple_fetch_row_version(rel, &tid, GetActiveSnapshot(), slot))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("ledger table %s has no row with key %s",
+						ledger->relation_name,
+						JsonbToCString(NULL, &key->root, VARSIZE(key))),
+				 errdetail("No visible row has these key values."),
+				 errhint("Check the key against medchain.entries.")));
+	slot_getallattrs(slot);
+	row_encode(buf, ledger->row_layout, slot->tts_values, slot->tts_isnull);
+	ExecDropSingleTupleTableSlot(slot);
+	return buf;
+}
+
+/*
  * medchain.row_encoding(tbl regclass, key jsonb) RETURNS bytea
  *
  * The canonical encoding of the current row with that key; its SHA-256 is
@@ -150,33 +176,11 @@ medchain_row_encoding(PG_FUNCTION_ARGS)
 {
 	Relation	rel = ledger_table_open(PG_GETARG_OID(0));
 	Jsonb	   *key = PG_GETARG_JSONB_P(1);
-	LedgerRelation *ledger = ledger_relation_get(rel);
-	ItemPointerData tid;
-	TupleTableSlot *slot;
-	StringInfoData buf;
-	bytea	   *result;
+	StringInfo	encoding = ledger_row_encoding(rel, ledger_relation_get(rel), key);
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + encoding->len);
 
-	if (!ledger_row_find(rel, ledger, key, &tid))
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("ledger table %s has no row with key %s",
-						ledger->relation_name,
-						JsonbToCString(NULL, &key->root, VARSIZE(key))),
-				 errdetail("No visible row has these key values."),
-				 errhint("Check the key against medchain.entries.")));
-
-	slot = table_slot_create(rel, NULL);
-	if (!table_tuple_fetch_row_version(rel, &tid, GetActiveSnapshot(), slot))
-		elog(ERROR, "row of %s vanished during lookup", ledger->relation_name);
-	slot_getallattrs(slot);
-
-	initStringInfo(&buf);
-	row_encode(&buf, ledger->row_layout, slot->tts_values, slot->tts_isnull);
-	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
-
-	result = (bytea *) palloc(VARHDRSZ + buf.len);
-	SET_VARSIZE(result, VARHDRSZ + buf.len);
-	memcpy(VARDATA(result), buf.data, buf.len);
+	SET_VARSIZE(result, VARHDRSZ + encoding->len);
+	memcpy(VARDATA(result), encoding->data, encoding->len);
 	PG_RETURN_BYTEA_P(result);
 }

@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "storage/itemptr.h"
 #include "utils/jsonb.h"
 #include "utils/relcache.h"
@@ -18,6 +19,8 @@
 
 extern Relation ledger_table_open(Oid relid);
 extern bool ledger_key_fits(const LedgerRelation *ledger, Jsonb *key);
+extern StringInfo ledger_row_encoding(Relation rel, const LedgerRelation *ledger,
+									  Jsonb *key);
 extern bool ledger_row_find(Relation rel, const LedgerRelation *ledger,
 							Jsonb *key, ItemPointer tid);
 

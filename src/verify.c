@@ -132,7 +132,6 @@ typedef struct VerifyState
 	Findings	findings;
 	Snapshot	snapshot;
 	Relation	journal;
-	Relation	key_index;		/* entries (relation, row_key) */
 	AttrNumber	attnums[MC_JOURNAL_WRITTEN_COLUMNS];
 	AttrNumber	height_attnum;
 	AttrNumber	leaf_attnum;
@@ -165,39 +164,6 @@ row_hash_of_slot(TableCheck *check, TupleTableSlot *slot, uint8 hash[MC_HASH_LEN
 	row_encode(&check->encoding, check->ledger->row_layout, slot->tts_values,
 			   slot->tts_isnull);
 	mc_sha256(check->encoding.data, check->encoding.len, hash);
-}
-
-/* Does an entry of the current enablement record a row with this key? */
-static bool
-entry_exists_for_key(VerifyState *state, TableCheck *check, Jsonb *row_key)
-{
-	ScanKeyData keys[2];
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	bool		found = false;
-
-	ScanKeyEntryInitialize(&keys[0], 0, state->attnums[COL_RELATION],
-						   BTEqualStrategyNumber, InvalidOid, DEFAULT_COLLATION_OID,
-						   F_TEXTEQ, CStringGetTextDatum(check->relation));
-	ScanKeyEntryInitialize(&keys[1], 0, state->attnums[COL_ROW_KEY],
-						   BTEqualStrategyNumber, InvalidOid, InvalidOid,
-						   F_JSONB_EQ, JsonbPGetDatum(row_key));
-	scan = systable_beginscan(state->journal, RelationGetRelid(state->key_index),
-							  true, state->snapshot, 2, keys);
-	while (!found && (tuple = systable_getnext(scan)) != NULL)
-	{
-		TupleDesc	desc = RelationGetDescr(state->journal);
-		bool		isnull;
-		int64		entry_id = DatumGetInt64(heap_getattr(tuple, state->attnums[COL_ENTRY_ID],
-														  desc, &isnull));
-		char	   *kind = TextDatumGetCString(heap_getattr(tuple, state->attnums[COL_KIND],
-															desc, &isnull));
-
-		found = entry_id > check->prior_entry_id &&
-			(strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0);
-	}
-	systable_endscan(scan);
-	return found;
 }
 
 /*
@@ -236,7 +202,8 @@ settle_entry(VerifyState *state, TableCheck *check, UnpairedEntry *entry)
 static void
 settle_row(VerifyState *state, TableCheck *check, UnpairedRow *row)
 {
-	if (!entry_exists_for_key(state, check, row->row_key))
+	if (journal_row_entry(state->journal, state->attnums, check->relation, row->row_key,
+						  check->prior_entry_id, state->snapshot) == NULL)
 		report(&state->findings, "row_unrecorded", check->relation, row->row_key,
 			   -1, -1, "the row has no entry in medchain.entries");
 }
@@ -762,8 +729,6 @@ medchain_verify(PG_FUNCTION_ARGS)
 	state.findings.desc = rsinfo->setDesc;
 	state.snapshot = RegisterSnapshot(GetActiveSnapshot());
 	state.journal = table_open(medchain_relation("entries"), AccessShareLock);
-	state.key_index = index_open(medchain_relation("entries_relation_row_key_idx"),
-								 AccessShareLock);
 	entry_columns_find(state.journal, state.attnums);
 	state.height_attnum = attnameAttNum(state.journal, "block_height", false);
 	state.leaf_attnum = attnameAttNum(state.journal, "leaf_index", false);
@@ -776,7 +741,6 @@ medchain_verify(PG_FUNCTION_ARGS)
 	walk_journal(&state);
 
 	MemoryContextDelete(state.percall);
-	index_close(state.key_index, AccessShareLock);
 	table_close(state.journal, AccessShareLock);
 	UnregisterSnapshot(state.snapshot);
 	return (Datum) 0;
