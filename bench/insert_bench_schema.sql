@@ -1,26 +1,7 @@
 -- Tables for bench/insert_bench.sh: four identical observation tables.
 CREATE EXTENSION medchain;
 
-CREATE FUNCTION make_obs_table(name text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE format($t$
-		CREATE TABLE %I (
-			observation_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-			person_id integer NOT NULL,
-			observation_concept_id integer NOT NULL,
-			observation_date date NOT NULL,
-			observation_datetime timestamptz NOT NULL,
-			observation_type_concept_id integer NOT NULL,
-			value_as_number numeric,
-			value_as_string varchar(60),
-			unit_source_value varchar(50),
-			qualifier_source_value varchar(50),
-			provider_id integer,
-			visit_occurrence_id bigint,
-			observation_source_value varchar(50),
-			note text)$t$, name);
-END
-$$;
+\ir obs_table.sql
 SELECT make_obs_table(t) FROM unnest(ARRAY['obs_plain', 'obs_ledger', 'obs_audit', 'obs_chain']) t;
 
 -- The ledger table.
