@@ -1,7 +1,8 @@
 -- The extension's catalog: schema, tables, columns, views, functions,
 -- privileges and guards, as later issues rely on them.
 BEGIN;
-SELECT plan(40);
+LOAD 'medchain';
+SELECT plan(58);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -53,6 +54,30 @@ SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE
 	ARRAY['medchain.entries', 'medchain.entries_entry_id_seq', 'medchain.ledger_registry',
 		  'medchain.ledger_registry_registration_id_seq', 'medchain.pending', 'medchain.blocks'],
 	'journal, registry, pending queue, blocks and their sequences are dumped');
+
+-- Blocks.
+SELECT has_table('medchain', 'blocks', 'blocks table');
+SELECT columns_are('medchain', 'blocks',
+	ARRAY['height', 'format_version', 'prev_hash', 'merkle_root', 'entry_count', 'sealed_at',
+		  'difficulty', 'node_name', 'nonce', 'block_hash', 'first_entry_id', 'last_entry_id']);
+SELECT col_is_pk('medchain', 'blocks', 'height', 'height is the primary key');
+SELECT col_type_is('medchain', 'entries', 'leaf_index', 'integer', 'entries record their leaf index');
+SELECT has_table('medchain', 'pending', 'pending queue');
+SELECT has_view('medchain', 'chain_status', 'chain_status view');
+SELECT columns_are('medchain', 'chain_status',
+	ARRAY['height', 'head_hash', 'pending_entries', 'oldest_pending_age']);
+SELECT table_privs_are('medchain', 'blocks', 'public', ARRAY['SELECT']);
+SELECT table_privs_are('medchain', 'pending', 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'seal', ARRAY['integer'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'seal', ARRAY['integer'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'verify', ARRAY['regclass'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'verify', ARRAY['regclass'], 'medchain_auditor', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'digest', ARRAY[]::text[], 'medchain_auditor', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'export_chain', ARRAY['bigint'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'verify_proof', ARRAY['jsonb'], 'public', ARRAY['EXECUTE']);
+SELECT is(current_setting('medchain.difficulty'), '16', 'default difficulty is 16 bits');
+SELECT ok(has_parameter_privilege('medchain_admin', 'medchain.difficulty', 'SET'),
+	'medchain_admin may set the difficulty');
 
 -- The DDL guards are event triggers that fire in every replication role.
 SELECT is((SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'medchain_guard_ddl'), 'A',

@@ -2,7 +2,7 @@
 -- the test runner) as a ledger: enable every table, record clinical work,
 -- refuse changes, release.  Everything is rolled back at the end.
 BEGIN;
-SELECT plan(26);
+SELECT plan(32);
 
 SELECT is(medchain.enable('cdm.person'), 100::bigint, 'person: 100 baseline rows');
 SELECT is(medchain.enable('cdm.visit_occurrence'), 300::bigint, 'visit_occurrence: 300 baseline rows');
@@ -76,6 +76,14 @@ SELECT is(
 		AND sha256(medchain.row_encoding('cdm.person', e.row_key)) <> e.row_hash),
 	0::bigint, 'the new column left every recorded hash intact');
 
+-- Seal the clinical record and check it.
+SET LOCAL medchain.difficulty = 8;
+SELECT ok(medchain.seal() IS NOT NULL, 'the EHR entries are sealed');
+SELECT is((SELECT pending_entries FROM medchain.chain_status), 0::bigint, 'nothing pending');
+SELECT is_empty($$SELECT * FROM medchain.verify()$$, 'verify() finds nothing on the sealed EHR');
+SELECT ok(medchain.verify_proof(medchain.proof('cdm.drug_exposure', '{"drug_exposure_id": 10001}')),
+	'the new prescription has a valid inclusion proof');
+SELECT ok(medchain.verify_digest(medchain.digest()), 'the digest of the head holds');
 -- Release one table.
 SELECT throws_ok($$SELECT medchain.disable('cdm.measurement', '   ')$$,
 	'22023', 'a reason is required to release a ledger table', 'blank reason refused');
@@ -86,6 +94,17 @@ SELECT results_eq(
 	   WHERE relation = 'cdm.measurement' AND kind = 'event' ORDER BY entry_id DESC LIMIT 1$$,
 	$$VALUES ('disable', 'lab results move to the LIS', current_user::text)$$,
 	'the release is recorded with who and why');
+
+-- A superuser goes around the guards; verify() names the altered row.
+ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+ALTER TABLE cdm.person DISABLE TRIGGER medchain_append_only;
+UPDATE cdm.person SET year_of_birth = 1900 WHERE person_id = 42;
+ALTER TABLE cdm.person ENABLE ALWAYS TRIGGER medchain_append_only;
+ALTER EVENT TRIGGER medchain_guard_ddl ENABLE ALWAYS;
+SELECT results_eq(
+	$$SELECT finding, row_key FROM medchain.verify('cdm.person')$$,
+	$$VALUES ('row_modified'::text, '{"person_id": 42}'::jsonb)$$,
+	'a person altered behind the triggers is named');
 
 SELECT * FROM finish();
 ROLLBACK;
