@@ -16,4 +16,15 @@ mc_say "loading the sample EHR schema (OMOP CDM 5.4 tables, 50 generated patient
 mc_psql "$datadir" "$port" ehr -v patients=50 -f "$MC_ROOT/scripts/sample_ehr.sql"
 mc_psql "$datadir" "$port" ehr -f "$MC_ROOT/scripts/demo.sql"
 
+echo
+echo "### Outside the database: the proof and the chain export, checked by verifier/medchain_verify.py"
+mc_psql "$datadir" "$port" ehr -At \
+	-c "SELECT medchain.proof('cdm.measurement', '{\"measurement_id\": 900001}')" > "$MC_SCRATCH/proof.json"
+mc_psql "$datadir" "$port" ehr -At -c "SELECT x FROM medchain.export_chain() x" > "$MC_SCRATCH/chain.jsonl"
+mc_psql "$datadir" "$port" ehr -At -c "SELECT medchain.digest()" > "$MC_SCRATCH/digest.json"
+python3 "$MC_ROOT/verifier/medchain_verify.py" proof "$MC_SCRATCH/proof.json"
+python3 "$MC_ROOT/verifier/medchain_verify.py" chain "$MC_SCRATCH/chain.jsonl" --digest "$MC_SCRATCH/digest.json"
+
+mc_psql "$datadir" "$port" ehr -f "$MC_ROOT/scripts/demo_tamper.sql"
+
 mc_say "demo finished; stopping the cluster"
