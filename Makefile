@@ -26,6 +26,7 @@ OBJS = \
 	src/pow.o \
 	src/seal.o \
 	src/verify.o \
+	src/row_stream.o \
 	src/proof.o
 
 REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs

@@ -45,7 +45,7 @@ CREATE TABLE medchain.entries (
 )
 -- Sealing sets block_height and leaf_index in place: room on every page
 -- lets each of those updates be a HOT update, with no new index entry.
-WITH (fillfactor = 50);
+WITH (fillfactor = 45);
 CREATE INDEX entries_relation_row_key_idx ON medchain.entries (relation, row_key);
 
 ALTER SEQUENCE medchain.entries_entry_id_seq OWNED BY medchain.entries.entry_id;

@@ -247,16 +247,14 @@ block_row_to_tuple(const BlockRow *row, TupleDesc desc)
 }
 
 /*
- * The block at `height`, or with height < 0 the highest block, as the
- * latest snapshot sees it: callers hold a lock that settles the chain, or
- * read it for a report.
+ * The block at `height`, or with height < 0 the highest block, as snapshot
+ * sees it.
  */
 static bool
-block_lookup(int64 height, BlockRow *row)
+block_lookup(int64 height, Snapshot snapshot, BlockRow *row)
 {
 	Relation	blocks = table_open(medchain_relation("blocks"), AccessShareLock);
 	Relation	index = index_open(medchain_relation("blocks_pkey"), AccessShareLock);
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tuple;
@@ -269,23 +267,22 @@ block_lookup(int64 height, BlockRow *row)
 	if (HeapTupleIsValid(tuple))
 		block_row_from_tuple(tuple, RelationGetDescr(blocks), row);
 	systable_endscan_ordered(scan);
-	UnregisterSnapshot(snapshot);
 	index_close(index, AccessShareLock);
 	table_close(blocks, AccessShareLock);
 	return HeapTupleIsValid(tuple);
 }
 
 bool
-block_row_fetch(int64 height, BlockRow *row)
+block_row_fetch(int64 height, Snapshot snapshot, BlockRow *row)
 {
 	Assert(height >= 0);
-	return block_lookup(height, row);
+	return block_lookup(height, snapshot, row);
 }
 
 bool
-block_head(BlockRow *row)
+block_head(Snapshot snapshot, BlockRow *row)
 {
-	return block_lookup(-1, row);
+	return block_lookup(-1, snapshot, row);
 }
 
 const char *

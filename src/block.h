@@ -13,6 +13,7 @@
 
 #include "access/htup.h"
 #include "access/tupdesc.h"
+#include "utils/snapshot.h"
 #include "utils/timestamp.h"
 
 #include "sha256.h"
@@ -53,9 +54,9 @@ extern int	leading_zero_bits(const uint8 hash[MC_HASH_LEN]);
 extern void block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row);
 extern HeapTuple block_row_to_tuple(const BlockRow *row, TupleDesc desc);
 
-/* Each header field, and the block_hash beside it, found in the row. */
-extern bool block_row_fetch(int64 height, BlockRow *row);
-extern bool block_head(BlockRow *row);
+/* The block at a height, or the highest one, as snapshot sees them. */
+extern bool block_row_fetch(int64 height, Snapshot snapshot, BlockRow *row);
+extern bool block_head(Snapshot snapshot, BlockRow *row);
 
 /* Why a stored block is not what its hash says; NULL when it is. */
 extern const char *block_integrity_problem(const BlockRow *row);

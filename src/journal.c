@@ -74,18 +74,18 @@ entry_encode(StringInfo buf, const EntryFields *fields)
 {
 	appendStringInfoChar(buf, 'E');
 	appendStringInfoChar(buf, MC_ENTRY_FORMAT_VERSION);
-	wire_put_str(buf, fields->kind);
+	wire_put_strn(buf, fields->kind.data, fields->kind.len);
 	wire_put_u64(buf, (uint64) fields->entry_id);
-	wire_put_str(buf, fields->relation);
-	if (fields->row_key_text == NULL)
+	wire_put_strn(buf, fields->relation.data, fields->relation.len);
+	if (!fields->has_row_key)
 		appendStringInfoChar(buf, 0);
 	else
 	{
 		appendStringInfoChar(buf, 1);
-		wire_put_str(buf, fields->row_key_text);
+		wire_put_strn(buf, fields->row_key_text.data, fields->row_key_text.len);
 	}
 	appendBinaryStringInfo(buf, (const char *) fields->row_hash, MC_HASH_LEN);
-	wire_put_str(buf, fields->recorded_by);
+	wire_put_strn(buf, fields->recorded_by.data, fields->recorded_by.len);
 	wire_put_unix_usecs(buf, fields->recorded_at);
 	wire_put_u64(buf, fields->xact);
 }
@@ -223,13 +223,14 @@ journal_append(JournalWriter *writer, const char *kind, const char *relation,
 	HeapTuple	tuple;
 	int			col;
 
-	fields.kind = kind;
+	fields.kind = text_slice(kind);
 	fields.entry_id = nextval_internal(writer->sequence, false);
-	fields.relation = relation;
-	fields.row_key_text = row_key ?
-		JsonbToCString(NULL, &row_key->root, VARSIZE(row_key)) : NULL;
+	fields.relation = text_slice(relation);
+	fields.has_row_key = row_key != NULL;
+	if (row_key != NULL)
+		fields.row_key_text = text_slice(JsonbToCString(NULL, &row_key->root, VARSIZE(row_key)));
 	fields.row_hash = row_hash;
-	fields.recorded_by = NameStr(writer->recorded_by);
+	fields.recorded_by = text_slice(NameStr(writer->recorded_by));
 	fields.recorded_at = writer->recorded_at;
 	fields.xact = U64FromFullTransactionId(writer->xact);
 
@@ -317,9 +318,19 @@ stored_hash(Datum value, bool isnull)
  * its entry_hash; NULL when it does.  The entry's row_hash is copied to
  * row_hash when it is well-formed.
  */
+/* A text datum's bytes, without copying them. */
+static TextSlice
+text_datum_slice(Datum value)
+{
+	text	   *t = DatumGetTextPP(value);
+	TextSlice	slice = {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+
+	return slice;
+}
+
 const char *
 entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
-						StringInfo scratch, uint8 row_hash[MC_HASH_LEN])
+						EntryCheckBuffers *buffers, uint8 row_hash[MC_HASH_LEN])
 {
 	static const EntryColumn required[] = {
 		COL_ENTRY_ID, COL_RELATION, COL_KIND, COL_RECORDED_BY, COL_RECORDED_AT, COL_XACT
@@ -343,29 +354,32 @@ entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 		return "its entry_hash is not a 32-byte digest";
 	memcpy(row_hash, stored_row_hash, MC_HASH_LEN);
 
-	fields.kind = TextDatumGetCString(VALUE(COL_KIND));
+	fields.kind = text_datum_slice(VALUE(COL_KIND));
 	fields.entry_id = DatumGetInt64(VALUE(COL_ENTRY_ID));
-	fields.relation = TextDatumGetCString(VALUE(COL_RELATION));
-	if (ISNULL(COL_ROW_KEY))
-		fields.row_key_text = NULL;
-	else
+	fields.relation = text_datum_slice(VALUE(COL_RELATION));
+	fields.has_row_key = !ISNULL(COL_ROW_KEY);
+	if (fields.has_row_key)
 	{
 		Jsonb	   *key = DatumGetJsonbP(VALUE(COL_ROW_KEY));
 
-		fields.row_key_text = JsonbToCString(NULL, &key->root, VARSIZE(key));
+		resetStringInfo(&buffers->row_key);
+		JsonbToCString(&buffers->row_key, &key->root, VARSIZE(key));
+		fields.row_key_text.data = buffers->row_key.data;
+		fields.row_key_text.len = buffers->row_key.len;
 	}
 	fields.row_hash = stored_row_hash;
-	fields.recorded_by = NameStr(*DatumGetName(VALUE(COL_RECORDED_BY)));
+	fields.recorded_by = text_slice(NameStr(*DatumGetName(VALUE(COL_RECORDED_BY))));
 	fields.recorded_at = DatumGetTimestampTz(VALUE(COL_RECORDED_AT));
 	fields.xact = U64FromFullTransactionId(DatumGetFullTransactionId(VALUE(COL_XACT)));
 
-	resetStringInfo(scratch);
-	entry_encode(scratch, &fields);
-	mc_sha256(scratch->data, scratch->len, computed);
+	resetStringInfo(&buffers->encoding);
+	entry_encode(&buffers->encoding, &fields);
+	mc_sha256(buffers->encoding.data, buffers->encoding.len, computed);
 	if (memcmp(computed, stored_entry_hash, MC_HASH_LEN) != 0)
 		return "its fields no longer hash to its entry_hash";
 
-	if (strcmp(fields.kind, MC_KIND_EVENT) == 0)
+	if (fields.kind.len == strlen(MC_KIND_EVENT) &&
+		memcmp(fields.kind.data, MC_KIND_EVENT, fields.kind.len) == 0)
 	{
 		if (ISNULL(COL_DETAIL))
 			return "it is an event without detail";

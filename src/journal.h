@@ -28,15 +28,31 @@
 #define MC_KIND_INSERT "insert"
 #define MC_KIND_EVENT "event"
 
+/* Text in the server encoding, not necessarily NUL-terminated. */
+typedef struct TextSlice
+{
+	const char *data;
+	int			len;
+} TextSlice;
+
+static inline TextSlice
+text_slice(const char *s)
+{
+	TextSlice	slice = {s, (int) strlen(s)};
+
+	return slice;
+}
+
 /* Every field that the entry hash covers. */
 typedef struct EntryFields
 {
-	const char *kind;
+	TextSlice	kind;
 	int64		entry_id;
-	const char *relation;
-	const char *row_key_text;	/* jsonb text of row_key; NULL for events */
+	TextSlice	relation;
+	bool		has_row_key;	/* false for events */
+	TextSlice	row_key_text;	/* jsonb text of row_key */
 	const uint8 *row_hash;		/* MC_HASH_LEN bytes */
-	const char *recorded_by;
+	TextSlice	recorded_by;
 	TimestampTz recorded_at;
 	uint64		xact;
 } EntryFields;
@@ -64,9 +80,16 @@ typedef enum EntryColumn
 extern void entry_columns_find(Relation entries,
 							   AttrNumber attnums[MC_JOURNAL_WRITTEN_COLUMNS]);
 extern void event_detail_hash(Jsonb *detail, uint8 out[MC_HASH_LEN]);
+/* Buffers entry_integrity_problem reuses from one entry to the next. */
+typedef struct EntryCheckBuffers
+{
+	StringInfoData encoding;
+	StringInfoData row_key;
+} EntryCheckBuffers;
+
 extern const char *entry_integrity_problem(const AttrNumber *attnums,
 										   Datum *values, bool *isnull,
-										   StringInfo scratch,
+										   EntryCheckBuffers *buffers,
 										   uint8 row_hash[MC_HASH_LEN]);
 
 /* Appends entries for the current transaction. */

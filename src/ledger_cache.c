@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
+
 #include "access/htup_details.h"
 #include "catalog/pg_index.h"
 #include "utils/builtins.h"
@@ -119,6 +121,18 @@ ledger_relation_build(LedgerRelation *entry, Relation rel)
 	entry->valid = true;
 }
 
+/* Free what an outdated entry holds. */
+static void
+ledger_relation_forget(LedgerRelation *entry)
+{
+	if (entry->find_plan != NULL)
+		SPI_freeplan(entry->find_plan);
+	entry->find_plan = NULL;
+	if (entry->cxt != NULL)
+		MemoryContextDelete(entry->cxt);
+	entry->cxt = NULL;
+}
+
 LedgerRelation *
 ledger_relation_get(Relation rel)
 {
@@ -141,9 +155,10 @@ ledger_relation_get(Relation rel)
 	entry = hash_search(ledger_relations, &relid, HASH_ENTER, &found);
 	if (found && entry->valid)
 		return entry;
-	if (found && entry->cxt != NULL)
-		MemoryContextDelete(entry->cxt);
+	if (found)
+		ledger_relation_forget(entry);
 	entry->cxt = NULL;
+	entry->find_plan = NULL;
 	entry->valid = false;
 
 	PG_TRY();
@@ -152,8 +167,7 @@ ledger_relation_get(Relation rel)
 	}
 	PG_CATCH();
 	{
-		if (entry->cxt != NULL)
-			MemoryContextDelete(entry->cxt);
+		ledger_relation_forget(entry);
 		hash_search(ledger_relations, &relid, HASH_REMOVE, NULL);
 		PG_RE_THROW();
 	}

@@ -22,6 +22,7 @@ typedef struct LedgerRelation
 	char	   *relation_name;	/* schema-qualified, quoted where needed */
 	RowLayout  *row_layout;
 	RowLayout  *key_layout;
+	struct _SPI_plan *find_plan;	/* the row-by-key lookup, once prepared */
 } LedgerRelation;
 
 extern LedgerRelation *ledger_relation_get(Relation rel);

@@ -284,7 +284,7 @@ medchain_digest(PG_FUNCTION_ARGS)
 	BlockRow	head;
 	StringInfoData buf;
 
-	if (!block_head(&head))
+	if (!block_head(GetActiveSnapshot(), &head))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the chain has no block yet"),
@@ -316,7 +316,7 @@ chain_intact_from(const BlockRow *from)
 
 	if (block_integrity_problem(from) != NULL)
 		return false;
-	while (block_row_fetch(previous.header.height + 1, &next))
+	while (block_row_fetch(previous.header.height + 1, GetActiveSnapshot(), &next))
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (block_integrity_problem(&next) != NULL ||
@@ -326,7 +326,7 @@ chain_intact_from(const BlockRow *from)
 		previous = next;
 	}
 	/* a block missing in the middle would leave blocks above it */
-	return !block_head(&next) || next.header.height == previous.header.height;
+	return !block_head(GetActiveSnapshot(), &next) || next.header.height == previous.header.height;
 }
 
 /*
@@ -350,7 +350,7 @@ medchain_verify_digest(PG_FUNCTION_ARGS)
 		malformed("digest", psprintf("Only format_version %d is known.", MC_BLOCK_FORMAT_VERSION));
 	node = string_member(&reader, "node");
 
-	if (!block_row_fetch(height, &block) ||
+	if (!block_row_fetch(height, GetActiveSnapshot(), &block) ||
 		memcmp(block.block_hash, hash, MC_HASH_LEN) != 0 ||
 		strcmp(block.node_name, node) != 0)
 		PG_RETURN_BOOL(false);
@@ -496,7 +496,7 @@ medchain_proof(PG_FUNCTION_ARGS)
 				 errdetail("Its entry %lld is pending: no block holds it.",
 						   (long long) DatumGetInt64(values[attnums[COL_ENTRY_ID] - 1])),
 				 errhint("Run medchain.seal(), then ask for the proof again.")));
-	if (!block_row_fetch(DatumGetInt64(values[height_attnum - 1]), &block))
+	if (!block_row_fetch(DatumGetInt64(values[height_attnum - 1]), GetActiveSnapshot(), &block))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("block %lld of the row's entry does not exist",
@@ -584,13 +584,14 @@ medchain_verify_proof(PG_FUNCTION_ARGS)
 		malformed("proof", "Member \"row\" is not hex digits.");
 
 	entry_reader = object_member(&reader, "entry");
-	fields.kind = string_member(&entry_reader, "kind");
+	fields.kind = text_slice(string_member(&entry_reader, "kind"));
 	fields.entry_id = integer_member(&entry_reader, "entry_id", 0, PG_INT64_MAX);
-	fields.relation = string_member(&entry_reader, "relation");
-	fields.row_key_text = string_member(&entry_reader, "row_key");
+	fields.relation = text_slice(string_member(&entry_reader, "relation"));
+	fields.has_row_key = true;
+	fields.row_key_text = text_slice(string_member(&entry_reader, "row_key"));
 	hash_member(&entry_reader, "row_hash", row_hash);
 	fields.row_hash = row_hash;
-	fields.recorded_by = string_member(&entry_reader, "recorded_by");
+	fields.recorded_by = text_slice(string_member(&entry_reader, "recorded_by"));
 	fields.recorded_at = integer_member(&entry_reader, "recorded_at", PG_INT64_MIN / 2, PG_INT64_MAX / 2) -
 		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 	fields.xact = u64_member(&entry_reader, "xact");

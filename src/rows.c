@@ -81,35 +81,41 @@ check_key_shape(const LedgerRelation *ledger, Jsonb *key)
  * the active snapshot.  Returns false if there is none.
  */
 bool
-ledger_row_find(Relation rel, const LedgerRelation *ledger, Jsonb *key,
-				ItemPointer tid)
+ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, ItemPointer tid)
 {
-	const RowLayout *keylayout = ledger->key_layout;
-	StringInfoData sql;
 	Oid			argtype = JSONBOID;
 	Datum		arg = JsonbPGetDatum(key);
 	bool		found;
-	int			i;
 
 	check_key_shape(ledger, key);
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT t.ctid FROM ONLY %s t,"
-					 " pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
-					 ledger->relation_name, ledger->relation_name);
-	for (i = 0; i < keylayout->ncolumns; i++)
-	{
-		const char *column = quote_identifier(keylayout->columns[i].name);
-
-		appendStringInfo(&sql, "%st.%s = k.%s", i > 0 ? " AND " : "",
-						 column, column);
-	}
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(sql.data, 1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "row lookup failed: %s", sql.data);
+	if (ledger->find_plan == NULL)
+	{
+		const RowLayout *keylayout = ledger->key_layout;
+		StringInfoData sql;
+		SPIPlanPtr	plan;
+		int			i;
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "SELECT t.ctid FROM ONLY %s t,"
+						 " pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
+						 ledger->relation_name, ledger->relation_name);
+		for (i = 0; i < keylayout->ncolumns; i++)
+		{
+			const char *column = quote_identifier(keylayout->columns[i].name);
+
+			appendStringInfo(&sql, "%st.%s = k.%s", i > 0 ? " AND " : "",
+							 column, column);
+		}
+		plan = SPI_prepare(sql.data, 1, &argtype);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare row lookup: %s", sql.data);
+		ledger->find_plan = plan;
+	}
+	if (SPI_execute_plan(ledger->find_plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "row lookup in %s failed", ledger->relation_name);
 	found = SPI_processed > 0;
 	if (found)
 	{
@@ -144,7 +150,7 @@ ledger_table_open(Oid relid)
  * active snapshot; errors if there is no such row.
  */
 StringInfo
-ledger_row_encoding(Relation rel, const LedgerRelation *ledger, Jsonb *key)
+ledger_row_encoding(Relation rel, LedgerRelation *ledger, Jsonb *key)
 {
 	ItemPointerData tid;
 	TupleTableSlot *slot = table_slot_create(rel, NULL);

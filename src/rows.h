@@ -19,9 +19,9 @@
 
 extern Relation ledger_table_open(Oid relid);
 extern bool ledger_key_fits(const LedgerRelation *ledger, Jsonb *key);
-extern StringInfo ledger_row_encoding(Relation rel, const LedgerRelation *ledger,
+extern StringInfo ledger_row_encoding(Relation rel, LedgerRelation *ledger,
 									  Jsonb *key);
-extern bool ledger_row_find(Relation rel, const LedgerRelation *ledger,
+extern bool ledger_row_find(Relation rel, LedgerRelation *ledger,
 							Jsonb *key, ItemPointer tid);
 
 #endif							/* MEDCHAIN_ROWS_H */

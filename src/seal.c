@@ -250,7 +250,7 @@ medchain_seal(PG_FUNCTION_ARGS)
 
 	blocks = direct_open(medchain_relation("blocks"), ExclusiveLock);
 	state.snapshot = RegisterSnapshot(GetLatestSnapshot());
-	have_head = block_head(&head);
+	have_head = block_head(state.snapshot, &head);
 	check_difficulty(have_head ? &head : NULL, chain_difficulty());
 
 	state.pending = table_open(medchain_relation("pending"), RowExclusiveLock);

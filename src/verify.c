@@ -35,6 +35,7 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_collation.h"
@@ -59,12 +60,13 @@
 #include "ledger_cache.h"
 #include "merkle.h"
 #include "privileges.h"
+#include "row_stream.h"
 #include "rows.h"
 
 PG_FUNCTION_INFO_V1(medchain_verify);
 
-/* Unpaired rows and entries a table check holds before settling them. */
-#define UNPAIRED_LIMIT 10000
+/* Unpaired rows and entries a table check holds (some 10 MB) before settling them. */
+#define UNPAIRED_LIMIT 100000
 
 /* ---------- findings ---------- */
 
@@ -118,13 +120,12 @@ typedef struct TableCheck
 	int64		prior_entry_id; /* entries of the current enablement only */
 	Relation	rel;
 	LedgerRelation *ledger;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-	bool		scan_done;
+	RowStream  *stream;			/* the table's rows, hashed, in heap order */
+	TupleTableSlot *lookup_slot;	/* a row found by its key */
+	StringInfoData encoding;
 	MemoryContext unpaired_cxt; /* the two tables and the keys they hold */
 	HTAB	   *entries;
 	HTAB	   *rows;
-	StringInfoData encoding;
 } TableCheck;
 
 typedef struct VerifyState
@@ -136,9 +137,13 @@ typedef struct VerifyState
 	AttrNumber	height_attnum;
 	AttrNumber	leaf_attnum;
 	HTAB	   *tables;			/* TableCheck by relation */
+	TableCheck **checks;		/* the same, largest table first */
+	TableCheck *last_check;		/* the table of the last entry met */
+	int			nchecks;
+	RowStreams *streams;
 	int64		head_height;	/* -1 without blocks */
 	MemoryContext percall;		/* reset for every entry and row */
-	StringInfoData scratch;
+	EntryCheckBuffers entry_buffers;
 } VerifyState;
 
 static void
@@ -154,16 +159,6 @@ unpaired_tables_create(TableCheck *check)
 	ctl.entrysize = sizeof(UnpairedRow);
 	check->rows = hash_create("medchain verify unpaired rows", 256, &ctl,
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-}
-
-static void
-row_hash_of_slot(TableCheck *check, TupleTableSlot *slot, uint8 hash[MC_HASH_LEN])
-{
-	slot_getallattrs(slot);
-	resetStringInfo(&check->encoding);
-	row_encode(&check->encoding, check->ledger->row_layout, slot->tts_values,
-			   slot->tts_isnull);
-	mc_sha256(check->encoding.data, check->encoding.len, hash);
 }
 
 /*
@@ -185,10 +180,10 @@ settle_entry(VerifyState *state, TableCheck *check, UnpairedEntry *entry)
 			   "the recorded row's key is gone from the table");
 		return;
 	}
-	if (!table_tuple_fetch_row_version(check->rel, &tid, state->snapshot, check->slot))
+	if (!table_tuple_fetch_row_version(check->rel, &tid, state->snapshot, check->lookup_slot))
 		elog(ERROR, "row of %s vanished during verification", check->relation);
-	row_hash_of_slot(check, check->slot, hash);
-	ExecClearTuple(check->slot);
+	row_hash_of_slot(check->ledger, check->lookup_slot, &check->encoding, hash);
+	ExecClearTuple(check->lookup_slot);
 	if (memcmp(hash, entry->row_hash, MC_HASH_LEN) != 0)
 		report(&state->findings, "row_modified", check->relation, entry->row_key,
 			   entry->entry_id, entry->block_height,
@@ -249,10 +244,9 @@ jsonb_copy_to(MemoryContext cxt, Jsonb *value)
 	return copy;
 }
 
-/* A row from the scan: pair it with a waiting entry, or let it wait. */
+/* A row from the stream: pair it with a waiting entry, or let it wait. */
 static void
-take_row(VerifyState *state, TableCheck *check, TupleTableSlot *slot,
-		 const uint8 hash[MC_HASH_LEN])
+take_row(VerifyState *state, TableCheck *check, const uint8 hash[MC_HASH_LEN])
 {
 	bool		found;
 	UnpairedRow *row;
@@ -261,25 +255,14 @@ take_row(VerifyState *state, TableCheck *check, TupleTableSlot *slot,
 		return;
 	row = hash_search(check->rows, hash, HASH_ENTER, &found);
 	if (!found)
+	{
+		TupleTableSlot *slot = row_stream_current_row(check->stream);
+
 		row->row_key = jsonb_copy_to(check->unpaired_cxt,
 									 row_key_build(check->ledger->key_layout,
 												   slot->tts_values, slot->tts_isnull));
-	settle_if_full(state, check);
-}
-
-/* The next row of the table's scan, hashed; false at the end. */
-static bool
-next_row(TableCheck *check, uint8 hash[MC_HASH_LEN])
-{
-	if (check->scan_done)
-		return false;
-	if (!table_scan_getnextslot(check->scan, ForwardScanDirection, check->slot))
-	{
-		check->scan_done = true;
-		return false;
 	}
-	row_hash_of_slot(check, check->slot, hash);
-	return true;
+	settle_if_full(state, check);
 }
 
 /*
@@ -297,11 +280,11 @@ take_entry(VerifyState *state, TableCheck *check, const uint8 row_hash[MC_HASH_L
 	if (hash_get_num_entries(check->rows) > 0 &&
 		hash_search(check->rows, row_hash, HASH_REMOVE, NULL) != NULL)
 		return;
-	if (next_row(check, hash))
+	if (row_stream_next(check->stream, hash))
 	{
 		if (memcmp(hash, row_hash, MC_HASH_LEN) == 0)
 			return;
-		take_row(state, check, check->slot, hash);
+		take_row(state, check, hash);
 	}
 	entry = hash_search(check->entries, row_hash, HASH_ENTER, &found);
 	if (!found)
@@ -319,16 +302,14 @@ table_check_finish(VerifyState *state, TableCheck *check)
 {
 	uint8		hash[MC_HASH_LEN];
 
-	while (next_row(check, hash))
+	while (row_stream_next(check->stream, hash))
 	{
 		CHECK_FOR_INTERRUPTS();
-		take_row(state, check, check->slot, hash);
+		take_row(state, check, hash);
 		MemoryContextReset(state->percall);
 	}
 	settle_unpaired(state, check);
-	table_endscan(check->scan);
-	ExecDropSingleTupleTableSlot(check->slot);
-	table_close(check->rel, AccessShareLock);
+	ExecDropSingleTupleTableSlot(check->lookup_slot);
 }
 
 /* ---------- the tables to check ---------- */
@@ -344,6 +325,7 @@ tables_load(VerifyState *state, Oid only)
 	HASHCTL		ctl;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(only)};
+	Relation   *rels;
 	uint64		i;
 
 	ctl.keysize = RELATION_NAME_LEN;
@@ -357,9 +339,12 @@ tables_load(VerifyState *state, Oid only)
 	if (SPI_execute_with_args("SELECT r.relid::oid, r.relation, r.prior_entry_id"
 							  " FROM medchain.ledger_registry r"
 							  " WHERE r.released_at IS NULL"
-							  " AND ($1 = 0 OR r.relid = $1)",
+							  " AND ($1 = 0 OR r.relid = $1)"
+							  " ORDER BY pg_catalog.pg_relation_size(r.relid) DESC",
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read medchain.ledger_registry");
+	rels = palloc(sizeof(Relation) * Max(SPI_processed, 1));
+	state->checks = MemoryContextAlloc(ctl.hcxt, sizeof(TableCheck *) * Max(SPI_processed, 1));
 
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -378,63 +363,99 @@ tables_load(VerifyState *state, Oid only)
 		check->prior_entry_id = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
 		check->rel = table_open(check->relid, AccessShareLock);
 		check->ledger = ledger_relation_get(check->rel);
-		check->scan = table_beginscan(check->rel, state->snapshot, 0, NULL);
-		check->slot = table_slot_create(check->rel, NULL);
-		check->scan_done = false;
+		check->lookup_slot = table_slot_create(check->rel, NULL);
 		check->unpaired_cxt = AllocSetContextCreate(ctl.hcxt, "medchain verify unpaired",
 													ALLOCSET_DEFAULT_SIZES);
 		unpaired_tables_create(check);
 		initStringInfo(&check->encoding);
+		rels[i] = check->rel;
+		state->checks[i] = check;
 		MemoryContextSwitchTo(old);
 	}
+	state->nchecks = SPI_processed;
 	SPI_finish();
+
+	/* the largest first: they get the parallel workers */
+	state->streams = row_streams_open(rels, state->nchecks, state->snapshot);
+	for (i = 0; i < state->nchecks; i++)
+		state->checks[i]->stream = &state->streams->streams[i];
 }
 
 /* ---------- blocks met during the walk ---------- */
 
-/* A block whose leaves are arriving; closed after its last entry. */
+/* Early leaves a block holds before it stops checking its root. */
+#define EARLY_LEAF_LIMIT 10000
+
+/*
+ * A block whose leaves are arriving.  The journal is read in physical
+ * order, which is leaf order for all but a few entries (rows committed out
+ * of order, a rewritten table); a leaf that arrives before its turn waits
+ * in `early` until the leaves before it are in.
+ */
 typedef struct OpenBlock
 {
 	int64		height;			/* hash key */
 	bool		exists;
 	bool		header_intact;	/* else the chain check reports the block */
-	int64		last_entry_id;
 	uint32		entry_count;
 	uint8		merkle_root[MC_HASH_LEN];
+	int64		first_entry_id;
+	int64		last_entry_id;
 	MerkleBuilder merkle;
-	uint64		leaves;
+	uint32		next_leaf;		/* the leaf_index the builder takes next */
+	HTAB	   *early;			/* leaf_index -> entry hash, or NULL */
+	bool		scrambled;		/* too many early leaves: recompute by index */
+	uint64		leaves;			/* entries met */
 	bool		entry_reported; /* an entry of it was already reported */
-	int64		misplaced_entry;	/* first entry whose leaf_index is off, or -1 */
+	int64		misplaced_entry;	/* first entry whose leaf_index is taken or
+									 * out of range, or -1 */
 } OpenBlock;
+
+typedef struct EarlyLeaf
+{
+	uint32		leaf_index;		/* hash key */
+	uint8		entry_hash[MC_HASH_LEN];
+} EarlyLeaf;
 
 typedef struct ChainWalk
 {
 	HTAB	   *open;
-	int64		next_close;		/* smallest last_entry_id of the open blocks */
-	Bitmapset  *seen;			/* heights with at least one leaf */
+	Bitmapset  *seen;			/* heights with at least one entry */
 	MemoryContext cxt;			/* outlives the walk, unlike each entry's */
+	Snapshot	snapshot;
 } ChainWalk;
 
+/* The open block of that height; NULL if the block was complete already. */
 static OpenBlock *
 block_open_for(ChainWalk *walk, int64 height)
 {
 	bool		found;
-	OpenBlock  *block = hash_search(walk->open, &height, HASH_ENTER, &found);
+	OpenBlock  *block;
 	BlockRow	row;
 
-	if (found)
+	block = hash_search(walk->open, &height, HASH_FIND, NULL);
+	if (block != NULL)
 		return block;
-	block->exists = block_row_fetch(height, &row);
+	if (height <= PG_INT32_MAX && bms_is_member((int) height, walk->seen))
+		return NULL;
+
+	block = hash_search(walk->open, &height, HASH_ENTER, &found);
+	block->exists = block_row_fetch(height, walk->snapshot, &row);
 	block->header_intact = block->exists && block_integrity_problem(&row) == NULL;
-	block->last_entry_id = block->exists ? row.last_entry_id : PG_INT64_MAX;
 	block->entry_count = block->exists ? row.header.entry_count : 0;
 	if (block->exists)
+	{
 		memcpy(block->merkle_root, row.header.merkle_root, MC_HASH_LEN);
+		block->first_entry_id = row.first_entry_id;
+		block->last_entry_id = row.last_entry_id;
+	}
 	merkle_begin(&block->merkle);
+	block->next_leaf = 0;
+	block->early = NULL;
+	block->scrambled = false;
 	block->leaves = 0;
 	block->entry_reported = false;
 	block->misplaced_entry = -1;
-	walk->next_close = Min(walk->next_close, block->last_entry_id);
 	if (height <= PG_INT32_MAX)
 	{
 		MemoryContext old = MemoryContextSwitchTo(walk->cxt);
@@ -445,7 +466,100 @@ block_open_for(ChainWalk *walk, int64 height)
 	return block;
 }
 
-/* All leaves are in: compare with the header's count and root. */
+static void
+early_leaves_drop(OpenBlock *block)
+{
+	if (block->early != NULL)
+		hash_destroy(block->early);
+	block->early = NULL;
+}
+
+/* Give the builder the leaf at `leaf`, then any early ones it unblocks. */
+static void
+block_add_leaf(ChainWalk *walk, OpenBlock *block, int32 leaf, int64 entry_id,
+			   const uint8 entry_hash[MC_HASH_LEN])
+{
+	bool		found;
+	EarlyLeaf  *early;
+
+	if (block->scrambled)
+		return;
+	if (leaf < (int32) block->next_leaf || (uint32) leaf >= block->entry_count)
+	{
+		if (block->misplaced_entry < 0)
+			block->misplaced_entry = entry_id;
+		return;
+	}
+	if ((uint32) leaf > block->next_leaf)
+	{
+		if (block->early == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(uint32);
+			ctl.entrysize = sizeof(EarlyLeaf);
+			ctl.hcxt = walk->cxt;
+			block->early = hash_create("medchain verify early leaves", 64, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+		early = hash_search(block->early, &leaf, HASH_ENTER, &found);
+		if (found && block->misplaced_entry < 0)
+			block->misplaced_entry = entry_id;
+		memcpy(early->entry_hash, entry_hash, MC_HASH_LEN);
+		if (hash_get_num_entries(block->early) > EARLY_LEAF_LIMIT)
+		{
+			block->scrambled = true;
+			early_leaves_drop(block);
+		}
+		return;
+	}
+	merkle_add_entry(&block->merkle, entry_hash);
+	block->next_leaf++;
+	while (block->early != NULL &&
+		   (early = hash_search(block->early, &block->next_leaf, HASH_FIND, NULL)) != NULL)
+	{
+		merkle_add_entry(&block->merkle, early->entry_hash);
+		hash_search(block->early, &block->next_leaf, HASH_REMOVE, NULL);
+		block->next_leaf++;
+	}
+}
+
+/*
+ * The root of a block whose leaves came too far out of order: its entries
+ * again, through the primary key, in entry_id order.
+ */
+static void
+block_root_in_id_order(VerifyState *state, const OpenBlock *block, uint8 root[MC_HASH_LEN])
+{
+	Relation	pkey = index_open(medchain_relation("entries_pkey"), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(state->journal);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	MerkleBuilder merkle;
+
+	merkle_begin(&merkle);
+	ScanKeyInit(&keys[0], state->attnums[COL_ENTRY_ID], BTGreaterEqualStrategyNumber,
+				F_INT8GE, Int64GetDatum(block->first_entry_id));
+	ScanKeyInit(&keys[1], state->attnums[COL_ENTRY_ID], BTLessEqualStrategyNumber,
+				F_INT8LE, Int64GetDatum(block->last_entry_id));
+	scan = systable_beginscan_ordered(state->journal, pkey, state->snapshot, 2, keys);
+	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		height = heap_getattr(tuple, state->height_attnum, desc, &isnull);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!isnull && DatumGetInt64(height) == block->height)
+			merkle_add_entry(&merkle, (const uint8 *) VARDATA_ANY(DatumGetByteaPP(
+							 heap_getattr(tuple, state->attnums[COL_ENTRY_HASH], desc, &isnull))));
+	}
+	systable_endscan_ordered(scan);
+	index_close(pkey, AccessShareLock);
+	merkle_root(&merkle, root);
+}
+
+/* All its entries are in (or the journal is): compare with the header. */
 static void
 block_close(VerifyState *state, OpenBlock *block)
 {
@@ -463,57 +577,54 @@ block_close(VerifyState *state, OpenBlock *block)
 	if (!block->header_intact)
 		return;					/* its header no longer says what it held */
 	if (block->leaves < block->entry_count)
-	{
 		report(&state->findings, "entry_missing", NULL, NULL, -1, block->height,
 			   psprintf("block %lld has %llu of its %u entries",
 						(long long) block->height,
 						(unsigned long long) block->leaves, block->entry_count));
+	else if (block->entry_reported)
 		return;
-	}
-	if (block->leaves > block->entry_count)
-	{
-		report(&state->findings, "entry_modified", NULL, NULL, -1, block->height,
-			   psprintf("block %lld has %llu leaves, more than its %u entries",
-						(long long) block->height,
-						(unsigned long long) block->leaves, block->entry_count));
-		return;
-	}
-	if (block->entry_reported)
-		return;
-	merkle_root(&block->merkle, root);
-	if (memcmp(root, block->merkle_root, MC_HASH_LEN) != 0)
-		report(&state->findings, "entry_modified", NULL, NULL, -1, block->height,
-			   "an entry of this block was altered and its entry_hash recomputed: the leaves no longer give the block's Merkle root");
 	else if (block->misplaced_entry >= 0)
 		report(&state->findings, "entry_modified", NULL, NULL, block->misplaced_entry,
-			   block->height, "its leaf_index is not its position among the block's leaves");
+			   block->height, "its leaf_index is taken or outside the block");
+	else
+	{
+		if (block->scrambled)
+			block_root_in_id_order(state, block, root);
+		else
+			merkle_root(&block->merkle, root);
+		if (memcmp(root, block->merkle_root, MC_HASH_LEN) != 0)
+			report(&state->findings, "entry_modified", NULL, NULL, -1, block->height,
+				   "an entry of this block was altered and its entry_hash recomputed: the leaves no longer give the block's Merkle root");
+	}
 }
 
-/* Close every open block that the walk has gone past. */
 static void
-blocks_close_before(VerifyState *state, ChainWalk *walk, int64 entry_id)
+block_close_and_forget(VerifyState *state, ChainWalk *walk, OpenBlock *block)
 {
-	HASH_SEQ_STATUS seq;
-	OpenBlock  *block;
-	int64		next = PG_INT64_MAX;
-
-	if (entry_id <= walk->next_close)
-		return;
-	hash_seq_init(&seq, walk->open);
-	while ((block = hash_seq_search(&seq)) != NULL)
-	{
-		if (block->last_entry_id < entry_id)
-		{
-			block_close(state, block);
-			hash_search(walk->open, &block->height, HASH_REMOVE, NULL);
-		}
-		else
-			next = Min(next, block->last_entry_id);
-	}
-	walk->next_close = next;
+	block_close(state, block);
+	early_leaves_drop(block);
+	hash_search(walk->open, &block->height, HASH_REMOVE, NULL);
 }
 
 /* ---------- the walk over the journal ---------- */
+
+/* The check of the entry's table, if it is checked; the last one is kept. */
+static TableCheck *
+table_check_for(VerifyState *state, Datum relation)
+{
+	text	   *t = DatumGetTextPP(relation);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	char	   *name;
+
+	if (state->last_check != NULL && strlen(state->last_check->relation) == len &&
+		memcmp(state->last_check->relation, VARDATA_ANY(t), len) == 0)
+		return state->last_check;
+	if (len >= RELATION_NAME_LEN)
+		return NULL;
+	name = text_to_cstring(t);
+	state->last_check = hash_search(state->tables, name, HASH_FIND, NULL);
+	return state->last_check;
+}
 
 static void
 walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
@@ -532,23 +643,28 @@ walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 	entry_id = isnull[a[COL_ENTRY_ID] - 1] ? -1 : DatumGetInt64(values[a[COL_ENTRY_ID] - 1]);
 	height = isnull[state->height_attnum - 1] ? -1 :
 		DatumGetInt64(values[state->height_attnum - 1]);
-	blocks_close_before(state, walk, entry_id);
 
-	problem = entry_integrity_problem(a, values, isnull, &state->scratch, row_hash);
+	problem = entry_integrity_problem(a, values, isnull, &state->entry_buffers, row_hash);
 	if (height >= 0)
 	{
 		block = block_open_for(walk, height);
-		if (problem == NULL && block->exists)
+		if (block == NULL && problem == NULL)
+			problem = psprintf("it is sealed in block %lld, which has all its entries already",
+							   (long long) height);
+		else if (block != NULL)
 		{
-			bytea	   *entry_hash = DatumGetByteaPP(values[a[COL_ENTRY_HASH] - 1]);
-			int32		leaf = isnull[state->leaf_attnum - 1] ? -1 :
-				DatumGetInt32(values[state->leaf_attnum - 1]);
-
-			merkle_add_entry(&block->merkle, (const uint8 *) VARDATA_ANY(entry_hash));
-			if (leaf != (int64) block->leaves && block->misplaced_entry < 0)
-				block->misplaced_entry = entry_id;
+			if (problem == NULL && block->exists)
+				block_add_leaf(walk, block,
+							   isnull[state->leaf_attnum - 1] ? -1 :
+							   DatumGetInt32(values[state->leaf_attnum - 1]),
+							   entry_id,
+							   (const uint8 *) VARDATA_ANY(DatumGetByteaPP(values[a[COL_ENTRY_HASH] - 1])));
+			block->leaves++;
+			if (problem != NULL)
+				block->entry_reported = true;
+			if (block->exists && block->leaves == block->entry_count)
+				block_close_and_forget(state, walk, block);
 		}
-		block->leaves++;
 	}
 
 	if (problem != NULL)
@@ -557,16 +673,13 @@ walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 			   isnull[a[COL_RELATION] - 1] ? NULL : TextDatumGetCString(values[a[COL_RELATION] - 1]),
 			   isnull[a[COL_ROW_KEY] - 1] ? NULL : DatumGetJsonbP(values[a[COL_ROW_KEY] - 1]),
 			   entry_id, height, problem);
-		if (block != NULL)
-			block->entry_reported = true;
 		return;
 	}
 
 	/* An intact row entry of a checked table: pair it with its row. */
 	if (!isnull[a[COL_ROW_KEY] - 1])
 	{
-		char	   *relation = TextDatumGetCString(values[a[COL_RELATION] - 1]);
-		TableCheck *check = hash_search(state->tables, relation, HASH_FIND, NULL);
+		TableCheck *check = table_check_for(state, values[a[COL_RELATION] - 1]);
 
 		if (check != NULL && entry_id > check->prior_entry_id)
 			take_entry(state, check, row_hash, entry_id, height,
@@ -652,36 +765,34 @@ check_chain(VerifyState *state, Bitmapset *seen)
 /* ---------- medchain.verify() ---------- */
 
 static int64
-head_height(void)
+head_height(Snapshot snapshot)
 {
 	BlockRow	head;
 
-	return block_head(&head) ? head.header.height : -1;
+	return block_head(snapshot, &head) ? head.header.height : -1;
 }
 
 static void
 walk_journal(VerifyState *state)
 {
-	Relation	pkey = index_open(medchain_relation("entries_pkey"), AccessShareLock);
-	SysScanDesc scan = systable_beginscan_ordered(state->journal, pkey,
-												  state->snapshot, 0, NULL);
+	TableScanDesc scan = table_beginscan(state->journal, state->snapshot, 0, NULL);
 	ChainWalk	walk;
 	HASHCTL		ctl;
 	HeapTuple	tuple;
 	HASH_SEQ_STATUS seq;
-	TableCheck *check;
 	OpenBlock  *block;
+	int			i;
 
 	ctl.keysize = sizeof(int64);
 	ctl.entrysize = sizeof(OpenBlock);
 	ctl.hcxt = CurrentMemoryContext;
 	walk.open = hash_create("medchain verify open blocks", 16, &ctl,
 							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	walk.next_close = PG_INT64_MAX;
 	walk.seen = NULL;
 	walk.cxt = CurrentMemoryContext;
+	walk.snapshot = state->snapshot;
 
-	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(state->percall);
 
@@ -690,17 +801,21 @@ walk_journal(VerifyState *state)
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(state->percall);
 	}
-	systable_endscan_ordered(scan);
-	index_close(pkey, AccessShareLock);
+	table_endscan(scan);
 
-	blocks_close_before(state, &walk, PG_INT64_MAX);
+	/* blocks still open are missing entries */
 	hash_seq_init(&seq, walk.open);
 	while ((block = hash_seq_search(&seq)) != NULL)
+	{
 		block_close(state, block);
+		early_leaves_drop(block);
+	}
 
-	hash_seq_init(&seq, state->tables);
-	while ((check = hash_seq_search(&seq)) != NULL)
-		table_check_finish(state, check);
+	for (i = 0; i < state->nchecks; i++)
+		table_check_finish(state, state->checks[i]);
+	row_streams_close(state->streams);
+	for (i = 0; i < state->nchecks; i++)
+		table_close(state->checks[i]->rel, AccessShareLock);
 
 	check_chain(state, walk.seen);
 }
@@ -732,11 +847,13 @@ medchain_verify(PG_FUNCTION_ARGS)
 	entry_columns_find(state.journal, state.attnums);
 	state.height_attnum = attnameAttNum(state.journal, "block_height", false);
 	state.leaf_attnum = attnameAttNum(state.journal, "leaf_index", false);
+	state.last_check = NULL;
 	state.percall = AllocSetContextCreate(CurrentMemoryContext, "medchain verify row",
 										  ALLOCSET_DEFAULT_SIZES);
-	initStringInfo(&state.scratch);
+	initStringInfo(&state.entry_buffers.encoding);
+	initStringInfo(&state.entry_buffers.row_key);
 
-	state.head_height = head_height();
+	state.head_height = head_height(state.snapshot);
 	tables_load(&state, only);
 	walk_journal(&state);
 

@@ -43,9 +43,8 @@ wire_put_utf8(StringInfo buf, const char *s, int len)
 
 /* "str": 4-byte length of the UTF-8 bytes, then the bytes */
 static inline void
-wire_put_str(StringInfo buf, const char *s)
+wire_put_strn(StringInfo buf, const char *s, int len)
 {
-	int			len = strlen(s);
 	char	   *utf8 = pg_server_to_any(s, len, PG_UTF8);
 
 	if (utf8 != s)

@@ -69,7 +69,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM medchain.verify()'), '0', 
 # 100,000 pending entries in one call.
 $node->safe_psql('postgres', q{
 	CREATE TABLE public.bulk (id int PRIMARY KEY, note text);
-	INSERT INTO public.bulk SELECT i, 'bulk row ' || i FROM generate_series(1, 100000) i;
+	INSERT INTO public.bulk SELECT i, 'bulk row ' || i || repeat(' padding', 12) FROM generate_series(1, 100000) i;
 	SELECT medchain.enable('public.bulk');
 });
 is($node->safe_psql('postgres', 'SELECT pending_entries FROM medchain.chain_status'), '100001',
@@ -79,6 +79,32 @@ is($node->safe_psql('postgres', "SELECT entry_count FROM medchain.blocks WHERE h
 	'100001', 'one seal() call sealed them all');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM medchain.verify('public.bulk')}), '0',
 	'verify() of the bulk table is clean');
+
+# A table this large is hashed by a parallel worker, which sees exactly what
+# the backend sees, uncommitted tampering of its own transaction included;
+# the result is the same without workers.
+cmp_ok($node->safe_psql('postgres', q{SELECT pg_relation_size('public.bulk') / 8192}), '>=', 1024,
+	'the bulk table is large enough for a parallel worker');
+my $tamper = q{
+	BEGIN;
+	ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+	ALTER TABLE public.bulk DISABLE TRIGGER ALL;
+	UPDATE public.bulk SET note = 'altered' WHERE id = 77777;
+	DELETE FROM public.bulk WHERE id = 5;
+	INSERT INTO public.bulk VALUES (200000, 'slipped in');
+	SELECT finding || ' ' || row_key::text FROM medchain.verify('public.bulk') ORDER BY 1;
+	ROLLBACK;
+};
+my $expected = join("\n", 'row_missing {"id": 5}', 'row_modified {"id": 77777}',
+	'row_unrecorded {"id": 200000}');
+is($node->safe_psql('postgres', $tamper), $expected, 'parallel verify() names the tampered rows');
+is($node->safe_psql('postgres', "SET max_parallel_workers_per_gather = 0; $tamper"), $expected,
+	'and so does verify() without workers');
+my ($ret, $stdout, $stderr) = $node->psql('postgres',
+	q{SET statement_timeout = '50ms'; SELECT count(*) FROM medchain.verify()});
+like($stderr, qr/canceling statement due to statement timeout/, 'verify() honours statement_timeout');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM medchain.verify()'), '0',
+	'and the next verify() runs normally');
 
 $node->stop;
 done_testing();
