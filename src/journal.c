@@ -72,6 +72,10 @@ medchain_relation(const char *name)
 void
 entry_encode(StringInfo buf, const EntryFields *fields)
 {
+	/* room for all of it at once (the strings may grow in UTF-8; rarely) */
+	enlargeStringInfo(buf, 2 + 4 + fields->kind.len + 8 + 4 + fields->relation.len +
+					  1 + 4 + (fields->has_row_key ? fields->row_key_text.len : 0) +
+					  MC_HASH_LEN + 4 + fields->recorded_by.len + 8 + 8);
 	appendStringInfoChar(buf, 'E');
 	appendStringInfoChar(buf, MC_ENTRY_FORMAT_VERSION);
 	wire_put_strn(buf, fields->kind.data, fields->kind.len);

@@ -144,6 +144,8 @@ typedef struct VerifyState
 	int64		head_height;	/* -1 without blocks */
 	MemoryContext percall;		/* reset for every entry and row */
 	EntryCheckBuffers entry_buffers;
+	Datum	   *entry_values;	/* a journal tuple, deformed */
+	bool	   *entry_isnull;
 } VerifyState;
 
 static void
@@ -271,7 +273,7 @@ take_row(VerifyState *state, TableCheck *check, const uint8 hash[MC_HASH_LEN])
  */
 static void
 take_entry(VerifyState *state, TableCheck *check, const uint8 row_hash[MC_HASH_LEN],
-		   int64 entry_id, int64 block_height, Jsonb *row_key)
+		   int64 entry_id, int64 block_height, Datum row_key)
 {
 	uint8		hash[MC_HASH_LEN];
 	bool		found;
@@ -291,7 +293,7 @@ take_entry(VerifyState *state, TableCheck *check, const uint8 row_hash[MC_HASH_L
 	{
 		entry->entry_id = entry_id;
 		entry->block_height = block_height;
-		entry->row_key = jsonb_copy_to(check->unpaired_cxt, row_key);
+		entry->row_key = jsonb_copy_to(check->unpaired_cxt, DatumGetJsonbP(row_key));
 	}
 	settle_if_full(state, check);
 }
@@ -420,6 +422,7 @@ typedef struct EarlyLeaf
 typedef struct ChainWalk
 {
 	HTAB	   *open;
+	OpenBlock  *last_block;		/* the open block of the last entry */
 	Bitmapset  *seen;			/* heights with at least one entry */
 	MemoryContext cxt;			/* outlives the walk, unlike each entry's */
 	Snapshot	snapshot;
@@ -433,13 +436,16 @@ block_open_for(ChainWalk *walk, int64 height)
 	OpenBlock  *block;
 	BlockRow	row;
 
+	if (walk->last_block != NULL && walk->last_block->height == height)
+		return walk->last_block;
 	block = hash_search(walk->open, &height, HASH_FIND, NULL);
 	if (block != NULL)
-		return block;
+		return walk->last_block = block;
 	if (height <= PG_INT32_MAX && bms_is_member((int) height, walk->seen))
 		return NULL;
 
 	block = hash_search(walk->open, &height, HASH_ENTER, &found);
+	walk->last_block = block;
 	block->exists = block_row_fetch(height, walk->snapshot, &row);
 	block->header_intact = block->exists && block_integrity_problem(&row) == NULL;
 	block->entry_count = block->exists ? row.header.entry_count : 0;
@@ -603,6 +609,8 @@ block_close_and_forget(VerifyState *state, ChainWalk *walk, OpenBlock *block)
 {
 	block_close(state, block);
 	early_leaves_drop(block);
+	if (walk->last_block == block)
+		walk->last_block = NULL;
 	hash_search(walk->open, &block->height, HASH_REMOVE, NULL);
 }
 
@@ -630,8 +638,8 @@ static void
 walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 {
 	TupleDesc	desc = RelationGetDescr(state->journal);
-	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
-	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
+	Datum	   *values = state->entry_values;
+	bool	   *isnull = state->entry_isnull;
 	uint8		row_hash[MC_HASH_LEN];
 	const char *problem;
 	int64		entry_id;
@@ -682,8 +690,7 @@ walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 		TableCheck *check = table_check_for(state, values[a[COL_RELATION] - 1]);
 
 		if (check != NULL && entry_id > check->prior_entry_id)
-			take_entry(state, check, row_hash, entry_id, height,
-					   DatumGetJsonbP(values[a[COL_ROW_KEY] - 1]));
+			take_entry(state, check, row_hash, entry_id, height, values[a[COL_ROW_KEY] - 1]);
 	}
 }
 
@@ -781,6 +788,7 @@ walk_journal(VerifyState *state)
 	HeapTuple	tuple;
 	HASH_SEQ_STATUS seq;
 	OpenBlock  *block;
+	uint64		entries_walked = 0;
 	int			i;
 
 	ctl.keysize = sizeof(int64);
@@ -788,6 +796,7 @@ walk_journal(VerifyState *state)
 	ctl.hcxt = CurrentMemoryContext;
 	walk.open = hash_create("medchain verify open blocks", 16, &ctl,
 							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	walk.last_block = NULL;
 	walk.seen = NULL;
 	walk.cxt = CurrentMemoryContext;
 	walk.snapshot = state->snapshot;
@@ -799,7 +808,9 @@ walk_journal(VerifyState *state)
 		CHECK_FOR_INTERRUPTS();
 		walk_entry(state, &walk, tuple);
 		MemoryContextSwitchTo(old);
-		MemoryContextReset(state->percall);
+		/* what an entry leaves behind is small: free it in batches */
+		if (++entries_walked % 1024 == 0)
+			MemoryContextReset(state->percall);
 	}
 	table_endscan(scan);
 
@@ -845,6 +856,8 @@ medchain_verify(PG_FUNCTION_ARGS)
 	state.snapshot = RegisterSnapshot(GetActiveSnapshot());
 	state.journal = table_open(medchain_relation("entries"), AccessShareLock);
 	entry_columns_find(state.journal, state.attnums);
+	state.entry_values = palloc(sizeof(Datum) * RelationGetDescr(state.journal)->natts);
+	state.entry_isnull = palloc(sizeof(bool) * RelationGetDescr(state.journal)->natts);
 	state.height_attnum = attnameAttNum(state.journal, "block_height", false);
 	state.leaf_attnum = attnameAttNum(state.journal, "leaf_index", false);
 	state.last_check = NULL;
