@@ -18,7 +18,8 @@ rows=${BENCH_ROWS:-1000000}
 small_rows=${BENCH_SMALL_ROWS:-100000}
 port=$(mc_free_port 58432)
 datadir="$MC_SCRATCH/chain"
-mc_cluster_start "$datadir" "$port" "shared_buffers = 1GB" "max_wal_size = 8GB" \
+# shared_buffers holds the table and its journal, as a server sized for them would.
+mc_cluster_start "$datadir" "$port" "shared_buffers = 2GB" "max_wal_size = 8GB" \
 	"checkpoint_timeout = 30min" "work_mem = 64MB"
 # Two databases, so that each chain holds only its own table's entries.
 db=large
