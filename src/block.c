@@ -25,43 +25,26 @@
 
 #include "block.h"
 #include "journal.h"
+#include "wire.h"
 
 /* ---------- header ---------- */
-
-static void
-put_u32(uint8 *p, uint32 v)
-{
-	v = pg_hton32(v);
-	memcpy(p, &v, 4);
-}
-
-static void
-put_u64(uint8 *p, uint64 v)
-{
-	v = pg_hton64(v);
-	memcpy(p, &v, 8);
-}
-
-/* Microseconds since the Unix epoch, as in the entry encoding. */
-static int64
-unix_usecs(TimestampTz t)
-{
-	return t + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-}
 
 void
 block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_LEN])
 {
-	memcpy(out, "MCB1", 4);
-	put_u32(out + 4, header->format_version);
-	put_u64(out + 8, (uint64) header->height);
-	memcpy(out + 16, header->prev_hash, MC_HASH_LEN);
-	memcpy(out + 48, header->merkle_root, MC_HASH_LEN);
-	put_u64(out + 80, (uint64) unix_usecs(header->sealed_at));
-	put_u32(out + 88, header->entry_count);
-	put_u32(out + 92, header->difficulty);
-	memcpy(out + 96, header->node_id, MC_HASH_LEN);
-	put_u64(out + MC_HEADER_NONCE_OFFSET, header->nonce);
+	char	   *p = (char *) out;
+
+	p = wire_write_bytes(p, "MCB1", 4);
+	p = wire_write_u32(p, header->format_version);
+	p = wire_write_u64(p, (uint64) header->height);
+	p = wire_write_bytes(p, header->prev_hash, MC_HASH_LEN);
+	p = wire_write_bytes(p, header->merkle_root, MC_HASH_LEN);
+	p = wire_write_u64(p, (uint64) mc_unix_usecs(header->sealed_at));
+	p = wire_write_u32(p, header->entry_count);
+	p = wire_write_u32(p, header->difficulty);
+	p = wire_write_bytes(p, header->node_id, MC_HASH_LEN);
+	Assert(p == (char *) out + MC_HEADER_NONCE_OFFSET);
+	wire_write_u64(p, header->nonce);
 }
 
 void

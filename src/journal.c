@@ -69,29 +69,56 @@ medchain_relation(const char *name)
  * recorded_at is written as microseconds since the Unix epoch so outside
  * verifiers need no knowledge of PostgreSQL's epoch.
  */
+/* The text in UTF-8: the same bytes when the database is UTF-8. */
+static TextSlice
+utf8_slice(TextSlice text)
+{
+	char	   *utf8 = pg_server_to_any(text.data, text.len, PG_UTF8);
+
+	return utf8 == text.data ? text : text_slice(utf8);
+}
+
+/* FORMAT.md `str` */
+static inline char *
+put_str(char *p, TextSlice text)
+{
+	p = wire_write_u32(p, (uint32) text.len);
+	return wire_write_bytes(p, text.data, text.len);
+}
+
+/*
+ * Written straight into a buffer sized once: every entry the row trigger
+ * records and every entry verify() checks goes through here.
+ */
 void
 entry_encode(StringInfo buf, const EntryFields *fields)
 {
-	/* room for all of it at once (the strings may grow in UTF-8; rarely) */
-	enlargeStringInfo(buf, 2 + 4 + fields->kind.len + 8 + 4 + fields->relation.len +
-					  1 + 4 + (fields->has_row_key ? fields->row_key_text.len : 0) +
-					  MC_HASH_LEN + 4 + fields->recorded_by.len + 8 + 8);
-	appendStringInfoChar(buf, 'E');
-	appendStringInfoChar(buf, MC_ENTRY_FORMAT_VERSION);
-	wire_put_strn(buf, fields->kind.data, fields->kind.len);
-	wire_put_u64(buf, (uint64) fields->entry_id);
-	wire_put_strn(buf, fields->relation.data, fields->relation.len);
-	if (!fields->has_row_key)
-		appendStringInfoChar(buf, 0);
-	else
-	{
-		appendStringInfoChar(buf, 1);
-		wire_put_strn(buf, fields->row_key_text.data, fields->row_key_text.len);
-	}
-	appendBinaryStringInfo(buf, (const char *) fields->row_hash, MC_HASH_LEN);
-	wire_put_strn(buf, fields->recorded_by.data, fields->recorded_by.len);
-	wire_put_unix_usecs(buf, fields->recorded_at);
-	wire_put_u64(buf, fields->xact);
+	TextSlice	kind = utf8_slice(fields->kind);
+	TextSlice	relation = utf8_slice(fields->relation);
+	TextSlice	row_key = fields->has_row_key ? utf8_slice(fields->row_key_text) : text_slice("");
+	TextSlice	recorded_by = utf8_slice(fields->recorded_by);
+	int			len = 2 + (4 + kind.len) + 8 + (4 + relation.len) +
+		1 + (fields->has_row_key ? 4 + row_key.len : 0) +
+		MC_HASH_LEN + (4 + recorded_by.len) + 8 + 8;
+	char	   *p;
+
+	enlargeStringInfo(buf, len);
+	p = buf->data + buf->len;
+	*p++ = 'E';
+	*p++ = MC_ENTRY_FORMAT_VERSION;
+	p = put_str(p, kind);
+	p = wire_write_u64(p, (uint64) fields->entry_id);
+	p = put_str(p, relation);
+	*p++ = fields->has_row_key ? 1 : 0;
+	if (fields->has_row_key)
+		p = put_str(p, row_key);
+	p = wire_write_bytes(p, fields->row_hash, MC_HASH_LEN);
+	p = put_str(p, recorded_by);
+	p = wire_write_u64(p, (uint64) mc_unix_usecs(fields->recorded_at));
+	p = wire_write_u64(p, fields->xact);
+	Assert(p == buf->data + buf->len + len);
+	buf->len += len;
+	buf->data[buf->len] = '\0';
 }
 
 /*

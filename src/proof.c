@@ -40,6 +40,7 @@
 #include "privileges.h"
 #include "registry.h"
 #include "rows.h"
+#include "wire.h"
 
 PG_FUNCTION_INFO_V1(medchain_digest);
 PG_FUNCTION_INFO_V1(medchain_verify_digest);
@@ -78,12 +79,6 @@ put_string(StringInfo buf, const char *name, const char *value)
 	escape_json(buf, value);
 }
 
-static int64
-unix_usecs(TimestampTz t)
-{
-	return t + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-}
-
 static Jsonb *
 jsonb_from_text(StringInfo buf)
 {
@@ -100,7 +95,7 @@ put_block(StringInfo buf, const BlockRow *row)
 	appendStringInfoString(buf, ", ");
 	put_hex(buf, "merkle_root", row->header.merkle_root, MC_HASH_LEN);
 	appendStringInfo(buf, ", \"sealed_at\": " INT64_FORMAT ", \"entry_count\": %u, \"difficulty\": %u, ",
-					 unix_usecs(row->header.sealed_at), row->header.entry_count,
+					 mc_unix_usecs(row->header.sealed_at), row->header.entry_count,
 					 row->header.difficulty);
 	put_hex(buf, "node_id", row->header.node_id, MC_HASH_LEN);
 	appendStringInfoString(buf, ", ");
@@ -261,8 +256,8 @@ block_from_json(const JsonReader *reader, BlockRow *row)
 	row->header.format_version = (uint32) integer_member(reader, "format_version", 0, PG_UINT32_MAX);
 	hash_member(reader, "prev_hash", row->header.prev_hash);
 	hash_member(reader, "merkle_root", row->header.merkle_root);
-	row->header.sealed_at = integer_member(reader, "sealed_at", PG_INT64_MIN / 2, PG_INT64_MAX / 2) -
-		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	row->header.sealed_at = mc_from_unix_usecs(integer_member(reader, "sealed_at",
+															   PG_INT64_MIN / 2, PG_INT64_MAX / 2));
 	row->header.entry_count = (uint32) integer_member(reader, "entry_count", 1, PG_UINT32_MAX);
 	row->header.difficulty = (uint32) integer_member(reader, "difficulty", 0, MC_MAX_DIFFICULTY);
 	hash_member(reader, "node_id", row->header.node_id);
@@ -423,7 +418,7 @@ put_entry(StringInfo buf, const AttrNumber *attnums, Datum *values, bool *isnull
 	appendStringInfoString(buf, ", ");
 	put_string(buf, "recorded_by", NameStr(*DatumGetName(values[attnums[COL_RECORDED_BY] - 1])));
 	appendStringInfo(buf, ", \"recorded_at\": " INT64_FORMAT ", \"xact\": " UINT64_FORMAT "}",
-					 unix_usecs(DatumGetTimestampTz(values[attnums[COL_RECORDED_AT] - 1])),
+					 mc_unix_usecs(DatumGetTimestampTz(values[attnums[COL_RECORDED_AT] - 1])),
 					 U64FromFullTransactionId(DatumGetFullTransactionId(values[attnums[COL_XACT] - 1])));
 }
 
@@ -592,8 +587,8 @@ medchain_verify_proof(PG_FUNCTION_ARGS)
 	hash_member(&entry_reader, "row_hash", row_hash);
 	fields.row_hash = row_hash;
 	fields.recorded_by = text_slice(string_member(&entry_reader, "recorded_by"));
-	fields.recorded_at = integer_member(&entry_reader, "recorded_at", PG_INT64_MIN / 2, PG_INT64_MAX / 2) -
-		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	fields.recorded_at = mc_from_unix_usecs(integer_member(&entry_reader, "recorded_at",
+														   PG_INT64_MIN / 2, PG_INT64_MAX / 2));
 	fields.xact = u64_member(&entry_reader, "xact");
 	hash_member(&reader, "entry_hash", entry_hash);
 	leaf_index = (uint64) integer_member(&reader, "leaf_index", 0, PG_INT64_MAX);

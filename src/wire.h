@@ -14,6 +14,7 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "port/pg_bswap.h"
+#include "datatype/timestamp.h"
 #include "utils/timestamp.h"
 
 static inline void
@@ -41,26 +42,45 @@ wire_put_utf8(StringInfo buf, const char *s, int len)
 	appendBinaryStringInfo(buf, utf8, utf8 == s ? len : (int) strlen(utf8));
 }
 
-/* "str": 4-byte length of the UTF-8 bytes, then the bytes */
-static inline void
-wire_put_strn(StringInfo buf, const char *s, int len)
+/* Writers into a buffer known to be large enough; each returns the end. */
+static inline char *
+wire_write_bytes(char *p, const void *bytes, size_t len)
 {
-	char	   *utf8 = pg_server_to_any(s, len, PG_UTF8);
+	memcpy(p, bytes, len);
+	return p + len;
+}
 
-	if (utf8 != s)
-		len = strlen(utf8);
-	wire_put_u32(buf, len);
-	appendBinaryStringInfo(buf, utf8, len);
+static inline char *
+wire_write_u32(char *p, uint32 v)
+{
+	v = pg_hton32(v);
+	return wire_write_bytes(p, &v, 4);
+}
+
+static inline char *
+wire_write_u64(char *p, uint64 v)
+{
+	v = pg_hton64(v);
+	return wire_write_bytes(p, &v, 8);
 }
 
 /*
- * A timestamp as microseconds since the Unix epoch, so that outside
+ * Timestamps are written as microseconds since the Unix epoch, so outside
  * verifiers need no knowledge of PostgreSQL's epoch (2000-01-01).
  */
-static inline void
-wire_put_unix_usecs(StringInfo buf, TimestampTz t)
+#define MC_UNIX_EPOCH_OFFSET_USECS \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+static inline int64
+mc_unix_usecs(TimestampTz t)
 {
-	wire_put_u64(buf, (uint64) (t + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY));
+	return t + MC_UNIX_EPOCH_OFFSET_USECS;
+}
+
+static inline TimestampTz
+mc_from_unix_usecs(int64 usecs)
+{
+	return usecs - MC_UNIX_EPOCH_OFFSET_USECS;
 }
 
 #endif							/* MEDCHAIN_WIRE_H */
