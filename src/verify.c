@@ -4,18 +4,19 @@
  *	  medchain.verify(): integrity checks that name what was altered,
  *	  deleted or slipped in.
  *
- * One pass over the journal in entry_id order does three jobs at once:
+ * One sequential pass over the journal does three jobs at once:
  *
  * - each entry is re-hashed and compared with its entry_hash;
- * - each sealed entry's leaf goes into its block's Merkle tree, built as
- *   the leaves arrive (merkle.c), so a block is checked against its root
- *   when the walk passes its last entry;
+ * - each sealed entry's leaf goes into its block's Merkle tree, in
+ *   leaf_index order, built as the leaves arrive (merkle.c), so a block is
+ *   checked against its root as soon as all its entries are in;
  * - each entry of a checked ledger table is paired with the table's rows,
- *   which a sequential scan of the table delivers alongside (TableCheck).
- *   Rows are appended in about the order their entries are, so pairing by
- *   row_hash almost always succeeds at once; what does not pair waits in a
- *   small table and is settled at the end, or earlier when too much waits,
- *   by a lookup by key.  Memory therefore does not grow with the table.
+ *   hashed in heap order by a parallel worker or by this backend
+ *   (row_stream.c).  Rows are appended in about the order their entries
+ *   are, so pairing by row_hash almost always succeeds at once; what does
+ *   not pair waits in a small table and is settled at the end, or earlier
+ *   when too much waits, by a lookup by key.  Memory therefore does not
+ *   grow with the table.
  *
  * A second, short pass checks the block headers and their links.
  *
