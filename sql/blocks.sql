@@ -86,7 +86,9 @@ SELECT pending_entries, height FROM medchain.chain_status;
 -- The nonce search honours statement_timeout and rolls back cleanly.
 SET medchain.difficulty = 60;
 SET statement_timeout = '200ms';
+\set SHOW_CONTEXT never
 SELECT medchain.seal();
+\set SHOW_CONTEXT errors
 RESET statement_timeout;
 SET medchain.difficulty = 6;
 SELECT pending_entries, height FROM medchain.chain_status;

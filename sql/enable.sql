@@ -97,7 +97,9 @@ BEGIN;
 SELECT medchain.enable('public.big_obs');
 ROLLBACK;
 SET statement_timeout = '20ms';
+\set SHOW_CONTEXT never
 SELECT medchain.enable('public.big_obs');
+\set SHOW_CONTEXT errors
 RESET statement_timeout;
 SELECT count(*) AS entries FROM medchain.entries WHERE relation = 'public.big_obs';
 SELECT count(*) AS registrations FROM medchain.ledger_registry WHERE relation = 'public.big_obs';

@@ -101,7 +101,7 @@ is($node->safe_psql('postgres', $tamper), $expected, 'parallel verify() names th
 is($node->safe_psql('postgres', "SET max_parallel_workers_per_gather = 0; $tamper"), $expected,
 	'and so does verify() without workers');
 my ($ret, $stdout, $stderr) = $node->psql('postgres',
-	q{SET statement_timeout = '50ms'; SELECT count(*) FROM medchain.verify()});
+	q{SET statement_timeout = '5ms'; SELECT count(*) FROM medchain.verify()});
 like($stderr, qr/canceling statement due to statement timeout/, 'verify() honours statement_timeout');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM medchain.verify()'), '0',
 	'and the next verify() runs normally');
