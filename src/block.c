@@ -47,7 +47,7 @@ block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_LEN])
 	wire_write_u64(p, header->nonce);
 }
 
-void
+static void
 block_header_hash(const BlockHeader *header, uint8 out[MC_HASH_LEN])
 {
 	uint8		bytes[MC_HEADER_LEN];
@@ -64,7 +64,7 @@ block_node_id(const char *node_name, uint8 out[MC_HASH_LEN])
 	mc_sha256(utf8, strlen(utf8), out);
 }
 
-int
+static int
 leading_zero_bits(const uint8 hash[MC_HASH_LEN])
 {
 	int			bits = 0;
@@ -107,23 +107,6 @@ static const char *const block_column_names[BCOL_COUNT] = {
 	"first_entry_id", "last_entry_id"
 };
 
-static AttrNumber
-block_attnum(TupleDesc desc, BlockColumn col)
-{
-	int			i;
-
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute attr = TupleDescAttr(desc, i);
-
-		if (!attr->attisdropped &&
-			strcmp(NameStr(attr->attname), block_column_names[col]) == 0)
-			return attr->attnum;
-	}
-	elog(ERROR, "column \"%s\" of medchain.blocks is missing", block_column_names[col]);
-	return InvalidAttrNumber;	/* keep compiler quiet */
-}
-
 /*
  * A stored hash that is not 32 bytes (someone wrote the row by hand) reads
  * as all zeros, which no honest hash is: the integrity checks then fail.
@@ -149,7 +132,7 @@ block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row)
 	int			col;
 
 	for (col = 0; col < BCOL_COUNT; col++)
-		values[col] = heap_getattr(tuple, block_attnum(desc, col), desc, &isnull[col]);
+		values[col] = heap_getattr(tuple, medchain_attnum(desc, block_column_names[col]), desc, &isnull[col]);
 
 #define INT_OR_ZERO(col, get) (isnull[col] ? 0 : get(values[col]))
 	row->header.height = INT_OR_ZERO(BCOL_HEIGHT, DatumGetInt64);
@@ -179,7 +162,7 @@ block_row_to_tuple(const BlockRow *row, TupleDesc desc)
 	memset(isnull, true, sizeof(bool) * desc->natts);
 	for (col = 0; col < BCOL_COUNT; col++)
 	{
-		AttrNumber	attnum = block_attnum(desc, col);
+		AttrNumber	attnum = medchain_attnum(desc, block_column_names[col]);
 		Datum		value = (Datum) 0;
 
 		switch ((BlockColumn) col)

@@ -47,9 +47,7 @@ typedef struct BlockRow
 } BlockRow;
 
 extern void block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_LEN]);
-extern void block_header_hash(const BlockHeader *header, uint8 out[MC_HASH_LEN]);
 extern void block_node_id(const char *node_name, uint8 out[MC_HASH_LEN]);
-extern int	leading_zero_bits(const uint8 hash[MC_HASH_LEN]);
 
 extern void block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row);
 extern HeapTuple block_row_to_tuple(const BlockRow *row, TupleDesc desc);

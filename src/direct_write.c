@@ -21,7 +21,6 @@
 #include "access/table.h"
 #include "catalog/index.h"
 #include "executor/executor.h"
-#include "parser/parse_relation.h"
 
 #include "direct_write.h"
 
@@ -79,17 +78,6 @@ direct_close(DirectTable *table)
 	for (i = 0; i < table->nindexes; i++)
 		index_close(table->indexes[i], NoLock);
 	table_close(table->rel, NoLock);
-}
-
-AttrNumber
-direct_attnum(DirectTable *table, const char *column)
-{
-	AttrNumber	attnum = attnameAttNum(table->rel, column, false);
-
-	if (attnum == InvalidAttrNumber)
-		elog(ERROR, "column \"%s\" of medchain.%s is missing",
-			 column, RelationGetRelationName(table->rel));
-	return attnum;
 }
 
 static void

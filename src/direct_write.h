@@ -31,7 +31,4 @@ extern void direct_insert(DirectTable *table, HeapTuple tuple);
 extern void direct_update(DirectTable *table, ItemPointer otid, HeapTuple tuple);
 extern void direct_close(DirectTable *table);
 
-/* attribute number of a column that must exist */
-extern AttrNumber direct_attnum(DirectTable *table, const char *column);
-
 #endif							/* MEDCHAIN_DIRECT_WRITE_H */

@@ -19,7 +19,6 @@
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
-#include "parser/parse_relation.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -31,9 +30,9 @@
 #include "wire.h"
 
 /* By EntryColumn; found by name so column order is free. */
-static const char *const entry_column_names[MC_JOURNAL_WRITTEN_COLUMNS] = {
+static const char *const entry_column_names[MC_ENTRY_COLUMNS] = {
 	"entry_id", "relation", "row_key", "row_hash", "entry_hash", "kind",
-	"recorded_by", "recorded_at", "xact", "detail"
+	"recorded_by", "recorded_at", "xact", "detail", "block_height", "leaf_index"
 };
 
 Oid
@@ -64,11 +63,27 @@ medchain_relation(const char *name)
 	return relid;
 }
 
-/*
- * The entry encoding: 'E', version, then the fields in a fixed order.
- * recorded_at is written as microseconds since the Unix epoch so outside
- * verifiers need no knowledge of PostgreSQL's epoch.
- */
+/* A column of one of medchain's own tables, which must exist. */
+AttrNumber
+medchain_attnum(TupleDesc desc, const char *column)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (!attr->attisdropped && strcmp(NameStr(attr->attname), column) == 0)
+			return attr->attnum;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("column \"%s\" of a medchain table is missing", column),
+			 errdetail("The medchain extension's objects are incomplete."),
+			 errhint("Reinstall the extension from a backup of the database.")));
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
+
 /* The text in UTF-8: the same bytes when the database is UTF-8. */
 static TextSlice
 utf8_slice(TextSlice text)
@@ -87,8 +102,10 @@ put_str(char *p, TextSlice text)
 }
 
 /*
- * Written straight into a buffer sized once: every entry the row trigger
- * records and every entry verify() checks goes through here.
+ * The entry encoding: 'E', version, then the fields in a fixed order;
+ * recorded_at as microseconds since the Unix epoch.  Written straight into
+ * a buffer sized once: every entry the row trigger records and every entry
+ * verify() checks goes through here.
  */
 void
 entry_encode(StringInfo buf, const EntryFields *fields)
@@ -133,7 +150,7 @@ typedef struct JournalTarget
 	Oid			entries;
 	Oid			pending;
 	Oid			sequence;
-	AttrNumber	attnums[MC_JOURNAL_WRITTEN_COLUMNS];	/* by EntryColumn */
+	AttrNumber	attnums[MC_ENTRY_COLUMNS];	/* by EntryColumn */
 	Oid			session_user;	/* whose name recorded_by holds */
 	NameData	recorded_by;
 } JournalTarget;
@@ -148,17 +165,12 @@ journal_target_invalidate(Datum arg, Oid relid)
 }
 
 void
-entry_columns_find(Relation entries, AttrNumber attnums[MC_JOURNAL_WRITTEN_COLUMNS])
+entry_columns_find(Relation entries, AttrNumber attnums[MC_ENTRY_COLUMNS])
 {
 	int			col;
 
-	for (col = 0; col < MC_JOURNAL_WRITTEN_COLUMNS; col++)
-	{
-		attnums[col] = attnameAttNum(entries, entry_column_names[col], false);
-		if (attnums[col] == InvalidAttrNumber)
-			elog(ERROR, "column \"%s\" of medchain.entries is missing",
-				 entry_column_names[col]);
-	}
+	for (col = 0; col < MC_ENTRY_COLUMNS; col++)
+		attnums[col] = medchain_attnum(RelationGetDescr(entries), entry_column_names[col]);
 }
 
 static void
@@ -270,7 +282,7 @@ journal_append(JournalWriter *writer, const char *kind, const char *relation,
 	mc_sha256(writer->scratch.data, writer->scratch.len, entry_hash);
 
 	memset(isnull, true, sizeof(bool) * desc->natts);
-	for (col = 0; col < MC_JOURNAL_WRITTEN_COLUMNS; col++)
+	for (col = 0; col < MC_ENTRY_COLUMNS; col++)
 	{
 		AttrNumber	attnum = writer->attnums[col];
 		Datum		value = (Datum) 0;
@@ -311,6 +323,9 @@ journal_append(JournalWriter *writer, const char *kind, const char *relation,
 					continue;
 				value = JsonbPGetDatum(detail);
 				break;
+			case COL_BLOCK_HEIGHT:
+			case COL_LEAF_INDEX:
+				continue;		/* NULL until sealed */
 		}
 		values[attnum - 1] = value;
 		isnull[attnum - 1] = false;

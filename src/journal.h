@@ -59,9 +59,10 @@ typedef struct EntryFields
 
 extern void entry_encode(StringInfo buf, const EntryFields *fields);
 
-/* Columns of medchain.entries that the writer fills in. */
-#define MC_JOURNAL_WRITTEN_COLUMNS 10
-
+/*
+ * Columns of medchain.entries.  The writer fills in all but the last two,
+ * which seal() sets.
+ */
 typedef enum EntryColumn
 {
 	COL_ENTRY_ID,
@@ -73,12 +74,15 @@ typedef enum EntryColumn
 	COL_RECORDED_BY,
 	COL_RECORDED_AT,
 	COL_XACT,
-	COL_DETAIL
+	COL_DETAIL,
+	COL_BLOCK_HEIGHT,
+	COL_LEAF_INDEX
 } EntryColumn;
 
+#define MC_ENTRY_COLUMNS (COL_LEAF_INDEX + 1)
+
 /* Attribute numbers of those columns in medchain.entries, by EntryColumn. */
-extern void entry_columns_find(Relation entries,
-							   AttrNumber attnums[MC_JOURNAL_WRITTEN_COLUMNS]);
+extern void entry_columns_find(Relation entries, AttrNumber attnums[MC_ENTRY_COLUMNS]);
 extern void event_detail_hash(Jsonb *detail, uint8 out[MC_HASH_LEN]);
 /* Buffers entry_integrity_problem reuses from one entry to the next. */
 typedef struct EntryCheckBuffers
@@ -97,7 +101,7 @@ typedef struct JournalWriter
 {
 	DirectTable *entries;
 	DirectTable *pending;
-	AttrNumber	attnums[MC_JOURNAL_WRITTEN_COLUMNS];	/* by EntryColumn */
+	AttrNumber	attnums[MC_ENTRY_COLUMNS];	/* by EntryColumn */
 	Oid			sequence;
 	NameData	recorded_by;
 	TimestampTz recorded_at;
@@ -117,5 +121,6 @@ extern HeapTuple journal_row_entry(Relation journal, const AttrNumber *attnums,
 
 extern Oid	medchain_namespace(void);
 extern Oid	medchain_relation(const char *name);
+extern AttrNumber medchain_attnum(TupleDesc desc, const char *column);
 
 #endif							/* MEDCHAIN_JOURNAL_H */

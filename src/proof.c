@@ -22,7 +22,6 @@
 #include "catalog/pg_collation.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "parser/parse_relation.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -355,7 +354,7 @@ medchain_verify_digest(PG_FUNCTION_ARGS)
 /* ---------- inclusion proofs ---------- */
 
 /* Leaf hashes of block `block`, in leaf order; *count of them. */
-static uint8 (*block_leaves(Relation journal, const AttrNumber *attnums, AttrNumber height_attnum,
+static uint8 (*block_leaves(Relation journal, const AttrNumber *attnums,
 							const BlockRow *block, uint64 *count))[MC_HASH_LEN]
 {
 	Relation	pkey = index_open(medchain_relation("entries_pkey"), AccessShareLock);
@@ -375,7 +374,7 @@ static uint8 (*block_leaves(Relation journal, const AttrNumber *attnums, AttrNum
 	{
 		TupleDesc	desc = RelationGetDescr(journal);
 		bool		isnull;
-		Datum		height = heap_getattr(tuple, height_attnum, desc, &isnull);
+		Datum		height = heap_getattr(tuple, attnums[COL_BLOCK_HEIGHT], desc, &isnull);
 		bytea	   *hash;
 
 		CHECK_FOR_INTERRUPTS();
@@ -446,8 +445,7 @@ medchain_proof(PG_FUNCTION_ARGS)
 	Jsonb	   *key = PG_GETARG_JSONB_P(1);
 	LedgerRelation *ledger = ledger_relation_get(rel);
 	Relation	journal;
-	AttrNumber	attnums[MC_JOURNAL_WRITTEN_COLUMNS];
-	AttrNumber	height_attnum;
+	AttrNumber	attnums[MC_ENTRY_COLUMNS];
 	HeapTuple	entry;
 	TupleDesc	desc;
 	Datum	   *values;
@@ -469,7 +467,6 @@ medchain_proof(PG_FUNCTION_ARGS)
 	journal = table_open(medchain_relation("entries"), AccessShareLock);
 	desc = RelationGetDescr(journal);
 	entry_columns_find(journal, attnums);
-	height_attnum = attnameAttNum(journal, "block_height", false);
 	entry = journal_row_entry(journal, attnums, ledger->relation_name, key,
 							  registry_prior_entry_id(RelationGetRelid(rel)),
 							  GetActiveSnapshot());
@@ -483,7 +480,7 @@ medchain_proof(PG_FUNCTION_ARGS)
 	values = palloc(sizeof(Datum) * desc->natts);
 	isnull = palloc(sizeof(bool) * desc->natts);
 	heap_deform_tuple(entry, desc, values, isnull);
-	if (isnull[height_attnum - 1])
+	if (isnull[attnums[COL_BLOCK_HEIGHT] - 1])
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("row %s of %s is not sealed yet",
@@ -491,15 +488,15 @@ medchain_proof(PG_FUNCTION_ARGS)
 				 errdetail("Its entry %lld is pending: no block holds it.",
 						   (long long) DatumGetInt64(values[attnums[COL_ENTRY_ID] - 1])),
 				 errhint("Run medchain.seal(), then ask for the proof again.")));
-	if (!block_row_fetch(DatumGetInt64(values[height_attnum - 1]), GetActiveSnapshot(), &block))
+	if (!block_row_fetch(DatumGetInt64(values[attnums[COL_BLOCK_HEIGHT] - 1]), GetActiveSnapshot(), &block))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("block %lld of the row's entry does not exist",
-						(long long) DatumGetInt64(values[height_attnum - 1])),
+						(long long) DatumGetInt64(values[attnums[COL_BLOCK_HEIGHT] - 1])),
 				 errdetail("The chain was altered."),
 				 errhint("Run medchain.verify() to see what was altered.")));
 
-	leaves = block_leaves(journal, attnums, height_attnum, &block, &count);
+	leaves = block_leaves(journal, attnums, &block, &count);
 	entry_hash = DatumGetByteaPP(values[attnums[COL_ENTRY_HASH] - 1]);
 	while (index < count && memcmp(leaves[index], VARDATA_ANY(entry_hash), MC_HASH_LEN) != 0)
 		index++;

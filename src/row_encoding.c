@@ -319,8 +319,8 @@ put_cstring(StringInfo buf, const char *s)
 	wire_put_utf8(buf, s, strlen(s));
 }
 
-static void
-put_float(StringInfo buf, double d)
+static uint64
+float_bits(double d)
 {
 	uint64		bits;
 
@@ -329,7 +329,7 @@ put_float(StringInfo buf, double d)
 		bits = UINT64CONST(0x7FF8000000000000);
 	else
 		memcpy(&bits, &d, sizeof(bits));
-	wire_put_u64(buf, bits);
+	return bits;
 }
 
 static void
@@ -441,28 +441,78 @@ put_range(StringInfo buf, Oid rangetype, Datum value)
 
 /* ---------- values ---------- */
 
-static void
-put_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
+/* The longest fixed-size payload (interval, uuid). */
+#define MAX_FIXED_PAYLOAD 16
+
+/*
+ * Write a fixed-size payload to out and return its length; -1 for a type
+ * whose payload size depends on the value.
+ */
+static int
+fixed_payload(const TypeEncoder *encoder, Datum value, char out[MAX_FIXED_PAYLOAD])
 {
 	switch (encoder->tag)
 	{
 		case TAG_BOOL:
-			appendStringInfoChar(buf, DatumGetBool(value) ? 1 : 0);
-			break;
+			out[0] = DatumGetBool(value) ? 1 : 0;
+			return 1;
 		case TAG_INTEGER:
 			if (encoder->typid == INT2OID)
-				wire_put_u64(buf, (uint64) (int64) DatumGetInt16(value));
+				wire_write_u64(out, (uint64) (int64) DatumGetInt16(value));
 			else if (encoder->typid == INT4OID)
-				wire_put_u64(buf, (uint64) (int64) DatumGetInt32(value));
+				wire_write_u64(out, (uint64) (int64) DatumGetInt32(value));
 			else
-				wire_put_u64(buf, (uint64) DatumGetInt64(value));
-			break;
+				wire_write_u64(out, (uint64) DatumGetInt64(value));
+			return 8;
+		case TAG_FLOAT:
+			wire_write_u64(out, float_bits(encoder->typid == FLOAT4OID ?
+										   (double) DatumGetFloat4(value) :
+										   DatumGetFloat8(value)));
+			return 8;
+		case TAG_DATE:
+			wire_write_u32(out, (uint32) DatumGetDateADT(value));
+			return 4;
+		case TAG_TIME:
+			wire_write_u64(out, (uint64) DatumGetTimeADT(value));
+			return 8;
+		case TAG_TIMETZ:
+			{
+				TimeTzADT  *t = DatumGetTimeTzADTP(value);
+
+				wire_write_u32(wire_write_u64(out, (uint64) t->time), (uint32) t->zone);
+				return 12;
+			}
+		case TAG_TIMESTAMP:
+		case TAG_TIMESTAMPTZ:
+			wire_write_u64(out, (uint64) DatumGetInt64(value));
+			return 8;
+		case TAG_INTERVAL:
+			{
+				Interval   *iv = DatumGetIntervalP(value);
+				char	   *p = wire_write_u64(out, (uint64) iv->time);
+
+				wire_write_u32(wire_write_u32(p, (uint32) iv->day), (uint32) iv->month);
+				return 16;
+			}
+		case TAG_UUID:
+			memcpy(out, DatumGetUUIDP(value)->data, UUID_LEN);
+			return UUID_LEN;
+		case TAG_MONEY:
+			wire_write_u64(out, (uint64) DatumGetCash(value));
+			return 8;
+		default:
+			return -1;
+	}
+}
+
+/* The payload of a value whose size depends on the value. */
+static void
+put_variable_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
+{
+	switch (encoder->tag)
+	{
 		case TAG_NUMERIC:
 			put_cstring(buf, DatumGetCString(DirectFunctionCall1(numeric_out, value)));
-			break;
-		case TAG_FLOAT:
-			put_float(buf, encoder->typid == FLOAT4OID ?
-					  (double) DatumGetFloat4(value) : DatumGetFloat8(value));
 			break;
 		case TAG_TEXT:
 			if (encoder->typid == NAMEOID)
@@ -487,42 +537,8 @@ put_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
 				appendBinaryStringInfo(buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
 			}
 			break;
-		case TAG_DATE:
-			wire_put_u32(buf, (uint32) DatumGetDateADT(value));
-			break;
-		case TAG_TIME:
-			wire_put_u64(buf, (uint64) DatumGetTimeADT(value));
-			break;
-		case TAG_TIMETZ:
-			{
-				TimeTzADT  *t = DatumGetTimeTzADTP(value);
-
-				wire_put_u64(buf, (uint64) t->time);
-				wire_put_u32(buf, (uint32) t->zone);
-			}
-			break;
-		case TAG_TIMESTAMP:
-		case TAG_TIMESTAMPTZ:
-			wire_put_u64(buf, (uint64) DatumGetInt64(value));
-			break;
-		case TAG_INTERVAL:
-			{
-				Interval   *iv = DatumGetIntervalP(value);
-
-				wire_put_u64(buf, (uint64) iv->time);
-				wire_put_u32(buf, (uint32) iv->day);
-				wire_put_u32(buf, (uint32) iv->month);
-			}
-			break;
-		case TAG_UUID:
-			appendBinaryStringInfo(buf, (char *) DatumGetUUIDP(value)->data,
-								   UUID_LEN);
-			break;
 		case TAG_INET:
 			put_inet(buf, encoder->typid, value);
-			break;
-		case TAG_MONEY:
-			wire_put_u64(buf, (uint64) DatumGetCash(value));
 			break;
 		case TAG_ARRAY:
 			put_array(buf, value);
@@ -533,93 +549,32 @@ put_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
 		case TAG_RANGE:
 			put_range(buf, encoder->typid, value);
 			break;
+		default:
+			elog(ERROR, "value tag %d has a fixed size", (int) encoder->tag);
 	}
 }
 
-/* A fixed-size payload with its length, in one append. */
-static inline void
-put_fixed(StringInfo buf, const void *payload, uint32 len)
-{
-	char		bytes[4 + 16];
-	uint32		be_len = pg_hton32(len);
-
-	Assert(len <= 16);
-	memcpy(bytes, &be_len, 4);
-	memcpy(bytes + 4, payload, len);
-	appendBinaryStringInfo(buf, bytes, 4 + len);
-}
-
-static inline void
-put_fixed_u64(StringInfo buf, uint64 v)
-{
-	v = pg_hton64(v);
-	put_fixed(buf, &v, 8);
-}
-
 /*
- * The 4-byte length and the payload.  The common fixed-size types go out
- * in one append; the others get their length patched in once the payload
- * is written.
+ * The 4-byte length and the payload.  A fixed-size value goes out in one
+ * append; any other gets its length patched in once its payload is written.
  */
 static void
 put_length_and_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
 {
+	char		bytes[4 + MAX_FIXED_PAYLOAD];
+	int			fixed_len = fixed_payload(encoder, value, bytes + 4);
 	int			length_at;
 	uint32		length;
 
-	switch (encoder->tag)
+	if (fixed_len >= 0)
 	{
-		case TAG_BOOL:
-			{
-				uint8		b = DatumGetBool(value) ? 1 : 0;
-
-				put_fixed(buf, &b, 1);
-				return;
-			}
-		case TAG_INTEGER:
-			if (encoder->typid == INT2OID)
-				put_fixed_u64(buf, (uint64) (int64) DatumGetInt16(value));
-			else if (encoder->typid == INT4OID)
-				put_fixed_u64(buf, (uint64) (int64) DatumGetInt32(value));
-			else
-				put_fixed_u64(buf, (uint64) DatumGetInt64(value));
-			return;
-		case TAG_DATE:
-			{
-				uint32		d = pg_hton32((uint32) DatumGetDateADT(value));
-
-				put_fixed(buf, &d, 4);
-				return;
-			}
-		case TAG_TIME:
-			put_fixed_u64(buf, (uint64) DatumGetTimeADT(value));
-			return;
-		case TAG_TIMESTAMP:
-		case TAG_TIMESTAMPTZ:
-			put_fixed_u64(buf, (uint64) DatumGetInt64(value));
-			return;
-		case TAG_TEXT:
-			if (encoder->typid != NAMEOID)
-			{
-				text	   *t = DatumGetTextPP(value);
-				const char *data = VARDATA_ANY(t);
-				int			len = VARSIZE_ANY_EXHDR(t);
-				char	   *utf8 = pg_server_to_any(data, len, PG_UTF8);
-
-				if (utf8 != data)
-					len = strlen(utf8);
-				wire_put_u32(buf, (uint32) len);
-				appendBinaryStringInfo(buf, utf8, len);
-				return;
-			}
-			break;
-		default:
-			break;
+		wire_write_u32(bytes, (uint32) fixed_len);
+		appendBinaryStringInfo(buf, bytes, 4 + fixed_len);
+		return;
 	}
-
 	length_at = buf->len;
 	wire_put_u32(buf, 0);
-	put_payload(buf, encoder, value);
+	put_variable_payload(buf, encoder, value);
 	length = pg_hton32((uint32) (buf->len - length_at - 4));
 	memcpy(buf->data + length_at, &length, 4);
 }
@@ -656,6 +611,16 @@ encode_fields(StringInfo buf, const RowLayout *layout, Datum *values, bool *isnu
 		appendBinaryStringInfo(buf, column->field_prefix, column->field_prefix_len);
 		put_length_and_payload(buf, &column->encoder, values[idx]);
 	}
+}
+
+/* The row_hash: SHA-256 of the row's encoding, built in buf. */
+void
+row_hash_compute(StringInfo buf, const RowLayout *layout, Datum *values, bool *isnull,
+				 uint8 out[MC_HASH_LEN])
+{
+	resetStringInfo(buf);
+	row_encode(buf, layout, values, isnull);
+	mc_sha256(buf->data, buf->len, out);
 }
 
 /*

@@ -19,6 +19,8 @@
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
+#include "sha256.h"
+
 /* Format version of the row encoding, written as its second byte. */
 #define MC_ROW_FORMAT_VERSION 1
 
@@ -84,6 +86,8 @@ extern RowLayout *key_layout_build(TupleDesc desc, int nkeys,
 
 extern void row_encode(StringInfo buf, const RowLayout *layout,
 					   Datum *values, bool *isnull);
+extern void row_hash_compute(StringInfo buf, const RowLayout *layout,
+							 Datum *values, bool *isnull, uint8 out[MC_HASH_LEN]);
 extern Jsonb *row_key_build(const RowLayout *keylayout,
 							Datum *values, bool *isnull);
 extern bool type_supported_as_key(Oid typid);

@@ -60,9 +60,7 @@ row_hash_of_slot(const LedgerRelation *ledger, TupleTableSlot *slot, StringInfo 
 				 uint8 row_hash[MC_HASH_LEN])
 {
 	slot_getallattrs(slot);
-	resetStringInfo(buf);
-	row_encode(buf, ledger->row_layout, slot->tts_values, slot->tts_isnull);
-	mc_sha256(buf->data, buf->len, row_hash);
+	row_hash_compute(buf, ledger->row_layout, slot->tts_values, slot->tts_isnull, row_hash);
 }
 
 /* ---------- the worker ---------- */

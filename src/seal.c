@@ -145,10 +145,7 @@ typedef struct SealState
 	Relation	pkey;
 	Relation	pending;
 	Snapshot	snapshot;
-	AttrNumber	id_attnum;
-	AttrNumber	hash_attnum;
-	AttrNumber	height_attnum;
-	AttrNumber	leaf_attnum;
+	AttrNumber	attnums[MC_ENTRY_COLUMNS];
 	MerkleBuilder merkle;
 } SealState;
 
@@ -158,22 +155,22 @@ seal_entry(SealState *state, const PendingEntry *pending, int64 height, int32 le
 {
 	TupleDesc	desc = RelationGetDescr(state->entries->rel);
 	HeapTuple	tuple = entry_fetch(state->entries->rel, state->pkey, state->snapshot,
-									pending, state->id_attnum);
+									pending, state->attnums[COL_ENTRY_ID]);
 	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
 	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
 	bytea	   *entry_hash;
 
 	heap_deform_tuple(tuple, desc, values, isnull);
-	if (!isnull[state->height_attnum - 1])
+	if (!isnull[state->attnums[COL_BLOCK_HEIGHT] - 1])
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("pending entry %lld is already sealed in block %lld",
 						(long long) pending->entry_id,
-						(long long) DatumGetInt64(values[state->height_attnum - 1])),
+						(long long) DatumGetInt64(values[state->attnums[COL_BLOCK_HEIGHT] - 1])),
 				 errdetail("medchain.pending and medchain.entries disagree."),
 				 errhint("Someone with superuser rights altered the journal; run medchain.verify().")));
-	entry_hash = DatumGetByteaPP(values[state->hash_attnum - 1]);
-	if (isnull[state->hash_attnum - 1] || VARSIZE_ANY_EXHDR(entry_hash) != MC_HASH_LEN)
+	entry_hash = DatumGetByteaPP(values[state->attnums[COL_ENTRY_HASH] - 1]);
+	if (isnull[state->attnums[COL_ENTRY_HASH] - 1] || VARSIZE_ANY_EXHDR(entry_hash) != MC_HASH_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("entry %lld has no valid entry_hash", (long long) pending->entry_id),
@@ -181,10 +178,10 @@ seal_entry(SealState *state, const PendingEntry *pending, int64 height, int32 le
 				 errhint("Someone with superuser rights altered the journal; run medchain.verify().")));
 	merkle_add_entry(&state->merkle, (const uint8 *) VARDATA_ANY(entry_hash));
 
-	values[state->height_attnum - 1] = Int64GetDatum(height);
-	isnull[state->height_attnum - 1] = false;
-	values[state->leaf_attnum - 1] = Int32GetDatum(leaf);
-	isnull[state->leaf_attnum - 1] = false;
+	values[state->attnums[COL_BLOCK_HEIGHT] - 1] = Int64GetDatum(height);
+	isnull[state->attnums[COL_BLOCK_HEIGHT] - 1] = false;
+	values[state->attnums[COL_LEAF_INDEX] - 1] = Int32GetDatum(leaf);
+	isnull[state->attnums[COL_LEAF_INDEX] - 1] = false;
 	direct_update(state->entries, &tuple->t_self, heap_form_tuple(desc, values, isnull));
 	simple_heap_delete(state->pending, (ItemPointer) &pending->pending_tid);
 }
@@ -267,10 +264,7 @@ medchain_seal(PG_FUNCTION_ARGS)
 
 	state.entries = direct_open(medchain_relation("entries"), RowExclusiveLock);
 	state.pkey = index_open(medchain_relation("entries_pkey"), RowExclusiveLock);
-	state.id_attnum = direct_attnum(state.entries, "entry_id");
-	state.hash_attnum = direct_attnum(state.entries, "entry_hash");
-	state.height_attnum = direct_attnum(state.entries, "block_height");
-	state.leaf_attnum = direct_attnum(state.entries, "leaf_index");
+	entry_columns_find(state.entries->rel, state.attnums);
 	merkle_begin(&state.merkle);
 
 	memset(&block, 0, sizeof(block));

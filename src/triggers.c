@@ -35,28 +35,17 @@ is_medchain_trigger_name(const char *name)
 		strcmp(name, MC_TRIGGER_NO_TRUNCATE) == 0;
 }
 
-void
-row_hash_compute(const LedgerRelation *ledger, Datum *values, bool *isnull,
-				 uint8 row_hash[MC_HASH_LEN])
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	row_encode(&buf, ledger->row_layout, values, isnull);
-	mc_sha256(buf.data, buf.len, row_hash);
-	pfree(buf.data);
-}
-
 int64
 record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
 				 const char *kind, Datum *values, bool *isnull)
 {
-	uint8		row_hash[MC_HASH_LEN];
+	uint8		hash[MC_HASH_LEN];
 
-	row_hash_compute(ledger, values, isnull, row_hash);
+	/* the writer's buffer is free until journal_append encodes the entry */
+	row_hash_compute(&writer->scratch, ledger->row_layout, values, isnull, hash);
 	return journal_append(writer, kind, ledger->relation_name,
 						  row_key_build(ledger->key_layout, values, isnull),
-						  row_hash, NULL);
+						  hash, NULL);
 }
 
 static TriggerData *

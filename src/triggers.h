@@ -21,8 +21,6 @@
 
 extern bool is_medchain_trigger_name(const char *name);
 
-extern void row_hash_compute(const LedgerRelation *ledger, Datum *values,
-							 bool *isnull, uint8 row_hash[MC_HASH_LEN]);
 extern int64 record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
 							  const char *kind, Datum *values, bool *isnull);
 

@@ -46,7 +46,6 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
-#include "parser/parse_relation.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -134,9 +133,7 @@ typedef struct VerifyState
 	Findings	findings;
 	Snapshot	snapshot;
 	Relation	journal;
-	AttrNumber	attnums[MC_JOURNAL_WRITTEN_COLUMNS];
-	AttrNumber	height_attnum;
-	AttrNumber	leaf_attnum;
+	AttrNumber	attnums[MC_ENTRY_COLUMNS];
 	HTAB	   *tables;			/* TableCheck by relation */
 	TableCheck **checks;		/* the same, largest table first */
 	TableCheck *last_check;		/* the table of the last entry met */
@@ -554,7 +551,7 @@ block_root_in_id_order(VerifyState *state, const OpenBlock *block, uint8 root[MC
 	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
 	{
 		bool		isnull;
-		Datum		height = heap_getattr(tuple, state->height_attnum, desc, &isnull);
+		Datum		height = heap_getattr(tuple, state->attnums[COL_BLOCK_HEIGHT], desc, &isnull);
 
 		CHECK_FOR_INTERRUPTS();
 		if (!isnull && DatumGetInt64(height) == block->height)
@@ -650,8 +647,8 @@ walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 
 	heap_deform_tuple(tuple, desc, values, isnull);
 	entry_id = isnull[a[COL_ENTRY_ID] - 1] ? -1 : DatumGetInt64(values[a[COL_ENTRY_ID] - 1]);
-	height = isnull[state->height_attnum - 1] ? -1 :
-		DatumGetInt64(values[state->height_attnum - 1]);
+	height = isnull[a[COL_BLOCK_HEIGHT] - 1] ? -1 :
+		DatumGetInt64(values[a[COL_BLOCK_HEIGHT] - 1]);
 
 	problem = entry_integrity_problem(a, values, isnull, &state->entry_buffers, row_hash);
 	if (height >= 0)
@@ -664,8 +661,8 @@ walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 		{
 			if (problem == NULL && block->exists)
 				block_add_leaf(walk, block,
-							   isnull[state->leaf_attnum - 1] ? -1 :
-							   DatumGetInt32(values[state->leaf_attnum - 1]),
+							   isnull[a[COL_LEAF_INDEX] - 1] ? -1 :
+							   DatumGetInt32(values[a[COL_LEAF_INDEX] - 1]),
 							   entry_id,
 							   (const uint8 *) VARDATA_ANY(DatumGetByteaPP(values[a[COL_ENTRY_HASH] - 1])));
 			block->leaves++;
@@ -859,8 +856,6 @@ medchain_verify(PG_FUNCTION_ARGS)
 	entry_columns_find(state.journal, state.attnums);
 	state.entry_values = palloc(sizeof(Datum) * RelationGetDescr(state.journal)->natts);
 	state.entry_isnull = palloc(sizeof(bool) * RelationGetDescr(state.journal)->natts);
-	state.height_attnum = attnameAttNum(state.journal, "block_height", false);
-	state.leaf_attnum = attnameAttNum(state.journal, "leaf_index", false);
 	state.last_check = NULL;
 	state.percall = AllocSetContextCreate(CurrentMemoryContext, "medchain verify row",
 										  ALLOCSET_DEFAULT_SIZES);

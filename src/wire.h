@@ -25,14 +25,6 @@ wire_put_u32(StringInfo buf, uint32 v)
 	appendBinaryStringInfo(buf, (char *) &n, 4);
 }
 
-static inline void
-wire_put_u64(StringInfo buf, uint64 v)
-{
-	uint64		n = pg_hton64(v);
-
-	appendBinaryStringInfo(buf, (char *) &n, 8);
-}
-
 /* text in the server encoding, written as UTF-8 (no length prefix) */
 static inline void
 wire_put_utf8(StringInfo buf, const char *s, int len)
