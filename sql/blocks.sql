@@ -122,5 +122,24 @@ DELETE FROM medchain.pending;
 SELECT count(*) > 0 AS blocks_readable FROM medchain.blocks;
 RESET SESSION AUTHORIZATION;
 
+-- A journal altered behind medchain's back stops sealing with a clear
+-- error: a pending entry deleted, or marked sealed by hand.
+BEGIN;
+INSERT INTO public.pulses VALUES (15, 75);
+DELETE FROM medchain.entries WHERE relation = 'public.pulses' AND row_key = '{"id": 15}';
+\set VERBOSITY sqlstate
+SELECT medchain.seal();
+\set VERBOSITY default
+ROLLBACK;
+SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '[0-9]+', 'N') AS error;
+BEGIN;
+INSERT INTO public.pulses VALUES (16, 76);
+UPDATE medchain.entries SET block_height = 0 WHERE relation = 'public.pulses' AND row_key = '{"id": 16}';
+\set VERBOSITY sqlstate
+SELECT medchain.seal();
+\set VERBOSITY default
+ROLLBACK;
+SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '[0-9]+', 'N') AS error;
+
 -- The whole chain, checked: clean.
 SELECT * FROM medchain.verify();

@@ -132,7 +132,8 @@ block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row)
 	int			col;
 
 	for (col = 0; col < BCOL_COUNT; col++)
-		values[col] = heap_getattr(tuple, medchain_attnum(desc, block_column_names[col]), desc, &isnull[col]);
+		values[col] = heap_getattr(tuple, medchain_attnum(desc, block_column_names[col]),
+								   desc, &isnull[col]);
 
 #define INT_OR_ZERO(col, get) (isnull[col] ? 0 : get(values[col]))
 	row->header.height = INT_OR_ZERO(BCOL_HEIGHT, DatumGetInt64);
@@ -225,7 +226,8 @@ block_lookup(int64 height, Snapshot snapshot, BlockRow *row)
 	SysScanDesc scan;
 	HeapTuple	tuple;
 
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(height));
+	ScanKeyInit(&key, medchain_attnum(RelationGetDescr(blocks), block_column_names[BCOL_HEIGHT]),
+				BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(height));
 	scan = systable_beginscan_ordered(blocks, index, snapshot,
 									  height < 0 ? 0 : 1, &key);
 	tuple = systable_getnext_ordered(scan, height < 0 ? BackwardScanDirection :

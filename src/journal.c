@@ -478,3 +478,40 @@ journal_row_entry(Relation journal, const AttrNumber *attnums, const char *relat
 	index_close(index, AccessShareLock);
 	return found;
 }
+
+/*
+ * Call fn with the entry hash of every entry of block `height` whose id is
+ * within first_entry_id .. last_entry_id, in entry_id order, which is leaf
+ * order.  An entry_hash that is not a 32-byte digest is passed as NULL.
+ */
+void
+journal_block_entry_hashes(Relation journal, const AttrNumber *attnums, Snapshot snapshot,
+						   int64 height, int64 first_entry_id, int64 last_entry_id,
+						   EntryHashCallback fn, void *arg)
+{
+	Relation	pkey = index_open(medchain_relation("entries_pkey"), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(journal);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	ScanKeyInit(&keys[0], attnums[COL_ENTRY_ID], BTGreaterEqualStrategyNumber, F_INT8GE,
+				Int64GetDatum(first_entry_id));
+	ScanKeyInit(&keys[1], attnums[COL_ENTRY_ID], BTLessEqualStrategyNumber, F_INT8LE,
+				Int64GetDatum(last_entry_id));
+	scan = systable_beginscan_ordered(journal, pkey, snapshot, 2, keys);
+	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		block = heap_getattr(tuple, attnums[COL_BLOCK_HEIGHT], desc, &isnull);
+		Datum		hash;
+
+		CHECK_FOR_INTERRUPTS();
+		if (isnull || DatumGetInt64(block) != height)
+			continue;
+		hash = heap_getattr(tuple, attnums[COL_ENTRY_HASH], desc, &isnull);
+		fn(arg, stored_hash(hash, isnull));
+	}
+	systable_endscan_ordered(scan);
+	index_close(pkey, AccessShareLock);
+}

@@ -119,6 +119,12 @@ extern HeapTuple journal_row_entry(Relation journal, const AttrNumber *attnums,
 								   const char *relation, Jsonb *key,
 								   int64 prior_entry_id, Snapshot snapshot);
 
+typedef void (*EntryHashCallback) (void *arg, const uint8 *entry_hash);
+extern void journal_block_entry_hashes(Relation journal, const AttrNumber *attnums,
+									   Snapshot snapshot, int64 height,
+									   int64 first_entry_id, int64 last_entry_id,
+									   EntryHashCallback fn, void *arg);
+
 extern Oid	medchain_namespace(void);
 extern Oid	medchain_relation(const char *name);
 extern AttrNumber medchain_attnum(TupleDesc desc, const char *column);

@@ -15,16 +15,13 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "catalog/pg_collation.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -353,48 +350,53 @@ medchain_verify_digest(PG_FUNCTION_ARGS)
 
 /* ---------- inclusion proofs ---------- */
 
-/* Leaf hashes of block `block`, in leaf order; *count of them. */
-static uint8 (*block_leaves(Relation journal, const AttrNumber *attnums,
-							const BlockRow *block, uint64 *count))[MC_HASH_LEN]
+static void
+report_altered_block(int64 height)
 {
-	Relation	pkey = index_open(medchain_relation("entries_pkey"), AccessShareLock);
-	ScanKeyData keys[2];
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	uint8		(*leaves)[MC_HASH_LEN] = palloc_extended(sizeof(*leaves) * block->header.entry_count,
-														 MCXT_ALLOC_HUGE);
-	uint64		n = 0;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("the entries of block %lld do not match its header", (long long) height),
+			 errdetail("No proof can be built from an altered block."),
+			 errhint("Run medchain.verify() to see what was altered.")));
+}
 
-	ScanKeyInit(&keys[0], attnums[COL_ENTRY_ID], BTGreaterEqualStrategyNumber, F_INT8GE,
-				Int64GetDatum(block->first_entry_id));
-	ScanKeyInit(&keys[1], attnums[COL_ENTRY_ID], BTLessEqualStrategyNumber, F_INT8LE,
-				Int64GetDatum(block->last_entry_id));
-	scan = systable_beginscan_ordered(journal, pkey, GetActiveSnapshot(), 2, keys);
-	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
-	{
-		TupleDesc	desc = RelationGetDescr(journal);
-		bool		isnull;
-		Datum		height = heap_getattr(tuple, attnums[COL_BLOCK_HEIGHT], desc, &isnull);
-		bytea	   *hash;
+/* Collecting a block's entry hashes for an audit path. */
+typedef struct LeafCollector
+{
+	uint8		(*leaves)[MC_HASH_LEN];
+	uint64		count;
+	uint64		capacity;		/* the header's entry_count */
+	bool		altered;
+} LeafCollector;
 
-		CHECK_FOR_INTERRUPTS();
-		if (isnull || DatumGetInt64(height) != block->header.height)
-			continue;
-		hash = DatumGetByteaPP(heap_getattr(tuple, attnums[COL_ENTRY_HASH], desc, &isnull));
-		if (n >= block->header.entry_count || isnull ||
-			VARSIZE_ANY_EXHDR(hash) != MC_HASH_LEN)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("the entries of block %lld do not match its header",
-							(long long) block->header.height),
-					 errdetail("No proof can be built from an altered block."),
-					 errhint("Run medchain.verify() to see what was altered.")));
-		memcpy(leaves[n++], VARDATA_ANY(hash), MC_HASH_LEN);
-	}
-	systable_endscan_ordered(scan);
-	index_close(pkey, AccessShareLock);
-	*count = n;
-	return leaves;
+static void
+collect_leaf(void *arg, const uint8 *entry_hash)
+{
+	LeafCollector *collector = arg;
+
+	if (entry_hash == NULL || collector->count >= collector->capacity)
+		collector->altered = true;
+	else
+		memcpy(collector->leaves[collector->count++], entry_hash, MC_HASH_LEN);
+}
+
+/* Entry hashes of the block, in leaf order; errors if they do not fit its header. */
+static uint8 (*block_leaves(Relation journal, const AttrNumber *attnums,
+							const BlockRow *block))[MC_HASH_LEN]
+{
+	LeafCollector collector;
+
+	collector.capacity = block->header.entry_count;
+	collector.leaves = palloc_extended(sizeof(*collector.leaves) * collector.capacity,
+									   MCXT_ALLOC_HUGE);
+	collector.count = 0;
+	collector.altered = false;
+	journal_block_entry_hashes(journal, attnums, GetActiveSnapshot(), block->header.height,
+							   block->first_entry_id, block->last_entry_id,
+							   collect_leaf, &collector);
+	if (collector.altered || collector.count != collector.capacity)
+		report_altered_block(block->header.height);
+	return collector.leaves;
 }
 
 
@@ -496,17 +498,13 @@ medchain_proof(PG_FUNCTION_ARGS)
 				 errdetail("The chain was altered."),
 				 errhint("Run medchain.verify() to see what was altered.")));
 
-	leaves = block_leaves(journal, attnums, &block, &count);
+	leaves = block_leaves(journal, attnums, &block);
+	count = block.header.entry_count;
 	entry_hash = DatumGetByteaPP(values[attnums[COL_ENTRY_HASH] - 1]);
 	while (index < count && memcmp(leaves[index], VARDATA_ANY(entry_hash), MC_HASH_LEN) != 0)
 		index++;
-	if (count != block.header.entry_count || index == count)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("the entries of block %lld do not match its header",
-						(long long) block.header.height),
-				 errdetail("No proof can be built from an altered block."),
-				 errhint("Run medchain.verify() to see what was altered.")));
+	if (index == count)
+		report_altered_block(block.header.height);
 	for (i = 0; i < (int) count; i++)
 		merkle_leaf_hash(leaves[i], leaves[i]);
 	path_length = merkle_audit_path((const uint8 (*)[MC_HASH_LEN]) leaves, count, index, path);

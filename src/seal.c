@@ -122,7 +122,7 @@ entry_fetch(Relation entries, Relation pkey, Snapshot snapshot,
 			return tuple;
 	}
 
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+	ScanKeyInit(&key, id_attnum, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(pending->entry_id));
 	scan = systable_beginscan(entries, RelationGetRelid(pkey), true, snapshot, 1, &key);
 	tuple = systable_getnext(scan);

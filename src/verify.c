@@ -39,7 +39,6 @@
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -47,7 +46,6 @@
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -533,33 +531,23 @@ block_add_leaf(ChainWalk *walk, OpenBlock *block, int32 leaf, int64 entry_id,
  * again, through the primary key, in entry_id order.
  */
 static void
+add_leaf_in_order(void *arg, const uint8 *entry_hash)
+{
+	static const uint8 no_hash[MC_HASH_LEN];
+
+	/* a malformed hash was reported with its entry; the root will not match */
+	merkle_add_entry((MerkleBuilder *) arg, entry_hash ? entry_hash : no_hash);
+}
+
+static void
 block_root_in_id_order(VerifyState *state, const OpenBlock *block, uint8 root[MC_HASH_LEN])
 {
-	Relation	pkey = index_open(medchain_relation("entries_pkey"), AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(state->journal);
-	ScanKeyData keys[2];
-	SysScanDesc scan;
-	HeapTuple	tuple;
 	MerkleBuilder merkle;
 
 	merkle_begin(&merkle);
-	ScanKeyInit(&keys[0], state->attnums[COL_ENTRY_ID], BTGreaterEqualStrategyNumber,
-				F_INT8GE, Int64GetDatum(block->first_entry_id));
-	ScanKeyInit(&keys[1], state->attnums[COL_ENTRY_ID], BTLessEqualStrategyNumber,
-				F_INT8LE, Int64GetDatum(block->last_entry_id));
-	scan = systable_beginscan_ordered(state->journal, pkey, state->snapshot, 2, keys);
-	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
-	{
-		bool		isnull;
-		Datum		height = heap_getattr(tuple, state->attnums[COL_BLOCK_HEIGHT], desc, &isnull);
-
-		CHECK_FOR_INTERRUPTS();
-		if (!isnull && DatumGetInt64(height) == block->height)
-			merkle_add_entry(&merkle, (const uint8 *) VARDATA_ANY(DatumGetByteaPP(
-							 heap_getattr(tuple, state->attnums[COL_ENTRY_HASH], desc, &isnull))));
-	}
-	systable_endscan_ordered(scan);
-	index_close(pkey, AccessShareLock);
+	journal_block_entry_hashes(state->journal, state->attnums, state->snapshot, block->height,
+							   block->first_entry_id, block->last_entry_id,
+							   add_leaf_in_order, &merkle);
 	merkle_root(&merkle, root);
 }
 
