@@ -4,8 +4,15 @@
 # into a log table; a PL/pgSQL hash chain that locks a chain head per row).
 # All four tables have the same definition (an EHR observation row of about
 # 250 bytes).  pgbench runs each at 2 and 4 clients, with default durability
-# and with synchronous_commit = off, interleaved over several rounds; the
-# script prints median tps and the ratio to the plain table.
+# and with synchronous_commit = off, interleaved over several rounds.
+#
+# Within a round the four variants of a setting run back to back (in
+# reverse order every other round), so each round gives a ratio to a plain
+# run measured a few seconds away.  The script prints median tps and the
+# median of those per-round ratios, with their range: on a small machine
+# the WAL flush latency drifts by more than the effect being measured, and
+# pairing runs close in time cancels the drift that medians of whole
+# columns would keep.
 #
 #   bash bench/insert_bench.sh            # BENCH_SECONDS=8 BENCH_ROUNDS=3
 set -euo pipefail
@@ -38,36 +45,50 @@ run_pgbench() {	# variant clients sync -> tps
 		| awk '/^tps = / { printf "%.0f\n", $3 }'
 }
 
-declare -A samples
+declare -A samples ratios
 for round in $(seq 1 "$rounds"); do
+	order=$variants
+	[ $((round % 2)) -eq 0 ] && order=$(echo "$variants" | tr ' ' '\n' | tac | tr '\n' ' ')
 	for sync in on off; do
 		for clients in 2 4; do
-			for v in $variants; do
+			declare -A tps=()
+			for v in $order; do
 				psql_bench -c CHECKPOINT
-				tps=$(run_pgbench "$v" "$clients" "$sync")
-				samples[$sync,$clients,$v]="${samples[$sync,$clients,$v]:-} $tps"
-				mc_say "round $round synchronous_commit=$sync clients=$clients $v: $tps tps"
+				tps[$v]=$(run_pgbench "$v" "$clients" "$sync")
+				samples[$sync,$clients,$v]="${samples[$sync,$clients,$v]:-} ${tps[$v]}"
+				mc_say "round $round synchronous_commit=$sync clients=$clients $v: ${tps[$v]} tps"
+			done
+			for v in $variants; do
+				ratios[$sync,$clients,$v]="${ratios[$sync,$clients,$v]:-} $(awk -v a="${tps[$v]}" -v b="${tps[plain]}" 'BEGIN { printf "%.3f", a / b }')"
 			done
 		done
 	done
 done
 
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+sorted() { tr ' ' '\n' | grep . | sort -g; }
+median() { sorted | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+range() { sorted | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
 
 # Every committed row must have been recorded exactly once.
 check=$(psql_bench -At -c "SELECT (SELECT count(*) FROM obs_ledger) = (SELECT count(*) FROM medchain.entries WHERE relation = 'public.obs_ledger' AND kind = 'insert')")
 [ "$check" = t ] || mc_die "ledger table and journal disagree"
 
 echo
-echo "INSERT of one ${row_bytes}-byte observation row per transaction, ${seconds}s runs, median of $rounds rounds"
-printf '%-18s %-8s %10s %10s %10s %10s   %s\n' synchronous_commit clients plain ledger audit chain "ratios to plain: ledger audit chain"
+echo "INSERT of one ${row_bytes}-byte observation row per transaction, ${seconds}s runs, $rounds rounds"
+echo "tps: median of the rounds; ratio to plain: median of the per-round ratios (range in brackets)"
+printf '%-18s %-8s %8s %8s %8s %8s   %-20s %-20s %-20s\n' synchronous_commit clients plain ledger audit chain \
+	"ledger/plain" "audit/plain" "chain/plain"
 for sync in on off; do
 	for clients in 2 4; do
-		declare -A med=()
-		for v in $variants; do med[$v]=$(echo "${samples[$sync,$clients,$v]}" | median); done
-		awk -v s="$sync" -v c="$clients" -v p="${med[plain]}" -v l="${med[ledger]}" \
-			-v a="${med[audit]}" -v h="${med[chain]}" 'BEGIN {
-			printf "%-18s %-8s %10d %10d %10d %10d   %.2fx %.2fx %.2fx\n", s, c, p, l, a, h, l / p, a / p, h / p }'
+		line=$(printf '%-18s %-8s' "$sync" "$clients")
+		for v in $variants; do
+			line="$line $(printf '%8s' "$(echo "${samples[$sync,$clients,$v]}" | median)")"
+		done
+		line="$line  "
+		for v in ledger audit chain; do
+			line="$line $(printf '%-20s' "$(printf '%.2f' "$(echo "${ratios[$sync,$clients,$v]}" | median)")x [$(echo "${ratios[$sync,$clients,$v]}" | range)]")"
+		done
+		echo "$line"
 	done
 done
 echo "targets: ledger >= 0.90x plain with synchronous_commit = on, >= 0.70x with off"
