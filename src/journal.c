@@ -359,11 +359,6 @@ stored_hash(Datum value, bool isnull)
 	return VARSIZE_ANY_EXHDR(b) == MC_HASH_LEN ? (const uint8 *) VARDATA_ANY(b) : NULL;
 }
 
-/*
- * Why a stored entry (its columns deformed by attnums) does not hash to
- * its entry_hash; NULL when it does.  The entry's row_hash is copied to
- * row_hash when it is well-formed.
- */
 /* A text datum's bytes, without copying them. */
 static TextSlice
 text_datum_slice(Datum value)
@@ -374,6 +369,11 @@ text_datum_slice(Datum value)
 	return slice;
 }
 
+/*
+ * Why a stored entry (its columns deformed by attnums) does not hash to
+ * its entry_hash; NULL when it does.  The entry's row_hash is copied to
+ * row_hash when it is well-formed.
+ */
 const char *
 entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 						EntryCheckBuffers *buffers, uint8 row_hash[MC_HASH_LEN])

@@ -449,6 +449,7 @@ medchain_proof(PG_FUNCTION_ARGS)
 	Relation	journal;
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];
 	HeapTuple	entry;
+	int64		height;
 	TupleDesc	desc;
 	Datum	   *values;
 	bool	   *isnull;
@@ -490,11 +491,11 @@ medchain_proof(PG_FUNCTION_ARGS)
 				 errdetail("Its entry %lld is pending: no block holds it.",
 						   (long long) DatumGetInt64(values[attnums[COL_ENTRY_ID] - 1])),
 				 errhint("Run medchain.seal(), then ask for the proof again.")));
-	if (!block_row_fetch(DatumGetInt64(values[attnums[COL_BLOCK_HEIGHT] - 1]), GetActiveSnapshot(), &block))
+	height = DatumGetInt64(values[attnums[COL_BLOCK_HEIGHT] - 1]);
+	if (!block_row_fetch(height, GetActiveSnapshot(), &block))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("block %lld of the row's entry does not exist",
-						(long long) DatumGetInt64(values[attnums[COL_BLOCK_HEIGHT] - 1])),
+				 errmsg("block %lld of the row's entry does not exist", (long long) height),
 				 errdetail("The chain was altered."),
 				 errhint("Run medchain.verify() to see what was altered.")));
 

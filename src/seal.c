@@ -156,21 +156,24 @@ seal_entry(SealState *state, const PendingEntry *pending, int64 height, int32 le
 	TupleDesc	desc = RelationGetDescr(state->entries->rel);
 	HeapTuple	tuple = entry_fetch(state->entries->rel, state->pkey, state->snapshot,
 									pending, state->attnums[COL_ENTRY_ID]);
+	int			height_at = state->attnums[COL_BLOCK_HEIGHT] - 1;
+	int			leaf_at = state->attnums[COL_LEAF_INDEX] - 1;
+	int			hash_at = state->attnums[COL_ENTRY_HASH] - 1;
 	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
 	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
 	bytea	   *entry_hash;
 
 	heap_deform_tuple(tuple, desc, values, isnull);
-	if (!isnull[state->attnums[COL_BLOCK_HEIGHT] - 1])
+	if (!isnull[height_at])
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("pending entry %lld is already sealed in block %lld",
 						(long long) pending->entry_id,
-						(long long) DatumGetInt64(values[state->attnums[COL_BLOCK_HEIGHT] - 1])),
+						(long long) DatumGetInt64(values[height_at])),
 				 errdetail("medchain.pending and medchain.entries disagree."),
 				 errhint("Someone with superuser rights altered the journal; run medchain.verify().")));
-	entry_hash = DatumGetByteaPP(values[state->attnums[COL_ENTRY_HASH] - 1]);
-	if (isnull[state->attnums[COL_ENTRY_HASH] - 1] || VARSIZE_ANY_EXHDR(entry_hash) != MC_HASH_LEN)
+	entry_hash = isnull[hash_at] ? NULL : DatumGetByteaPP(values[hash_at]);
+	if (entry_hash == NULL || VARSIZE_ANY_EXHDR(entry_hash) != MC_HASH_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("entry %lld has no valid entry_hash", (long long) pending->entry_id),
@@ -178,10 +181,10 @@ seal_entry(SealState *state, const PendingEntry *pending, int64 height, int32 le
 				 errhint("Someone with superuser rights altered the journal; run medchain.verify().")));
 	merkle_add_entry(&state->merkle, (const uint8 *) VARDATA_ANY(entry_hash));
 
-	values[state->attnums[COL_BLOCK_HEIGHT] - 1] = Int64GetDatum(height);
-	isnull[state->attnums[COL_BLOCK_HEIGHT] - 1] = false;
-	values[state->attnums[COL_LEAF_INDEX] - 1] = Int32GetDatum(leaf);
-	isnull[state->attnums[COL_LEAF_INDEX] - 1] = false;
+	values[height_at] = Int64GetDatum(height);
+	isnull[height_at] = false;
+	values[leaf_at] = Int32GetDatum(leaf);
+	isnull[leaf_at] = false;
 	direct_update(state->entries, &tuple->t_self, heap_form_tuple(desc, values, isnull));
 	simple_heap_delete(state->pending, (ItemPointer) &pending->pending_tid);
 }

@@ -526,10 +526,6 @@ block_add_leaf(ChainWalk *walk, OpenBlock *block, int32 leaf, int64 entry_id,
 	}
 }
 
-/*
- * The root of a block whose leaves came too far out of order: its entries
- * again, through the primary key, in entry_id order.
- */
 static void
 add_leaf_in_order(void *arg, const uint8 *entry_hash)
 {
@@ -539,6 +535,10 @@ add_leaf_in_order(void *arg, const uint8 *entry_hash)
 	merkle_add_entry((MerkleBuilder *) arg, entry_hash ? entry_hash : no_hash);
 }
 
+/*
+ * The root of a block whose leaves came too far out of order: its entries
+ * again, through the primary key, in entry_id order.
+ */
 static void
 block_root_in_id_order(VerifyState *state, const OpenBlock *block, uint8 root[MC_HASH_LEN])
 {
