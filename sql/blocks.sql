@@ -123,7 +123,7 @@ SELECT count(*) > 0 AS blocks_readable FROM medchain.blocks;
 RESET SESSION AUTHORIZATION;
 
 -- A journal altered behind medchain's back stops sealing with a clear
--- error: a pending entry deleted, or marked sealed by hand.
+-- error: a pending entry deleted, marked sealed by hand, or its hash cut.
 BEGIN;
 INSERT INTO public.pulses VALUES (15, 75);
 DELETE FROM medchain.entries WHERE relation = 'public.pulses' AND row_key = '{"id": 15}';
@@ -135,6 +135,14 @@ SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '[0-9]+', 'N') AS error;
 BEGIN;
 INSERT INTO public.pulses VALUES (16, 76);
 UPDATE medchain.entries SET block_height = 0 WHERE relation = 'public.pulses' AND row_key = '{"id": 16}';
+\set VERBOSITY sqlstate
+SELECT medchain.seal();
+\set VERBOSITY default
+ROLLBACK;
+SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '[0-9]+', 'N') AS error;
+BEGIN;
+INSERT INTO public.pulses VALUES (17, 77);
+UPDATE medchain.entries SET entry_hash = '\x00' WHERE relation = 'public.pulses' AND row_key = '{"id": 17}';
 \set VERBOSITY sqlstate
 SELECT medchain.seal();
 \set VERBOSITY default
