@@ -5,17 +5,23 @@
 #   make installcheck      (starts its own throwaway server, see REGRESS_OPTS)
 
 EXTENSION = medchain
+EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 MODULE_big = medchain
-DATA = medchain--1.0.sql
+# The 1.0 script as released, then one update script per version: a new
+# installation runs them in order, so the upgrade path is always the one
+# tested.
+DATA = $(wildcard $(EXTENSION)--*.sql)
 
 OBJS = \
 	src/medchain.o \
+	src/security_scope.o \
 	src/sha256.o \
 	src/row_encoding.o \
 	src/ledger_cache.o \
 	src/journal.o \
 	src/triggers.o \
 	src/registry.o \
+	src/enable.o \
 	src/ddl_guard.o \
 	src/rows.o \
 	src/direct_write.o \
@@ -29,7 +35,7 @@ OBJS = \
 	src/row_stream.o \
 	src/proof.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs security
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 

@@ -25,6 +25,8 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "access/relation.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -32,12 +34,14 @@
 #include "nodes/parsenodes.h"
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "ledger_cache.h"
 #include "registry.h"
+#include "security_scope.h"
 #include "triggers.h"
 
 PG_FUNCTION_INFO_V1(medchain_guard_ddl);
@@ -78,9 +82,110 @@ ledger_from_rangevar(RangeVar *rv)
 	if (rv == NULL)
 		return InvalidOid;
 	relid = RangeVarGetRelid(rv, NoLock, true);
-	if (!OidIsValid(relid) || !registry_is_ledger(relid))
+	if (!OidIsValid(relid) || !registry_active(relid, NULL))
 		return InvalidOid;
 	return relid;
+}
+
+/* ---------- types that ledger tables use ---------- */
+
+/*
+ * Does a value of type typid contain a value of type target: directly, as
+ * a domain's base, an array's element, a composite's attribute, a range's
+ * subtype or a multirange's range, at any depth?
+ */
+static bool
+type_contains(Oid typid, Oid target)
+{
+	HeapTuple	tuple;
+	Form_pg_type typ;
+	bool		found = false;
+
+	check_stack_depth();
+	if (typid == target)
+		return true;
+	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	typ = (Form_pg_type) GETSTRUCT(tuple);
+	if (typ->typtype == TYPTYPE_DOMAIN)
+		found = type_contains(typ->typbasetype, target);
+	else if (OidIsValid(typ->typelem) && IsTrueArrayType(typ))
+		found = type_contains(typ->typelem, target);
+	else if (typ->typtype == TYPTYPE_COMPOSITE && OidIsValid(typ->typrelid))
+	{
+		Relation	rel = relation_open(typ->typrelid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+		int			i;
+
+		for (i = 0; i < desc->natts && !found; i++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+			if (!attr->attisdropped)
+				found = type_contains(attr->atttypid, target);
+		}
+		relation_close(rel, AccessShareLock);
+	}
+	else if (typ->typtype == TYPTYPE_RANGE)
+		found = type_contains(get_range_subtype(typid), target);
+	else if (typ->typtype == TYPTYPE_MULTIRANGE)
+		found = type_contains(get_multirange_range(typid), target);
+	ReleaseSysCache(tuple);
+	return found;
+}
+
+/* A ledger table with a column whose values contain type target, or NULL. */
+static char *
+ledger_using_type(Oid target)
+{
+	ListCell   *lc;
+
+	foreach(lc, registry_active_list(NULL, InvalidOid))
+	{
+		Registration *row = lfirst(lc);
+		Relation	rel = relation_open(row->relid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		uses = false;
+		int			i;
+
+		for (i = 0; i < desc->natts && !uses; i++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+			if (!attr->attisdropped)
+				uses = type_contains(attr->atttypid, target);
+		}
+		relation_close(rel, AccessShareLock);
+		if (uses)
+			return row->relation;
+	}
+	return NULL;
+}
+
+/*
+ * A change of a type's definition changes what recorded values of it
+ * encode to: refuse it when a ledger table holds such values.
+ */
+static void
+guard_type_change(Oid typid, const char *what)
+{
+	char	   *relation;
+
+	if (OidIsValid(typid) && (relation = ledger_using_type(typid)) != NULL)
+		refuse(psprintf("%s type %s, whose values ledger table %s holds",
+						what, format_type_be(typid), relation));
+}
+
+/* The row type of a composite type named by a RangeVar. */
+static Oid
+composite_type_of(RangeVar *rv)
+{
+	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_COMPOSITE_TYPE)
+		return InvalidOid;
+	return get_rel_type_id(relid);
 }
 
 /* ---------- ALTER TABLE ---------- */
@@ -195,10 +300,17 @@ guard_alter_table_cmd(Oid relid, const char *relation, AlterTableCmd *cmd)
 static void
 guard_alter_table(AlterTableStmt *stmt)
 {
-	Oid			relid = ledger_from_rangevar(stmt->relation);
+	Oid			relid;
 	char	   *relation;
 	ListCell   *lc;
 
+	/* ALTER TYPE ... ADD, DROP or ALTER ATTRIBUTE of a composite type */
+	if (stmt->objtype == OBJECT_TYPE)
+	{
+		guard_type_change(composite_type_of(stmt->relation), "change the attributes of");
+		return;
+	}
+	relid = ledger_from_rangevar(stmt->relation);
 	if (!OidIsValid(relid))
 		return;
 	relation = relation_display_name(relid);
@@ -230,6 +342,9 @@ guard_rename(RenameStmt *stmt)
 				refuse(psprintf("rename trigger \"%s\" of ledger table %s",
 								stmt->subname, relation_display_name(relid)));
 			break;
+		case OBJECT_ATTRIBUTE:
+			guard_type_change(composite_type_of(stmt->relation), "rename an attribute of");
+			break;
 		case OBJECT_SCHEMA:
 			{
 				Oid			nsp = get_namespace_oid(stmt->subname, true);
@@ -255,35 +370,13 @@ guard_set_schema(AlterObjectSchemaStmt *stmt)
 						relation_display_name(relid)));
 }
 
-/* Renaming an enum label changes what rows holding it hash to. */
+/* ALTER TYPE ... RENAME VALUE; adding a label changes no stored value. */
 static void
 guard_alter_enum(AlterEnumStmt *stmt)
 {
-	Oid			typid;
-	Oid			argtypes[2] = {OIDOID, OIDOID};
-	Datum		args[2];
-	bool		used;
-
-	if (stmt->oldVal == NULL)
-		return;					/* adding a label changes no stored value */
-	typid = typenameTypeId(NULL, makeTypeNameFromNameList(stmt->typeName));
-	args[0] = ObjectIdGetDatum(typid);
-	args[1] = ObjectIdGetDatum(get_array_type(typid));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT 1 FROM medchain.ledger_registry r"
-							  " JOIN pg_catalog.pg_attribute a ON a.attrelid = r.relid"
-							  " WHERE r.released_at IS NULL AND a.attnum > 0"
-							  " AND NOT a.attisdropped"
-							  " AND (a.atttypid = $1 OR a.atttypid = $2)",
-							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "enum usage lookup failed");
-	used = SPI_processed > 0;
-	SPI_finish();
-	if (used)
-		refuse(psprintf("rename a label of enum type %s, which ledger tables use",
-						format_type_be(typid)));
+	if (stmt->oldVal != NULL)
+		guard_type_change(typenameTypeId(NULL, makeTypeNameFromNameList(stmt->typeName)),
+						  "rename a label of enum");
 }
 
 /* ---------- DROP (what ddl_command_start can see by name) ---------- */
@@ -312,7 +405,7 @@ guard_drop_index(List *names)
 	if (!OidIsValid(indexoid) || get_rel_relkind(indexoid) != RELKIND_INDEX)
 		return;
 	relid = IndexGetRelation(indexoid, true);
-	if (!OidIsValid(relid) || !registry_is_ledger(relid))
+	if (!OidIsValid(relid) || !registry_active(relid, NULL))
 		return;
 	rel = table_open(relid, AccessShareLock);
 	is_key = ledger_key_index(rel) == indexoid;
@@ -362,6 +455,17 @@ guard_drop(DropStmt *stmt)
 	}
 }
 
+/* A DO INSTEAD rule could divert inserts away from the row trigger. */
+static void
+guard_create_rule(RuleStmt *stmt)
+{
+	Oid			relid = ledger_from_rangevar(stmt->relation);
+
+	if (OidIsValid(relid))
+		refuse(psprintf("create rule \"%s\" on ledger table %s", stmt->rulename,
+						relation_display_name(relid)));
+}
+
 /*
  * medchain.guard_ddl(): ddl_command_start event trigger.
  */
@@ -399,6 +503,9 @@ medchain_guard_ddl(PG_FUNCTION_ARGS)
 		case T_DropStmt:
 			guard_drop((DropStmt *) parsetree);
 			break;
+		case T_RuleStmt:
+			guard_create_rule((RuleStmt *) parsetree);
+			break;
 		default:
 			break;
 	}
@@ -408,14 +515,15 @@ medchain_guard_ddl(PG_FUNCTION_ARGS)
 /*
  * medchain.guard_drop(): sql_drop event trigger.  The dropped objects are
  * already gone from the catalogs, but the registry still has their OIDs.
+ * The registry is read directly: its row-level security must not hide a
+ * ledger table from someone who drops it with its schema.
  */
 Datum
 medchain_guard_drop(PG_FUNCTION_ARGS)
 {
-	MemoryContext outer = CurrentMemoryContext;
-	char	   *relation = NULL;
-	char	   *identity = NULL;
-	int32		objsubid = 0;
+	List	   *ledgers;
+	ListCell   *lc;
+	uint64		i;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -425,31 +533,37 @@ medchain_guard_drop(PG_FUNCTION_ARGS)
 				 errhint("Do not call it directly.")));
 	if (!registry_present())
 		PG_RETURN_VOID();
+	ledgers = registry_active_list(NULL, InvalidOid);
+	if (ledgers == NIL)
+		PG_RETURN_VOID();
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT r.relation, d.objsubid, d.object_identity"
-					" FROM pg_catalog.pg_event_trigger_dropped_objects() d"
-					" JOIN medchain.ledger_registry r ON r.relid::pg_catalog.oid = d.objid"
-					" WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-					" AND r.released_at IS NULL"
-					" ORDER BY d.objsubid LIMIT 1", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "dropped objects lookup failed");
-	if (SPI_processed > 0)
+	medchain_spi_execute("SELECT d.objid, d.objsubid, d.object_identity"
+						 " FROM pg_catalog.pg_event_trigger_dropped_objects() d"
+						 " WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+						 " ORDER BY d.objsubid",
+						 0, NULL, NULL, true, 0, SPI_OK_SELECT, -1);
+	for (i = 0; i < SPI_processed; i++)
 	{
-		bool		isnull;
-		HeapTuple	tuple = SPI_tuptable->vals[0];
+		HeapTuple	tuple = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Oid			objid = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
+		int32		objsubid = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
 
-		relation = MemoryContextStrdup(outer, SPI_getvalue(tuple, desc, 1));
-		objsubid = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
-		identity = MemoryContextStrdup(outer, SPI_getvalue(tuple, desc, 3));
+		foreach(lc, ledgers)
+		{
+			Registration *row = lfirst(lc);
+
+			if (row->relid != objid)
+				continue;
+			if (objsubid == 0)
+				refuse(psprintf("drop ledger table %s", row->relation));
+			refuse(psprintf("drop column %s of ledger table %s",
+							SPI_getvalue(tuple, desc, 3), row->relation));
+		}
 	}
 	SPI_finish();
-
-	if (relation != NULL && objsubid == 0)
-		refuse(psprintf("drop ledger table %s", relation));
-	if (relation != NULL)
-		refuse(psprintf("drop column %s of ledger table %s", identity, relation));
 	PG_RETURN_VOID();
 }

@@ -463,15 +463,18 @@ medchain_proof(PG_FUNCTION_ARGS)
 	int			i;
 	bytea	   *entry_hash;
 	StringInfoData buf;
+	Registration registration;
 
 	require_table_read(rel);
 	row = ledger_row_encoding(rel, ledger, key);
+	if (!registry_active(RelationGetRelid(rel), &registration))
+		elog(ERROR, "ledger table %s lost its registration", ledger->relation_name);
 
 	journal = table_open(medchain_relation("entries"), AccessShareLock);
 	desc = RelationGetDescr(journal);
 	entry_columns_find(journal, attnums);
 	entry = journal_row_entry(journal, attnums, ledger->relation_name, key,
-							  registry_prior_entry_id(RelationGetRelid(rel)),
+							  registration.prior_entry_id,
 							  GetActiveSnapshot());
 	if (entry == NULL)
 		ereport(ERROR,

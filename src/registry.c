@@ -1,557 +1,173 @@
 /*-------------------------------------------------------------------------
  *
  * registry.c
- *	  medchain.enable(), medchain.disable() and the registry of ledger
- *	  tables.
+ *	  Reading medchain.ledger_registry.
  *
- * enable() does everything in the caller's transaction: install the
- * triggers, register the table, record every existing row as a baseline
- * entry.  An error or a cancel anywhere rolls all of it back.
+ * The DDL guard asks on every guarded command whether a table is a ledger
+ * table, and the row trigger's cache asks once per table; both read the
+ * registry here with a heap scan and C comparisons, so no operator or
+ * function of anybody's search_path is involved.  The registry is small:
+ * one row per enablement.
  *
- * The registry and the journal belong to the extension's owner; callers
- * have no privileges on them.  Writes to the registry therefore run as the
- * owner, with SECURITY_LOCAL_USERID_CHANGE, only for the SPI statements
- * that touch it; the triggers are created as the caller, who must own the
- * table.
+ * Columns are found by name, and only those every version of the schema
+ * has are required, so the guards keep working in a database whose
+ * extension objects are still at an older version.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/relation.h"
 #include "access/table.h"
-#include "access/tableam.h"
-#include "catalog/catalog.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_class.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
-#include "fmgr.h"
-#include "mb/pg_wchar.h"
-#include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
-#include "utils/jsonb.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 
 #include "journal.h"
-#include "ledger_cache.h"
-#include "privileges.h"
 #include "registry.h"
-#include "triggers.h"
 
-PG_FUNCTION_INFO_V1(medchain_enable);
-PG_FUNCTION_INFO_V1(medchain_disable);
-
-/* ---------- SPI helpers ---------- */
-
-static Oid
-relation_owner(Oid relid)
+typedef struct RegistryColumns
 {
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
+	AttrNumber	registration_id;
+	AttrNumber	relid;
+	AttrNumber	relation;
+	AttrNumber	enabled_at;
+	AttrNumber	prior_entry_id;
+	AttrNumber	released_at;
+} RegistryColumns;
 
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
+static void
+registry_columns_find(Relation registry, RegistryColumns *cols)
+{
+	TupleDesc	desc = RelationGetDescr(registry);
+
+	cols->registration_id = medchain_attnum(desc, "registration_id");
+	cols->relid = medchain_attnum(desc, "relid");
+	cols->relation = medchain_attnum(desc, "relation");
+	cols->enabled_at = medchain_attnum(desc, "enabled_at");
+	cols->prior_entry_id = medchain_attnum(desc, "prior_entry_id");
+	cols->released_at = medchain_attnum(desc, "released_at");
 }
 
-/* Run one registry statement as the registry's owner. */
 static void
-registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *args,
-				 int expected)
+registration_from_tuple(HeapTuple tuple, TupleDesc desc, const RegistryColumns *cols,
+						Registration *out)
 {
-	Oid			owner = relation_owner(medchain_relation("ledger_registry"));
-	Oid			save_userid;
-	int			save_sec_context;
-	int			rc;
+	bool		isnull;
+	Datum		value;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	rc = SPI_execute_with_args(sql, nargs, argtypes, args, NULL, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (rc < 0 || (expected >= 0 && SPI_processed != (uint64) expected))
-		elog(ERROR, "registry statement failed (%s, %llu rows): %s",
-			 SPI_result_code_string(rc), (unsigned long long) SPI_processed, sql);
+	value = heap_getattr(tuple, cols->registration_id, desc, &isnull);
+	out->registration_id = isnull ? 0 : DatumGetInt64(value);
+	value = heap_getattr(tuple, cols->relid, desc, &isnull);
+	out->relid = isnull ? InvalidOid : DatumGetObjectId(value);
+	value = heap_getattr(tuple, cols->relation, desc, &isnull);
+	out->relation = isnull ? pstrdup("") : TextDatumGetCString(value);
+	value = heap_getattr(tuple, cols->enabled_at, desc, &isnull);
+	out->enabled_at = isnull ? 0 : DatumGetTimestampTz(value);
+	value = heap_getattr(tuple, cols->prior_entry_id, desc, &isnull);
+	out->prior_entry_id = isnull ? 0 : DatumGetInt64(value);
+	(void) heap_getattr(tuple, cols->released_at, desc, &isnull);
+	out->released = !isnull;
+}
+
+typedef bool (*RegistryVisitor) (Registration *row, void *arg);
+
+/*
+ * Call visit for every active registration (with relid, only for that
+ * table) until it returns false.  Returns false if a visit stopped the
+ * scan.  With a NULL snapshot the latest one is used.
+ */
+static bool
+registry_scan_active(Snapshot snapshot, Oid relid, RegistryVisitor visit, void *arg)
+{
+	Relation	registry = table_open(medchain_relation("ledger_registry"), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(registry);
+	RegistryColumns cols;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		completed = true;
+	bool		own_snapshot = (snapshot == NULL);
+
+	registry_columns_find(registry, &cols);
+	if (own_snapshot)
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key, cols.relid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(registry, InvalidOid, false, snapshot,
+							  OidIsValid(relid) ? 1 : 0, &key);
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		Registration row;
+
+		registration_from_tuple(tuple, desc, &cols, &row);
+		if (row.released || !OidIsValid(row.relid))
+			continue;
+		if (!visit(&row, arg))
+		{
+			completed = false;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	if (own_snapshot)
+		UnregisterSnapshot(snapshot);
+	table_close(registry, AccessShareLock);
+	return completed;
 }
 
 static bool
-registry_query_exists(const char *sql, Oid argtype, Datum arg)
+copy_first(Registration *row, void *arg)
 {
-	bool		exists;
-	int			rc;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_with_args(sql, argtype == InvalidOid ? 0 : 1, &argtype, &arg,
-							   NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "registry lookup failed: %s", SPI_result_code_string(rc));
-	exists = SPI_processed > 0;
-	SPI_finish();
-	return exists;
+	if (arg != NULL)
+		*(Registration *) arg = *row;
+	return false;
 }
 
 bool
-registry_is_ledger(Oid relid)
+registry_active(Oid relid, Registration *out)
 {
-	return registry_query_exists("SELECT 1 FROM medchain.ledger_registry"
-								 " WHERE relid = $1 AND released_at IS NULL",
-								 REGCLASSOID, ObjectIdGetDatum(relid));
+	if (!OidIsValid(relid))
+		return false;
+	return !registry_scan_active(NULL, relid, copy_first, out);
 }
 
-/*
- * Entries of the table's current enablement have entry_id above this;
- * errors if the table is not a ledger table.
- */
-int64
-registry_prior_entry_id(Oid relid)
+static bool
+stop_if_in_schema(Registration *row, void *arg)
 {
-	Oid			argtype = REGCLASSOID;
-	Datum		arg = ObjectIdGetDatum(relid);
-	bool		isnull;
-	int64		prior;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT prior_entry_id FROM medchain.ledger_registry"
-							  " WHERE relid = $1 AND released_at IS NULL",
-							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "table with OID %u is not registered as a ledger table", relid);
-	prior = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	return prior;
+	return get_rel_namespace(row->relid) != *(Oid *) arg;
 }
 
 bool
 registry_has_ledger_in_schema(Oid nspid)
 {
-	return registry_query_exists("SELECT 1 FROM medchain.ledger_registry r"
-								 " JOIN pg_catalog.pg_class c ON c.oid = r.relid"
-								 " WHERE c.relnamespace = $1 AND r.released_at IS NULL",
-								 OIDOID, ObjectIdGetDatum(nspid));
+	return !registry_scan_active(NULL, InvalidOid, stop_if_in_schema, &nspid);
 }
 
 bool
 registry_has_any_ledger(void)
 {
-	return registry_query_exists("SELECT 1 FROM medchain.ledger_registry"
-								 " WHERE released_at IS NULL",
-								 InvalidOid, (Datum) 0);
+	return !registry_scan_active(NULL, InvalidOid, copy_first, NULL);
 }
 
-/* ---------- checks ---------- */
-
-static void
-check_owner(Relation rel)
+static bool
+append_copy(Registration *row, void *arg)
 {
-	if (!pg_class_ownercheck(RelationGetRelid(rel), GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER,
-					   get_relkind_objtype(rel->rd_rel->relkind),
-					   RelationGetRelationName(rel));
+	List	  **list = arg;
+	Registration *copy = palloc(sizeof(Registration));
+
+	*copy = *row;
+	*list = lappend(*list, copy);
+	return true;
 }
 
-static void
-check_relkind(Relation rel)
+List *
+registry_active_list(Snapshot snapshot, Oid only)
 {
-	const char *name = RelationGetRelationName(rel);
+	List	   *list = NIL;
 
-	switch (rel->rd_rel->relkind)
-	{
-		case RELKIND_RELATION:
-			return;
-		case RELKIND_PARTITIONED_TABLE:
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("cannot enable partitioned table \"%s\"", name),
-					 errdetail("A partitioned table holds no rows itself; its partitions do."),
-					 errhint("Enable each partition as a ledger table.")));
-			break;
-		case RELKIND_VIEW:
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("cannot enable \"%s\": it is a view", name),
-					 errdetail("A view stores no rows of its own."),
-					 errhint("Enable the tables the view reads from.")));
-			break;
-		case RELKIND_MATVIEW:
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("cannot enable \"%s\": it is a materialized view", name),
-					 errdetail("Its rows are replaced wholesale by REFRESH MATERIALIZED VIEW, which an append-only table cannot allow."),
-					 errhint("Enable the tables the materialized view reads from.")));
-			break;
-		case RELKIND_FOREIGN_TABLE:
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("cannot enable \"%s\": it is a foreign table", name),
-					 errdetail("Its rows live outside this database, beyond the reach of medchain's triggers."),
-					 errhint("Enable the table in the database that stores it.")));
-			break;
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("cannot enable \"%s\": it is not a table", name),
-					 errdetail("Only ordinary tables can be ledger tables."),
-					 errhint("Pass the name of a table.")));
-	}
-}
-
-static void
-check_persistence(Relation rel)
-{
-	const char *name = RelationGetRelationName(rel);
-
-	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot enable temporary table \"%s\"", name),
-				 errdetail("A temporary table vanishes at the end of its session; its recorded rows would too."),
-				 errhint("Use a permanent table.")));
-	if (rel->rd_rel->relpersistence == RELPERSISTENCE_UNLOGGED)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot enable unlogged table \"%s\"", name),
-				 errdetail("An unlogged table is emptied after a crash, which would erase recorded rows."),
-				 errhint("Run ALTER TABLE ... SET LOGGED first.")));
-}
-
-static void
-check_not_system(Relation rel)
-{
-	Oid			nsp = RelationGetNamespace(rel);
-
-	if (IsSystemRelation(rel) || IsCatalogNamespace(nsp) ||
-		nsp == get_namespace_oid("information_schema", true))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("cannot enable system catalog \"%s\"",
-						RelationGetRelationName(rel)),
-				 errdetail("System catalogs are maintained by the server itself."),
-				 errhint("Enable tables that hold application data.")));
-	if (nsp == medchain_namespace())
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("cannot enable \"medchain.%s\"", RelationGetRelationName(rel)),
-				 errdetail("Tables in schema medchain belong to the extension itself."),
-				 errhint("Enable tables that hold application data.")));
-}
-
-/* Returns the key column names as a text[] datum. */
-static Datum
-check_key(Relation rel)
-{
-	Oid			keyindex = ledger_key_index(rel);
-	TupleDesc	desc = RelationGetDescr(rel);
-	AttrNumber *attnums;
-	Datum	   *names;
-	int			nkeys;
-	int			i;
-
-	if (!OidIsValid(keyindex))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-				 errmsg("table \"%s\" has no primary key", RelationGetRelationName(rel)),
-				 errdetail("Every ledger entry names its row by key columns, and this table has neither a primary key nor a REPLICA IDENTITY USING INDEX."),
-				 errhint("Add a primary key, or set REPLICA IDENTITY USING INDEX on a unique index over NOT NULL columns.")));
-
-	attnums = ledger_key_attnums(keyindex, &nkeys);
-	names = palloc(sizeof(Datum) * nkeys);
-	for (i = 0; i < nkeys; i++)
-	{
-		Form_pg_attribute attr = TupleDescAttr(desc, attnums[i] - 1);
-
-		if (!type_supported_as_key(attr->atttypid))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("key column \"%s\" of table \"%s\" has unsupported type %s",
-							NameStr(attr->attname), RelationGetRelationName(rel),
-							format_type_be(attr->atttypid)),
-					 errdetail("Key values must have an exact JSON form; supported key types are integers, numeric, boolean, text types, uuid, enums and date/time types."),
-					 errhint("Use a key of a supported type.")));
-		names[i] = CStringGetTextDatum(NameStr(attr->attname));
-	}
-	return PointerGetDatum(construct_array(names, nkeys, TEXTOID, -1, false,
-										   TYPALIGN_INT));
-}
-
-/* Columns whose values are hashed through their type's text output. */
-static void
-notice_text_output_columns(Relation rel)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			i;
-
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute attr = TupleDescAttr(desc, i);
-
-		if (!attr->attisdropped && type_encoded_as_text_output(attr->atttypid))
-			ereport(NOTICE,
-					(errmsg("column \"%s\" of type %s is hashed through its text output",
-							NameStr(attr->attname), format_type_be(attr->atttypid)),
-					 errdetail("medchain has no binary canonical form for this type."),
-					 errhint("Make sure the type's output does not depend on session settings.")));
-	}
-}
-
-/* ---------- triggers ---------- */
-
-static void
-install_triggers(const char *relation)
-{
-	StringInfoData sql;
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "CREATE TRIGGER " MC_TRIGGER_RECORD " AFTER INSERT ON %s"
-					 " FOR EACH ROW EXECUTE FUNCTION medchain.record_row();"
-					 "CREATE TRIGGER " MC_TRIGGER_APPEND_ONLY " BEFORE UPDATE OR DELETE ON %s"
-					 " FOR EACH ROW EXECUTE FUNCTION medchain.refuse_change();"
-					 "CREATE TRIGGER " MC_TRIGGER_NO_TRUNCATE " BEFORE TRUNCATE ON %s"
-					 " FOR EACH STATEMENT EXECUTE FUNCTION medchain.refuse_change();"
-					 "ALTER TABLE %s ENABLE ALWAYS TRIGGER " MC_TRIGGER_RECORD ","
-					 " ENABLE ALWAYS TRIGGER " MC_TRIGGER_APPEND_ONLY ","
-					 " ENABLE ALWAYS TRIGGER " MC_TRIGGER_NO_TRUNCATE,
-					 relation, relation, relation, relation);
-	if (SPI_execute(sql.data, false, 0) < 0)
-		elog(ERROR, "could not create medchain triggers on %s", relation);
-}
-
-static void
-remove_triggers(const char *relation)
-{
-	StringInfoData sql;
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "DROP TRIGGER " MC_TRIGGER_RECORD " ON %s;"
-					 "DROP TRIGGER " MC_TRIGGER_APPEND_ONLY " ON %s;"
-					 "DROP TRIGGER " MC_TRIGGER_NO_TRUNCATE " ON %s",
-					 relation, relation, relation);
-	if (SPI_execute(sql.data, false, 0) < 0)
-		elog(ERROR, "could not drop medchain triggers on %s", relation);
-}
-
-/* ---------- events ---------- */
-
-/* An event entry: row_hash is the SHA-256 of the detail's jsonb text. */
-static int64
-record_event(const char *relation, const char *detail_json)
-{
-	Jsonb	   *detail = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-															CStringGetDatum(detail_json)));
-	uint8		payload_hash[MC_HASH_LEN];
-	JournalWriter *writer = journal_open();
-	int64		entry_id;
-
-	event_detail_hash(detail, payload_hash);
-	entry_id = journal_append(writer, MC_KIND_EVENT, relation, NULL,
-							  payload_hash, detail);
-	journal_close(writer);
-	return entry_id;
-}
-
-/* ---------- baseline ---------- */
-
-/*
- * Record every row of the table as a baseline entry.  The caller holds a
- * lock that excludes writers, so a fresh snapshot taken now sees every row
- * that exists, including rows committed while we waited for the lock.
- */
-static int64
-record_baseline(Relation rel)
-{
-	LedgerRelation *ledger = ledger_relation_get(rel);
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	JournalWriter *writer = journal_open();
-	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
-												 "medchain baseline row",
-												 ALLOCSET_DEFAULT_SIZES);
-	int64		count = 0;
-
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		MemoryContext old;
-
-		CHECK_FOR_INTERRUPTS();
-		old = MemoryContextSwitchTo(rowcxt);
-		slot_getallattrs(slot);
-		record_row_entry(writer, ledger, MC_KIND_BASELINE,
-						 slot->tts_values, slot->tts_isnull);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(rowcxt);
-		count++;
-	}
-
-	MemoryContextDelete(rowcxt);
-	journal_close(writer);
-	ExecDropSingleTupleTableSlot(slot);
-	table_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	return count;
-}
-
-/* ---------- SQL functions ---------- */
-
-/* The table argument, which must not be NULL. */
-static Oid
-table_argument(FunctionCallInfo fcinfo, const char *usage)
-{
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("table must not be null"),
-				 errdetail("The function acts on one named table."),
-				 errhint("Pass the table, as in %s.", usage)));
-	return PG_GETARG_OID(0);
-}
-
-/*
- * medchain.enable(tbl regclass) RETURNS bigint
- *
- * Makes tbl a ledger table; returns the number of existing rows recorded.
- */
-Datum
-medchain_enable(PG_FUNCTION_ARGS)
-{
-	Oid			relid;
-	Relation	rel;
-	char	   *relation;
-	Datum		key_columns;
-	int64		count;
-	StringInfoData detail;
-	Oid			argtypes[4] = {REGCLASSOID, TEXTOID, TEXTARRAYOID, NAMEOID};
-	Datum		args[4];
-
-	require_admin("enable a ledger table");
-	relid = table_argument(fcinfo, "medchain.enable('schema.table')");
-
-	/* Excludes concurrent writers until commit; CREATE TRIGGER needs it too. */
-	rel = relation_open(relid, ShareRowExclusiveLock);
-	check_relkind(rel);
-	check_persistence(rel);
-	check_not_system(rel);
-	check_owner(rel);
-	key_columns = check_key(rel);
-	relation = ledger_relation_name(rel);
-
-	if (registry_is_ledger(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("table %s is already a ledger table", relation),
-				 errdetail("Its rows are being recorded since it was enabled."),
-				 errhint("See medchain.ledger_tables.")));
-	notice_text_output_columns(rel);
-
-	/* ALTER TABLE refuses a table this backend holds open; the lock stays. */
-	relation_close(rel, NoLock);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	install_triggers(relation);
-
-	args[0] = ObjectIdGetDatum(relid);
-	args[1] = CStringGetTextDatum(relation);
-	args[2] = key_columns;
-	args[3] = DirectFunctionCall1(namein,
-								  CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
-	registry_execute("INSERT INTO medchain.ledger_registry"
-					 " (relid, relation, key_columns, enabled_at, enabled_by, prior_entry_id)"
-					 " VALUES ($1, $2, $3, pg_catalog.now(), $4,"
-					 " (SELECT coalesce(pg_catalog.max(entry_id), 0)"
-					 " FROM medchain.entries WHERE relation = $2))",
-					 4, argtypes, args, 1);
-	SPI_finish();
-
-	rel = relation_open(relid, ShareRowExclusiveLock);
-	count = record_baseline(rel);
-
-	initStringInfo(&detail);
-	appendStringInfo(&detail, "{\"action\": \"enable\", \"baseline_rows\": " INT64_FORMAT
-					 ", \"key_columns\": %s}",
-					 count,
-					 TextDatumGetCString(DirectFunctionCall1(array_to_json,
-															 key_columns)));
-	record_event(relation, detail.data);
-
-	relation_close(rel, NoLock);
-	PG_RETURN_INT64(count);
-}
-
-/*
- * medchain.disable(tbl regclass, reason text) RETURNS bigint
- *
- * Releases a ledger table: its triggers go, its recorded entries stay, and
- * an event entry says who released it, when and why.  Returns that entry's
- * entry_id.
- */
-Datum
-medchain_disable(PG_FUNCTION_ARGS)
-{
-	Oid			relid;
-	char	   *reason;
-	Relation	rel;
-	char	   *relation;
-	StringInfoData detail;
-	Oid			argtypes[3] = {REGCLASSOID, NAMEOID, TEXTOID};
-	Datum		args[3];
-	int64		entry_id;
-
-	require_admin("disable a ledger table");
-	relid = table_argument(fcinfo, "medchain.disable('schema.table', 'reason')");
-	reason = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (reason == NULL || strspn(reason, " \t\r\n") == strlen(reason))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a reason is required to release a ledger table"),
-				 errdetail("The reason is recorded in the journal for auditors."),
-				 errhint("Say why the table stops being a ledger, as in medchain.disable('schema.table', 'migrated to archive').")));
-
-	/* DROP TRIGGER takes this lock anyway; take it first to avoid upgrades. */
-	rel = relation_open(relid, AccessExclusiveLock);
-	relation = ledger_relation_name(rel);
-	if (!registry_is_ledger(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s is not a ledger table", relation),
-				 errdetail("Only tables enabled with medchain.enable() can be released."),
-				 errhint("See medchain.ledger_tables.")));
-	check_owner(rel);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	/* Leave the registry first, so the DDL guard lets the triggers go. */
-	args[0] = ObjectIdGetDatum(relid);
-	args[1] = DirectFunctionCall1(namein,
-								  CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
-	args[2] = CStringGetTextDatum(reason);
-	registry_execute("UPDATE medchain.ledger_registry"
-					 " SET relid = NULL, released_at = pg_catalog.now(),"
-					 " released_by = $2, release_reason = $3"
-					 " WHERE relid = $1 AND released_at IS NULL",
-					 3, argtypes, args, 1);
-	remove_triggers(relation);
-	SPI_finish();
-
-	initStringInfo(&detail);
-	appendStringInfoString(&detail, "{\"action\": \"disable\", \"reason\": ");
-	escape_json(&detail, reason);
-	appendStringInfoChar(&detail, '}');
-	entry_id = record_event(relation, detail.data);
-
-	relation_close(rel, NoLock);
-	PG_RETURN_INT64(entry_id);
+	registry_scan_active(snapshot, only, append_copy, &list);
+	return list;
 }

@@ -1,8 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * registry.h
- *	  medchain.ledger_registry: which tables are ledger tables, and the SQL
- *	  functions enable() and disable() that change it.
+ *	  medchain.ledger_registry: which tables are ledger tables.
+ *
+ * The registry is unhashed state: the triggers and the DDL guard act on
+ * it, verify() checks it against the journal's event entries.  It is read
+ * here by direct scans, never through SQL.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,9 +14,30 @@
 
 #include "postgres.h"
 
-extern bool registry_is_ledger(Oid relid);
-extern int64 registry_prior_entry_id(Oid relid);
+#include "nodes/pg_list.h"
+#include "utils/snapshot.h"
+#include "utils/timestamp.h"
+
+/* One row of medchain.ledger_registry. */
+typedef struct Registration
+{
+	int64		registration_id;
+	Oid			relid;			/* InvalidOid once released */
+	char	   *relation;		/* schema-qualified, as in medchain.entries */
+	TimestampTz enabled_at;
+	int64		prior_entry_id;
+	bool		released;
+} Registration;
+
+/*
+ * The active registration of relid as the latest snapshot sees it (the
+ * caller's own changes included); false if there is none.  out may be NULL.
+ */
+extern bool registry_active(Oid relid, Registration *out);
 extern bool registry_has_ledger_in_schema(Oid nspid);
 extern bool registry_has_any_ledger(void);
+
+/* Every active registration (or only relid's) as snapshot sees them. */
+extern List *registry_active_list(Snapshot snapshot, Oid only);
 
 #endif							/* MEDCHAIN_REGISTRY_H */

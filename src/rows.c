@@ -24,6 +24,7 @@
 #include "ledger_cache.h"
 #include "registry.h"
 #include "rows.h"
+#include "security_scope.h"
 
 PG_FUNCTION_INFO_V1(medchain_row_encoding);
 
@@ -79,6 +80,11 @@ check_key_shape(const LedgerRelation *ledger, Jsonb *key)
 /*
  * Locate the row whose key columns equal the members of key, as seen by
  * the active snapshot.  Returns false if there is none.
+ *
+ * The key's values are converted to the columns' types, which runs their
+ * input functions and domain checks, and compared with the key columns'
+ * equality operators: all of it is the table owner's code, so it runs as
+ * the owner (security_scope.c).
  */
 bool
 ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, ItemPointer tid)
@@ -86,8 +92,10 @@ ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, ItemPointer ti
 	Oid			argtype = JSONBOID;
 	Datum		arg = JsonbPGetDatum(key);
 	bool		found;
+	OwnerScope	scope;
 
 	check_key_shape(ledger, key);
+	medchain_become_owner(RelationGetRelid(rel), &scope);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (ledger->find_plan == NULL)
@@ -106,8 +114,8 @@ ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, ItemPointer ti
 		{
 			const char *column = quote_identifier(keylayout->columns[i].name);
 
-			appendStringInfo(&sql, "%st.%s = k.%s", i > 0 ? " AND " : "",
-							 column, column);
+			appendStringInfo(&sql, "%st.%s OPERATOR(pg_catalog.=) k.%s",
+							 i > 0 ? " AND " : "", column, column);
 		}
 		plan = SPI_prepare(sql.data, 1, &argtype);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
@@ -127,6 +135,7 @@ ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, ItemPointer ti
 						tid);
 	}
 	SPI_finish();
+	medchain_leave_owner(&scope);
 	return found;
 }
 
@@ -136,7 +145,7 @@ ledger_table_open(Oid relid)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 
-	if (!registry_is_ledger(relid))
+	if (!registry_active(relid, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table %s is not a ledger table", ledger_relation_name(rel)),

@@ -51,6 +51,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "storage/bufmgr.h"
 #include "utils/tuplestore.h"
 
 #include "block.h"
@@ -58,6 +59,7 @@
 #include "ledger_cache.h"
 #include "merkle.h"
 #include "privileges.h"
+#include "registry.h"
 #include "row_stream.h"
 #include "rows.h"
 
@@ -317,14 +319,24 @@ table_check_finish(VerifyState *state, TableCheck *check)
  * before its current enablement: older entries belong to an earlier
  * enablement and are not compared with today's rows.
  */
+static int
+check_larger_first(const ListCell *a, const ListCell *b)
+{
+	BlockNumber x = RelationGetNumberOfBlocks(((TableCheck *) lfirst(a))->rel);
+	BlockNumber y = RelationGetNumberOfBlocks(((TableCheck *) lfirst(b))->rel);
+
+	return (x < y) - (x > y);
+}
+
 static void
 tables_load(VerifyState *state, Oid only)
 {
 	HASHCTL		ctl;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(only)};
+	List	   *registrations = registry_active_list(state->snapshot, only);
+	List	   *checks = NIL;
 	Relation   *rels;
-	uint64		i;
+	ListCell   *lc;
+	int			i;
 
 	ctl.keysize = RELATION_NAME_LEN;
 	ctl.entrysize = sizeof(TableCheck);
@@ -332,33 +344,17 @@ tables_load(VerifyState *state, Oid only)
 	state->tables = hash_create("medchain verify tables", 16, &ctl,
 								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT r.relid::oid, r.relation, r.prior_entry_id"
-							  " FROM medchain.ledger_registry r"
-							  " WHERE r.released_at IS NULL"
-							  " AND ($1 = 0 OR r.relid = $1)"
-							  " ORDER BY pg_catalog.pg_relation_size(r.relid) DESC",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read medchain.ledger_registry");
-	rels = palloc(sizeof(Relation) * Max(SPI_processed, 1));
-	state->checks = MemoryContextAlloc(ctl.hcxt, sizeof(TableCheck *) * Max(SPI_processed, 1));
-
-	for (i = 0; i < SPI_processed; i++)
+	foreach(lc, registrations)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		char	   *relation = SPI_getvalue(tuple, desc, 2);
+		Registration *row = lfirst(lc);
 		TableCheck *check;
 		bool		found;
-		MemoryContext old = MemoryContextSwitchTo(ctl.hcxt);
 
-		if (strlen(relation) >= ctl.keysize)
-			elog(ERROR, "relation name %s is too long", relation);
-		check = hash_search(state->tables, relation, HASH_ENTER, &found);
-		check->relid = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
-		check->prior_entry_id = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
+		if (strlen(row->relation) >= ctl.keysize)
+			elog(ERROR, "relation name %s is too long", row->relation);
+		check = hash_search(state->tables, row->relation, HASH_ENTER, &found);
+		check->relid = row->relid;
+		check->prior_entry_id = row->prior_entry_id;
 		check->rel = table_open(check->relid, AccessShareLock);
 		check->ledger = ledger_relation_get(check->rel);
 		check->lookup_slot = table_slot_create(check->rel, NULL);
@@ -366,14 +362,21 @@ tables_load(VerifyState *state, Oid only)
 													ALLOCSET_DEFAULT_SIZES);
 		unpaired_tables_create(check);
 		initStringInfo(&check->encoding);
-		rels[i] = check->rel;
-		state->checks[i] = check;
-		MemoryContextSwitchTo(old);
+		checks = lappend(checks, check);
 	}
-	state->nchecks = SPI_processed;
-	SPI_finish();
 
 	/* the largest first: they get the parallel workers */
+	list_sort(checks, check_larger_first);
+	state->nchecks = list_length(checks);
+	state->checks = palloc(sizeof(TableCheck *) * Max(state->nchecks, 1));
+	rels = palloc(sizeof(Relation) * Max(state->nchecks, 1));
+	i = 0;
+	foreach(lc, checks)
+	{
+		state->checks[i] = lfirst(lc);
+		rels[i] = state->checks[i]->rel;
+		i++;
+	}
 	state->streams = row_streams_open(rels, state->nchecks, state->snapshot);
 	for (i = 0; i < state->nchecks; i++)
 		state->checks[i]->stream = &state->streams->streams[i];
