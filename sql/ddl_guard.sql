@@ -82,3 +82,36 @@ SELECT kind, count(*) FROM medchain.entries WHERE relation = 'ward.admissions' G
 -- Called by hand, the event trigger functions refuse to run.
 SELECT medchain.guard_ddl();
 SELECT medchain.guard_drop();
+
+-- A type's definition is part of what its recorded values encode to: DDL
+-- that changes it is refused however deep a ledger table holds the type
+-- (through a domain, an array, a composite, a range), and allowed again
+-- once no ledger table does.
+CREATE SCHEMA deep;
+CREATE TYPE deep.mood AS ENUM ('calm', 'upset');
+CREATE DOMAIN deep.mood_d AS deep.mood;
+CREATE TYPE deep.vitals AS (pulse int, note text);
+CREATE DOMAIN deep.vitals_d AS deep.vitals;
+CREATE TYPE deep.pain AS ENUM ('none', 'mild', 'severe');
+CREATE TYPE deep.pain_range AS RANGE (subtype = deep.pain);
+CREATE TYPE deep.observation AS (moods deep.mood_d[], vitals deep.vitals_d, pain deep.pain_range);
+CREATE TABLE deep.rounds (id int PRIMARY KEY, obs deep.observation);
+INSERT INTO deep.rounds VALUES (1, ROW(ARRAY['calm']::deep.mood_d[], ROW(72, 'ok'), '[none,mild]'));
+SELECT medchain.enable('deep.rounds');
+ALTER TYPE deep.vitals ADD ATTRIBUTE bp int;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TYPE deep.vitals DROP ATTRIBUTE note;
+ALTER TYPE deep.vitals RENAME ATTRIBUTE pulse TO heart_rate;
+ALTER TYPE deep.vitals ALTER ATTRIBUTE pulse TYPE bigint;
+ALTER TYPE deep.observation RENAME ATTRIBUTE moods TO mood_list;
+ALTER TYPE deep.mood RENAME VALUE 'calm' TO 'settled';
+ALTER TYPE deep.pain RENAME VALUE 'mild' TO 'moderate';
+-- adding an enum label changes no recorded value
+ALTER TYPE deep.mood ADD VALUE 'tired';
+-- types no ledger table holds are free
+CREATE TYPE deep.unused AS (a int);
+ALTER TYPE deep.unused ADD ATTRIBUTE b int;
+SELECT count(*) AS findings FROM medchain.verify('deep.rounds');
+SELECT medchain.disable('deep.rounds', 'types to be revised') > 0 AS released;
+ALTER TYPE deep.mood RENAME VALUE 'calm' TO 'settled';
+DROP SCHEMA deep CASCADE;
