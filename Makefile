@@ -21,6 +21,9 @@ OBJS = \
 	src/journal.o \
 	src/triggers.o \
 	src/registry.o \
+	src/enablement.o \
+	src/canonical_json.o \
+	src/row_key.o \
 	src/enable.o \
 	src/ddl_guard.o \
 	src/rows.o \
@@ -29,10 +32,13 @@ OBJS = \
 	src/chain_config.o \
 	src/merkle.o \
 	src/block.o \
+	src/chain_rules.o \
 	src/pow.o \
 	src/seal.o \
 	src/verify.o \
 	src/row_stream.o \
+	src/evidence_json.o \
+	src/digest.o \
 	src/proof.o
 
 REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs security
@@ -46,6 +52,9 @@ PROVE_TESTS = test/t/*.pl
 
 PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK += -lcrypto
+# The library is loaded into every backend that uses it: it exports only
+# the module's entry points and names that start with medchain_.
+SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/exports.map
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -31,7 +31,22 @@ SELECT medchain.verify_digest(:'d0'::jsonb - 'height');
 SELECT medchain.verify_digest(jsonb_set(:'d0', '{height}', '"ten"'));
 SELECT medchain.verify_digest(jsonb_set(:'d0', '{height}', '-1'));
 SELECT medchain.verify_digest(jsonb_set(:'d0', '{block_hash}', '"xyz"'));
-SELECT medchain.verify_digest(jsonb_set(:'d0', '{format_version}', '2'));
+SELECT medchain.verify_digest(jsonb_set(:'d0', '{format_version}', '7'));
+SELECT medchain.verify_digest(:'d0'::jsonb || '{"comment": "kept in the safe"}');
+-- Every member a digest gives is checked, sealed_at and the floor included.
+SELECT medchain.verify_digest(jsonb_set(:'d0', '{sealed_at}', '"2001-01-01T00:00:00.000000Z"')) AS wrong_time,
+	   medchain.verify_digest(jsonb_set(:'d0', '{min_difficulty}', '0')) AS wrong_floor,
+	   medchain.verify_digest(jsonb_set(:'d0', '{format_version}', '1')) AS wrong_version,
+	   medchain.verify_digest(:'d0'::jsonb - 'sealed_at' - 'node' - 'min_difficulty' - 'format_version') AS hash_and_height_suffice;
+-- The digest reads the same whatever the session's settings.
+SELECT medchain.digest() AS d_default \gset
+SET TimeZone = 'Pacific/Chatham';
+SET DateStyle = 'SQL, DMY';
+SELECT medchain.digest() = :'d_default'::jsonb AS same_digest,
+	   (medchain.digest()->>'sealed_at') ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$' AS iso_utc,
+	   medchain.verify_digest(:'d_default') AS holds_here;
+RESET TimeZone;
+RESET DateStyle;
 
 -- A proof of a sealed row holds, and names its block.
 SELECT medchain.proof('public.labs', '{"id": 5}') AS p5 \gset

@@ -24,17 +24,19 @@
 #include "utils/snapmgr.h"
 
 #include "block.h"
+#include "chain_rules.h"
 #include "journal.h"
 #include "wire.h"
 
 /* ---------- header ---------- */
 
-void
-block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_LEN])
+int
+block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_MAX_LEN])
 {
+	bool		v2 = header->format_version >= 2;
 	char	   *p = (char *) out;
 
-	p = wire_write_bytes(p, "MCB1", 4);
+	p = wire_write_bytes(p, v2 ? "MCB2" : "MCB1", 4);
 	p = wire_write_u32(p, header->format_version);
 	p = wire_write_u64(p, (uint64) header->height);
 	p = wire_write_bytes(p, header->prev_hash, MC_HASH_LEN);
@@ -42,18 +44,21 @@ block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_LEN])
 	p = wire_write_u64(p, (uint64) mc_unix_usecs(header->sealed_at));
 	p = wire_write_u32(p, header->entry_count);
 	p = wire_write_u32(p, header->difficulty);
+	if (v2)
+		p = wire_write_u32(p, header->min_difficulty);
 	p = wire_write_bytes(p, header->node_id, MC_HASH_LEN);
-	Assert(p == (char *) out + MC_HEADER_NONCE_OFFSET);
-	wire_write_u64(p, header->nonce);
+	p = wire_write_u64(p, header->nonce);
+	Assert(p == (char *) out + (v2 ? MC_HEADER_V2_LEN : MC_HEADER_V1_LEN));
+	return p - (char *) out;
 }
 
-static void
+void
 block_header_hash(const BlockHeader *header, uint8 out[MC_HASH_LEN])
 {
-	uint8		bytes[MC_HEADER_LEN];
+	uint8		bytes[MC_HEADER_MAX_LEN];
+	int			len = block_header_encode(header, bytes);
 
-	block_header_encode(header, bytes);
-	mc_sha256(bytes, MC_HEADER_LEN, out);
+	mc_sha256(bytes, len, out);
 }
 
 void
@@ -64,7 +69,7 @@ block_node_id(const char *node_name, uint8 out[MC_HASH_LEN])
 	mc_sha256(utf8, strlen(utf8), out);
 }
 
-static int
+int
 leading_zero_bits(const uint8 hash[MC_HASH_LEN])
 {
 	int			bits = 0;
@@ -98,13 +103,14 @@ typedef enum BlockColumn
 	BCOL_BLOCK_HASH,
 	BCOL_FIRST_ENTRY_ID,
 	BCOL_LAST_ENTRY_ID,
+	BCOL_MIN_DIFFICULTY,
 	BCOL_COUNT
 } BlockColumn;
 
 static const char *const block_column_names[BCOL_COUNT] = {
 	"height", "format_version", "prev_hash", "merkle_root", "entry_count",
 	"sealed_at", "difficulty", "node_name", "nonce", "block_hash",
-	"first_entry_id", "last_entry_id"
+	"first_entry_id", "last_entry_id", "min_difficulty"
 };
 
 /*
@@ -150,6 +156,7 @@ block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row)
 	hash_from_datum(values[BCOL_BLOCK_HASH], isnull[BCOL_BLOCK_HASH], row->block_hash);
 	row->first_entry_id = INT_OR_ZERO(BCOL_FIRST_ENTRY_ID, DatumGetInt64);
 	row->last_entry_id = INT_OR_ZERO(BCOL_LAST_ENTRY_ID, DatumGetInt64);
+	row->header.min_difficulty = INT_OR_ZERO(BCOL_MIN_DIFFICULTY, DatumGetInt32);
 #undef INT_OR_ZERO
 }
 
@@ -204,6 +211,11 @@ block_row_to_tuple(const BlockRow *row, TupleDesc desc)
 			case BCOL_LAST_ENTRY_ID:
 				value = Int64GetDatum(row->last_entry_id);
 				break;
+			case BCOL_MIN_DIFFICULTY:
+				if (row->header.format_version < 2)
+					continue;
+				value = Int32GetDatum((int32) row->header.min_difficulty);
+				break;
 			case BCOL_COUNT:
 				break;
 		}
@@ -253,21 +265,12 @@ block_head(Snapshot snapshot, BlockRow *row)
 	return block_lookup(-1, snapshot, row);
 }
 
-const char *
-block_integrity_problem(const BlockRow *row)
-{
-	uint8		hash[MC_HASH_LEN];
 
-	if (row->header.format_version != MC_BLOCK_FORMAT_VERSION)
-		return psprintf("format_version %u is not %d", row->header.format_version,
-						MC_BLOCK_FORMAT_VERSION);
-	if (row->header.difficulty > MC_MAX_DIFFICULTY)
-		return psprintf("difficulty %u is out of range", row->header.difficulty);
-	block_header_hash(&row->header, hash);
-	if (memcmp(hash, row->block_hash, MC_HASH_LEN) != 0)
-		return "its header fields no longer hash to its block_hash";
-	if (leading_zero_bits(hash) < (int) row->header.difficulty)
-		return psprintf("its hash has %d leading zero bits, fewer than its difficulty %u",
-						leading_zero_bits(hash), row->header.difficulty);
-	return NULL;
+int64
+block_chain_floor(Snapshot snapshot)
+{
+	BlockRow	genesis;
+
+	return block_row_fetch(0, snapshot, &genesis) ? chain_floor(&genesis.header) :
+		MC_FLOOR_UNKNOWN;
 }

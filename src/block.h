@@ -18,9 +18,15 @@
 
 #include "sha256.h"
 
-#define MC_BLOCK_FORMAT_VERSION 1
-#define MC_HEADER_LEN 136
-#define MC_HEADER_NONCE_OFFSET 128
+/*
+ * Header layouts: version 1 is 136 bytes ("MCB1"), version 2 adds the
+ * chain's difficulty floor and is 140 bytes ("MCB2").  The nonce comes
+ * last in both, after the first 128 bytes: see pow.c.
+ */
+#define MC_HEADER_V1_LEN 136
+#define MC_HEADER_V2_LEN 140
+#define MC_HEADER_MAX_LEN MC_HEADER_V2_LEN
+#define MC_HEADER_CONSTANT_PREFIX 128
 #define MC_MAX_DIFFICULTY 64
 
 typedef struct BlockHeader
@@ -32,6 +38,7 @@ typedef struct BlockHeader
 	TimestampTz sealed_at;
 	uint32		entry_count;
 	uint32		difficulty;
+	uint32		min_difficulty; /* version 2: the floor fixed at genesis */
 	uint8		node_id[MC_HASH_LEN];	/* SHA-256 of the node name */
 	uint64		nonce;
 } BlockHeader;
@@ -46,17 +53,25 @@ typedef struct BlockRow
 	int64		last_entry_id;
 } BlockRow;
 
-extern void block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_LEN]);
+/* The header's bytes; returns their number. */
+extern int	block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_MAX_LEN]);
+extern void block_header_hash(const BlockHeader *header, uint8 out[MC_HASH_LEN]);
+extern int	leading_zero_bits(const uint8 hash[MC_HASH_LEN]);
 extern void block_node_id(const char *node_name, uint8 out[MC_HASH_LEN]);
 
 extern void block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row);
 extern HeapTuple block_row_to_tuple(const BlockRow *row, TupleDesc desc);
 
+/*
+ * The chain's difficulty floor, from its genesis block as snapshot sees
+ * it; MC_FLOOR_UNKNOWN (chain_rules.h) without one.
+ */
+extern int64 block_chain_floor(Snapshot snapshot);
+
 /* The block at a height, or the highest one, as snapshot sees them. */
 extern bool block_row_fetch(int64 height, Snapshot snapshot, BlockRow *row);
 extern bool block_head(Snapshot snapshot, BlockRow *row);
 
-/* Why a stored block is not what its hash says; NULL when it is. */
-extern const char *block_integrity_problem(const BlockRow *row);
+
 
 #endif							/* MEDCHAIN_BLOCK_H */

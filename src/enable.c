@@ -40,8 +40,10 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "enablement.h"
 #include "journal.h"
 #include "ledger_cache.h"
+#include "row_key.h"
 #include "privileges.h"
 #include "registry.h"
 #include "security_scope.h"
@@ -234,8 +236,8 @@ notice_text_output_columns(Relation rel)
 			ereport(NOTICE,
 					(errmsg("column \"%s\" of type %s is hashed through its text output",
 							NameStr(attr->attname), format_type_be(attr->atttypid)),
-					 errdetail("medchain has no binary canonical form for this type."),
-					 errhint("Make sure the type's output does not depend on session settings.")));
+					 errdetail("medchain has no binary canonical form for this type; its output is taken under fixed settings (DateStyle ISO, TimeZone UTC, extra_float_digits 1, search_path pg_catalog)."),
+					 errhint("Make sure the type's output depends on nothing else that can change.")));
 	}
 }
 
@@ -277,21 +279,44 @@ remove_triggers(const char *relation)
 
 /* ---------- events ---------- */
 
-/* An event entry: row_hash is the SHA-256 of the detail's jsonb text. */
+/*
+ * An event entry of the enablement: row_hash is the SHA-256 of the
+ * detail's canonical text, so the entry hash covers the detail.  entry_id
+ * is given for an enable event, whose id is the enablement's.
+ */
 static int64
-record_event(const char *relation, const char *detail_json)
+record_event(JournalWriter *writer, const LedgerName *name, int64 entry_id,
+			 int64 enablement_id, StringInfo detail_json)
 {
 	Jsonb	   *detail = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-															CStringGetDatum(detail_json)));
+															CStringGetDatum(detail_json->data)));
 	uint8		payload_hash[MC_HASH_LEN];
-	JournalWriter *writer = journal_open();
-	int64		entry_id;
+	JournalRecord record;
 
-	event_detail_hash(detail, payload_hash);
-	entry_id = journal_append(writer, MC_KIND_EVENT, relation, NULL,
-							  payload_hash, detail);
-	journal_close(writer);
-	return entry_id;
+	event_detail_hash(detail, MC_FORMAT_CURRENT, payload_hash);
+	record.kind = MC_KIND_EVENT;
+	record.name = name;
+	record.entry_id = entry_id;
+	record.enablement_id = enablement_id;
+	record.row_key = NULL;
+	record.row_hash = payload_hash;
+	record.detail = detail;
+	return journal_append(writer, &record);
+}
+
+/* The enablement of the table before this one, per the journal; 0 if none. */
+static int64
+previous_enablement(JournalWriter *writer, const char *relation)
+{
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	LedgerHistory *history = ledger_history_load(writer->entries->rel, writer->attnums,
+												 relation, snapshot);
+	int64		previous = 0;
+
+	UnregisterSnapshot(snapshot);
+	if (history->enablements != NIL)
+		previous = ((Enablement *) llast(history->enablements))->enablement_id;
+	return previous;
 }
 
 /* ---------- baseline ---------- */
@@ -300,20 +325,24 @@ record_event(const char *relation, const char *detail_json)
  * Record every row of the table as a baseline entry.  The caller holds a
  * lock that excludes writers, so a fresh snapshot taken now sees every row
  * that exists, including rows committed while we waited for the lock.
+ * The rows' output functions are the owner's code: this runs as the owner.
  */
 static int64
-record_baseline(Relation rel)
+record_baseline(JournalWriter *writer, Relation rel, int64 enablement_id)
 {
 	LedgerRelation *ledger = ledger_relation_get(rel);
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	JournalWriter *writer = journal_open();
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
 												 "medchain baseline row",
 												 ALLOCSET_DEFAULT_SIZES);
+	OwnerScope	owner_scope;
+	int			settings_level;
 	int64		count = 0;
 
+	medchain_become_owner(RelationGetRelid(rel), &owner_scope);
+	settings_level = medchain_value_settings_fix();
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		MemoryContext old;
@@ -321,15 +350,17 @@ record_baseline(Relation rel)
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(rowcxt);
 		slot_getallattrs(slot);
-		record_row_entry(writer, ledger, MC_KIND_BASELINE,
+		record_row_entry(writer, ledger, MC_KIND_BASELINE, enablement_id,
 						 slot->tts_values, slot->tts_isnull);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(rowcxt);
 		count++;
 	}
+	if (settings_level >= 0)
+		medchain_settings_restore(settings_level);
+	medchain_leave_owner(&owner_scope);
 
 	MemoryContextDelete(rowcxt);
-	journal_close(writer);
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
 	UnregisterSnapshot(snapshot);
@@ -351,23 +382,34 @@ table_argument(FunctionCallInfo fcinfo, const char *usage)
 	return PG_GETARG_OID(0);
 }
 
+static Datum
+session_user_name(void)
+{
+	return DirectFunctionCall1(namein,
+							   CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
+}
+
 /*
  * medchain.enable(tbl regclass) RETURNS bigint
  *
  * Makes tbl a ledger table; returns the number of existing rows recorded.
+ * The enable event takes the enablement's id, drawn first, so that every
+ * baseline entry can name it; it is written last, with the row count.
  */
 Datum
 medchain_enable(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	Relation	rel;
-	char	   *relation;
+	LedgerName	name;
 	Datum		key_columns;
 	int64		count;
+	int64		enablement_id;
+	int64		previous;
+	JournalWriter *writer;
 	StringInfoData detail;
-	Oid			argtypes[4] = {REGCLASSOID, TEXTOID, TEXTARRAYOID, NAMEOID};
-	Datum		args[4];
-	OwnerScope	owner_scope;
+	Oid			argtypes[5] = {REGCLASSOID, TEXTOID, TEXTARRAYOID, NAMEOID, INT8OID};
+	Datum		args[5];
 
 	require_admin("enable a ledger table");
 	relid = table_argument(fcinfo, "medchain.enable('schema.table')");
@@ -380,12 +422,12 @@ medchain_enable(PG_FUNCTION_ARGS)
 	check_not_system(rel);
 	check_owner(rel);
 	key_columns = check_key(rel);
-	relation = ledger_relation_name(rel);
+	ledger_name_of(rel, &name);
 
 	if (registry_active(relid, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("table %s is already a ledger table", relation),
+				 errmsg("table %s is already a ledger table", name.display),
 				 errdetail("Its rows are being recorded since it was enabled."),
 				 errhint("See medchain.ledger_tables.")));
 	notice_text_output_columns(rel);
@@ -393,37 +435,40 @@ medchain_enable(PG_FUNCTION_ARGS)
 	/* ALTER TABLE refuses a table this backend holds open; the lock stays. */
 	relation_close(rel, NoLock);
 
+	writer = journal_open();
+	enablement_id = journal_next_entry_id(writer);
+	previous = previous_enablement(writer, name.display);
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	install_triggers(relation);
-
+	install_triggers(name.display);
 	args[0] = ObjectIdGetDatum(relid);
-	args[1] = CStringGetTextDatum(relation);
+	args[1] = CStringGetTextDatum(name.display);
 	args[2] = key_columns;
-	args[3] = DirectFunctionCall1(namein,
-								  CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
+	args[3] = session_user_name();
+	args[4] = Int64GetDatum(enablement_id);
 	registry_execute("INSERT INTO medchain.ledger_registry"
-					 " (relid, relation, key_columns, enabled_at, enabled_by, prior_entry_id)"
-					 " VALUES ($1, $2, $3, pg_catalog.now(), $4,"
-					 " (SELECT coalesce(pg_catalog.max(e.entry_id), 0)"
-					 " FROM medchain.entries e WHERE e.relation OPERATOR(pg_catalog.=) $2))",
-					 4, argtypes, args, SPI_OK_INSERT);
+					 " (relid, relation, key_columns, enabled_at, enabled_by, enablement_id)"
+					 " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5)",
+					 5, argtypes, args, SPI_OK_INSERT);
 	SPI_finish();
 
 	rel = relation_open(relid, ShareRowExclusiveLock);
-	/* output functions of the table's types are the owner's code */
-	medchain_become_owner(relid, &owner_scope);
-	count = record_baseline(rel);
-	medchain_leave_owner(&owner_scope);
+	count = record_baseline(writer, rel, enablement_id);
 
 	initStringInfo(&detail);
 	appendStringInfo(&detail, "{\"action\": \"enable\", \"baseline_rows\": " INT64_FORMAT
-					 ", \"key_columns\": %s}",
+					 ", \"key_columns\": %s, \"previous_enablement\": ",
 					 count,
 					 TextDatumGetCString(DirectFunctionCall1(array_to_json,
 															 key_columns)));
-	record_event(relation, detail.data);
+	if (previous != 0)
+		appendStringInfo(&detail, INT64_FORMAT "}", previous);
+	else
+		appendStringInfoString(&detail, "null}");
+	record_event(writer, &name, enablement_id, enablement_id, &detail);
 
+	journal_close(writer);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(count);
 }
@@ -432,8 +477,8 @@ medchain_enable(PG_FUNCTION_ARGS)
  * medchain.disable(tbl regclass, reason text) RETURNS bigint
  *
  * Releases a ledger table: its triggers go, its recorded entries stay, and
- * an event entry says who released it, when and why.  Returns that entry's
- * entry_id.
+ * an event entry of the enablement says who released it, when and why.
+ * Returns that entry's entry_id.
  */
 Datum
 medchain_disable(PG_FUNCTION_ARGS)
@@ -441,10 +486,12 @@ medchain_disable(PG_FUNCTION_ARGS)
 	Oid			relid;
 	char	   *reason;
 	Relation	rel;
-	char	   *relation;
+	LedgerName	name;
+	Registration registration;
 	StringInfoData detail;
 	Oid			argtypes[3] = {REGCLASSOID, NAMEOID, TEXTOID};
 	Datum		args[3];
+	JournalWriter *writer;
 	int64		entry_id;
 
 	require_admin("disable a ledger table");
@@ -459,11 +506,11 @@ medchain_disable(PG_FUNCTION_ARGS)
 
 	/* DROP TRIGGER takes this lock anyway; take it first to avoid upgrades. */
 	rel = relation_open(relid, AccessExclusiveLock);
-	relation = ledger_relation_name(rel);
-	if (!registry_active(relid, NULL))
+	ledger_name_of(rel, &name);
+	if (!registry_active(relid, &registration))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s is not a ledger table", relation),
+				 errmsg("table %s is not a ledger table", name.display),
 				 errdetail("Only tables enabled with medchain.enable() can be released."),
 				 errhint("See medchain.ledger_tables.")));
 	check_owner(rel);
@@ -473,22 +520,23 @@ medchain_disable(PG_FUNCTION_ARGS)
 
 	/* Leave the registry first, so the DDL guard lets the triggers go. */
 	args[0] = ObjectIdGetDatum(relid);
-	args[1] = DirectFunctionCall1(namein,
-								  CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
+	args[1] = session_user_name();
 	args[2] = CStringGetTextDatum(reason);
 	registry_execute("UPDATE medchain.ledger_registry"
 					 " SET relid = NULL, released_at = pg_catalog.now(),"
 					 " released_by = $2, release_reason = $3"
 					 " WHERE relid OPERATOR(pg_catalog.=) $1 AND released_at IS NULL",
 					 3, argtypes, args, SPI_OK_UPDATE);
-	remove_triggers(relation);
+	remove_triggers(name.display);
 	SPI_finish();
 
 	initStringInfo(&detail);
 	appendStringInfoString(&detail, "{\"action\": \"disable\", \"reason\": ");
 	escape_json(&detail, reason);
 	appendStringInfoChar(&detail, '}');
-	entry_id = record_event(relation, detail.data);
+	writer = journal_open();
+	entry_id = record_event(writer, &name, 0, registration.enablement_id, &detail);
+	journal_close(writer);
 
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(entry_id);

@@ -24,15 +24,19 @@
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/varlena.h"
 #include "utils/xid8.h"
 
+#include "canonical_json.h"
 #include "journal.h"
 #include "wire.h"
 
 /* By EntryColumn; found by name so column order is free. */
 static const char *const entry_column_names[MC_ENTRY_COLUMNS] = {
 	"entry_id", "relation", "row_key", "row_hash", "entry_hash", "kind",
-	"recorded_by", "recorded_at", "xact", "detail", "block_height", "leaf_index"
+	"recorded_by", "recorded_at", "xact", "detail", "block_height", "leaf_index",
+	"format_version", "enablement_id"
 };
 
 Oid
@@ -63,9 +67,9 @@ medchain_relation(const char *name)
 	return relid;
 }
 
-/* A column of one of medchain's own tables, which must exist. */
+/* A column of one of medchain's own tables, or InvalidAttrNumber. */
 AttrNumber
-medchain_attnum(TupleDesc desc, const char *column)
+medchain_attnum_if_exists(TupleDesc desc, const char *column)
 {
 	int			i;
 
@@ -76,6 +80,17 @@ medchain_attnum(TupleDesc desc, const char *column)
 		if (!attr->attisdropped && strcmp(NameStr(attr->attname), column) == 0)
 			return attr->attnum;
 	}
+	return InvalidAttrNumber;
+}
+
+/* A column of one of medchain's own tables, which must exist. */
+AttrNumber
+medchain_attnum(TupleDesc desc, const char *column)
+{
+	AttrNumber	attnum = medchain_attnum_if_exists(desc, column);
+
+	if (attnum != InvalidAttrNumber)
+		return attnum;
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
 			 errmsg("column \"%s\" of a medchain table is missing", column),
@@ -103,18 +118,24 @@ put_str(char *p, TextSlice text)
 
 /*
  * The entry encoding: 'E', version, then the fields in a fixed order;
- * recorded_at as microseconds since the Unix epoch.  Written straight into
- * a buffer sized once: every entry the row trigger records and every entry
- * verify() checks goes through here.
+ * recorded_at as microseconds since the Unix epoch.  Version 1 names the
+ * table by its quoted, qualified name; version 2 by its schema and table
+ * names apart, unquoted, and adds the enablement the entry belongs to.
+ * Written straight into a buffer sized once: every entry the row trigger
+ * records and every entry verify() checks goes through here.
  */
 void
 entry_encode(StringInfo buf, const EntryFields *fields)
 {
+	bool		v2 = fields->format_version >= MC_FORMAT_V2;
 	TextSlice	kind = utf8_slice(fields->kind);
-	TextSlice	relation = utf8_slice(fields->relation);
-	TextSlice	row_key = fields->has_row_key ? utf8_slice(fields->row_key_text) : text_slice("");
+	TextSlice	relation = v2 ? text_slice("") : utf8_slice(fields->relation);
+	TextSlice	schema_name = v2 ? utf8_slice(fields->schema_name) : text_slice("");
+	TextSlice	table_name = v2 ? utf8_slice(fields->table_name) : text_slice("");
+	TextSlice	row_key = fields->has_row_key ? fields->row_key_utf8 : text_slice("");
 	TextSlice	recorded_by = utf8_slice(fields->recorded_by);
-	int			len = 2 + (4 + kind.len) + 8 + (4 + relation.len) +
+	int			len = 2 + (4 + kind.len) + 8 +
+		(v2 ? (4 + schema_name.len) + (4 + table_name.len) + 8 : 4 + relation.len) +
 		1 + (fields->has_row_key ? 4 + row_key.len : 0) +
 		MC_HASH_LEN + (4 + recorded_by.len) + 8 + 8;
 	char	   *p;
@@ -122,10 +143,17 @@ entry_encode(StringInfo buf, const EntryFields *fields)
 	enlargeStringInfo(buf, len);
 	p = buf->data + buf->len;
 	*p++ = 'E';
-	*p++ = MC_ENTRY_FORMAT_VERSION;
+	*p++ = (char) fields->format_version;
 	p = put_str(p, kind);
 	p = wire_write_u64(p, (uint64) fields->entry_id);
-	p = put_str(p, relation);
+	if (v2)
+	{
+		p = put_str(p, schema_name);
+		p = put_str(p, table_name);
+		p = wire_write_u64(p, (uint64) fields->enablement_id);
+	}
+	else
+		p = put_str(p, relation);
 	*p++ = fields->has_row_key ? 1 : 0;
 	if (fields->has_row_key)
 		p = put_str(p, row_key);
@@ -136,6 +164,24 @@ entry_encode(StringInfo buf, const EntryFields *fields)
 	Assert(p == buf->data + buf->len + len);
 	buf->len += len;
 	buf->data[buf->len] = '\0';
+}
+
+/*
+ * entries.relation holds the name as quote_qualified_identifier wrote it;
+ * reading it back needs no keyword list, only the quoting rules.
+ */
+bool
+ledger_name_parse(const char *display, LedgerName *name)
+{
+	char	   *copy = pstrdup(display);
+	List	   *names;
+
+	if (!SplitIdentifierString(copy, '.', &names) || list_length(names) != 2)
+		return false;
+	name->schema = pstrdup(linitial(names));
+	name->table = pstrdup(lsecond(names));
+	name->display = pstrdup(display);
+	return true;
 }
 
 /*
@@ -164,11 +210,30 @@ journal_target_invalidate(Datum arg, Oid relid)
 		journal_target.valid = false;
 }
 
+/*
+ * The library may be newer than the extension's objects in this database
+ * until ALTER EXTENSION UPDATE has run: say so rather than write an entry
+ * in a format the journal cannot hold.
+ */
+static void
+require_current_schema(TupleDesc desc)
+{
+	if (medchain_attnum_if_exists(desc, "format_version") != InvalidAttrNumber)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("medchain's objects in this database are older than its library"),
+			 errdetail("The installed medchain library writes format version %d, which the extension's tables at version 1.0 cannot hold.",
+					   MC_FORMAT_CURRENT),
+			 errhint("Run ALTER EXTENSION medchain UPDATE in this database.")));
+}
+
 void
 entry_columns_find(Relation entries, AttrNumber attnums[MC_ENTRY_COLUMNS])
 {
 	int			col;
 
+	require_current_schema(RelationGetDescr(entries));
 	for (col = 0; col < MC_ENTRY_COLUMNS; col++)
 		attnums[col] = medchain_attnum(RelationGetDescr(entries), entry_column_names[col]);
 }
@@ -240,7 +305,14 @@ journal_open(void)
 	writer->recorded_at = GetCurrentTransactionStartTimestamp();
 	writer->xact = GetTopFullTransactionId();
 	initStringInfo(&writer->scratch);
+	initStringInfo(&writer->key_text);
 	return writer;
+}
+
+int64
+journal_next_entry_id(JournalWriter *writer)
+{
+	return nextval_internal(writer->sequence, false);
 }
 
 void
@@ -250,13 +322,9 @@ journal_close(JournalWriter *writer)
 	direct_close(writer->entries);
 }
 
-/*
- * Append one entry and return its entry_id.  row_key is NULL for events;
- * detail is NULL for row entries.
- */
+/* Append one entry, in the current format, and return its entry_id. */
 int64
-journal_append(JournalWriter *writer, const char *kind, const char *relation,
-			   Jsonb *row_key, const uint8 *row_hash, Jsonb *detail)
+journal_append(JournalWriter *writer, const JournalRecord *record)
 {
 	TupleDesc	desc = RelationGetDescr(writer->entries->rel);
 	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
@@ -266,13 +334,21 @@ journal_append(JournalWriter *writer, const char *kind, const char *relation,
 	HeapTuple	tuple;
 	int			col;
 
-	fields.kind = text_slice(kind);
-	fields.entry_id = nextval_internal(writer->sequence, false);
-	fields.relation = text_slice(relation);
-	fields.has_row_key = row_key != NULL;
-	if (row_key != NULL)
-		fields.row_key_text = text_slice(JsonbToCString(NULL, &row_key->root, VARSIZE(row_key)));
-	fields.row_hash = row_hash;
+	fields.format_version = MC_FORMAT_CURRENT;
+	fields.kind = text_slice(record->kind);
+	fields.entry_id = record->entry_id != 0 ? record->entry_id : journal_next_entry_id(writer);
+	fields.schema_name = text_slice(record->name->schema);
+	fields.table_name = text_slice(record->name->table);
+	fields.enablement_id = record->enablement_id;
+	fields.has_row_key = record->row_key != NULL;
+	if (record->row_key != NULL)
+	{
+		resetStringInfo(&writer->key_text);
+		canonical_json_append(&writer->key_text, record->row_key);
+		fields.row_key_utf8.data = writer->key_text.data;
+		fields.row_key_utf8.len = writer->key_text.len;
+	}
+	fields.row_hash = record->row_hash;
 	fields.recorded_by = text_slice(NameStr(writer->recorded_by));
 	fields.recorded_at = writer->recorded_at;
 	fields.xact = U64FromFullTransactionId(writer->xact);
@@ -293,21 +369,21 @@ journal_append(JournalWriter *writer, const char *kind, const char *relation,
 				value = Int64GetDatum(fields.entry_id);
 				break;
 			case COL_RELATION:
-				value = CStringGetTextDatum(relation);
+				value = CStringGetTextDatum(record->name->display);
 				break;
 			case COL_ROW_KEY:
-				if (row_key == NULL)
+				if (record->row_key == NULL)
 					continue;
-				value = JsonbPGetDatum(row_key);
+				value = JsonbPGetDatum(record->row_key);
 				break;
 			case COL_ROW_HASH:
-				value = PointerGetDatum(mc_hash_to_bytea(row_hash));
+				value = PointerGetDatum(mc_hash_to_bytea(record->row_hash));
 				break;
 			case COL_ENTRY_HASH:
 				value = PointerGetDatum(mc_hash_to_bytea(entry_hash));
 				break;
 			case COL_KIND:
-				value = CStringGetTextDatum(kind);
+				value = CStringGetTextDatum(record->kind);
 				break;
 			case COL_RECORDED_BY:
 				value = NameGetDatum(&writer->recorded_by);
@@ -319,9 +395,15 @@ journal_append(JournalWriter *writer, const char *kind, const char *relation,
 				value = FullTransactionIdGetDatum(writer->xact);
 				break;
 			case COL_DETAIL:
-				if (detail == NULL)
+				if (record->detail == NULL)
 					continue;
-				value = JsonbPGetDatum(detail);
+				value = JsonbPGetDatum(record->detail);
+				break;
+			case COL_FORMAT_VERSION:
+				value = Int16GetDatum(MC_FORMAT_CURRENT);
+				break;
+			case COL_ENABLEMENT_ID:
+				value = Int64GetDatum(record->enablement_id);
 				break;
 			case COL_BLOCK_HEIGHT:
 			case COL_LEAF_INDEX:
@@ -337,14 +419,27 @@ journal_append(JournalWriter *writer, const char *kind, const char *relation,
 	return fields.entry_id;
 }
 
-/* An event's row_hash: SHA-256 of its detail's jsonb text in UTF-8. */
+/*
+ * An event's row_hash: SHA-256 of its detail's text in UTF-8, canonical
+ * JSON in version 2, jsonb_out's text in version 1.
+ */
 void
-event_detail_hash(Jsonb *detail, uint8 out[MC_HASH_LEN])
+event_detail_hash(Jsonb *detail, int version, uint8 out[MC_HASH_LEN])
 {
-	char	   *canonical = JsonbToCString(NULL, &detail->root, VARSIZE(detail));
-	char	   *utf8 = pg_server_to_any(canonical, strlen(canonical), PG_UTF8);
+	StringInfoData text;
 
-	mc_sha256(utf8, strlen(utf8), out);
+	initStringInfo(&text);
+	if (version >= MC_FORMAT_V2)
+		canonical_json_append(&text, detail);
+	else
+	{
+		char	   *jsonb_text = JsonbToCString(NULL, &detail->root, VARSIZE(detail));
+		char	   *utf8 = pg_server_to_any(jsonb_text, strlen(jsonb_text), PG_UTF8);
+
+		appendStringInfoString(&text, utf8);
+	}
+	mc_sha256(text.data, text.len, out);
+	pfree(text.data);
 }
 
 /* A bytea that must be a 32-byte digest; NULL if it is not. */
@@ -369,17 +464,49 @@ text_datum_slice(Datum value)
 	return slice;
 }
 
+void
+entry_check_buffers_init(EntryCheckBuffers *buffers)
+{
+	initStringInfo(&buffers->encoding);
+	initStringInfo(&buffers->row_key);
+	initStringInfo(&buffers->v1_row_key);
+	buffers->last_relation = NULL;
+	buffers->last_name_valid = false;
+}
+
+/* The two names of entries.relation, parsed once per run of equal names. */
+static bool
+entry_relation_names(EntryCheckBuffers *buffers, TextSlice relation, LedgerName **name)
+{
+	if (buffers->last_relation == NULL ||
+		strlen(buffers->last_relation) != relation.len ||
+		memcmp(buffers->last_relation, relation.data, relation.len) != 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		if (buffers->last_relation != NULL)
+			pfree(buffers->last_relation);
+		buffers->last_relation = pnstrdup(relation.data, relation.len);
+		buffers->last_name_valid = ledger_name_parse(buffers->last_relation,
+													 &buffers->last_name);
+		MemoryContextSwitchTo(old);
+	}
+	*name = &buffers->last_name;
+	return buffers->last_name_valid;
+}
+
 /*
  * Why a stored entry (its columns deformed by attnums) does not hash to
- * its entry_hash; NULL when it does.  The entry's row_hash is copied to
- * row_hash when it is well-formed.
+ * its entry_hash; NULL when it does.  For an intact entry, checked says
+ * what it holds, and buffers->row_key the canonical text of its row_key.
  */
 const char *
 entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
-						EntryCheckBuffers *buffers, uint8 row_hash[MC_HASH_LEN])
+						EntryCheckBuffers *buffers, CheckedEntry *checked)
 {
 	static const EntryColumn required[] = {
-		COL_ENTRY_ID, COL_RELATION, COL_KIND, COL_RECORDED_BY, COL_RECORDED_AT, COL_XACT
+		COL_ENTRY_ID, COL_RELATION, COL_KIND, COL_RECORDED_BY, COL_RECORDED_AT, COL_XACT,
+		COL_FORMAT_VERSION
 	};
 	EntryFields fields;
 	const uint8 *stored_row_hash;
@@ -398,20 +525,47 @@ entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 		return "its row_hash is not a 32-byte digest";
 	if (stored_entry_hash == NULL)
 		return "its entry_hash is not a 32-byte digest";
-	memcpy(row_hash, stored_row_hash, MC_HASH_LEN);
 
+	fields.format_version = DatumGetInt16(VALUE(COL_FORMAT_VERSION));
+	if (fields.format_version != MC_FORMAT_V1 && fields.format_version != MC_FORMAT_V2)
+		return psprintf("its format_version %d is not a known version", fields.format_version);
 	fields.kind = text_datum_slice(VALUE(COL_KIND));
 	fields.entry_id = DatumGetInt64(VALUE(COL_ENTRY_ID));
 	fields.relation = text_datum_slice(VALUE(COL_RELATION));
+	fields.enablement_id = 0;
+	if (fields.format_version >= MC_FORMAT_V2)
+	{
+		LedgerName *name;
+
+		if (ISNULL(COL_ENABLEMENT_ID))
+			return "its enablement_id is NULL";
+		fields.enablement_id = DatumGetInt64(VALUE(COL_ENABLEMENT_ID));
+		if (!entry_relation_names(buffers, fields.relation, &name))
+			return "its relation is not a schema-qualified table name";
+		fields.schema_name = text_slice(name->schema);
+		fields.table_name = text_slice(name->table);
+	}
+	else if (!ISNULL(COL_ENABLEMENT_ID))
+		return "it is a version 1 entry with an enablement_id";
+
 	fields.has_row_key = !ISNULL(COL_ROW_KEY);
+	resetStringInfo(&buffers->row_key);
 	if (fields.has_row_key)
 	{
 		Jsonb	   *key = DatumGetJsonbP(VALUE(COL_ROW_KEY));
 
-		resetStringInfo(&buffers->row_key);
-		JsonbToCString(&buffers->row_key, &key->root, VARSIZE(key));
-		fields.row_key_text.data = buffers->row_key.data;
-		fields.row_key_text.len = buffers->row_key.len;
+		canonical_json_append(&buffers->row_key, key);
+		if (fields.format_version >= MC_FORMAT_V2)
+		{
+			fields.row_key_utf8.data = buffers->row_key.data;
+			fields.row_key_utf8.len = buffers->row_key.len;
+		}
+		else
+		{
+			resetStringInfo(&buffers->v1_row_key);
+			JsonbToCString(&buffers->v1_row_key, &key->root, VARSIZE(key));
+			fields.row_key_utf8 = utf8_slice(text_slice(buffers->v1_row_key.data));
+		}
 	}
 	fields.row_hash = stored_row_hash;
 	fields.recorded_by = text_slice(NameStr(*DatumGetName(VALUE(COL_RECORDED_BY))));
@@ -424,70 +578,37 @@ entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 	if (memcmp(computed, stored_entry_hash, MC_HASH_LEN) != 0)
 		return "its fields no longer hash to its entry_hash";
 
-	if (fields.kind.len == strlen(MC_KIND_EVENT) &&
-		memcmp(fields.kind.data, MC_KIND_EVENT, fields.kind.len) == 0)
+	checked->format_version = fields.format_version;
+	memcpy(checked->row_hash, stored_row_hash, MC_HASH_LEN);
+	checked->enablement_id = fields.enablement_id;
+	checked->is_event = (fields.kind.len == strlen(MC_KIND_EVENT) &&
+						 memcmp(fields.kind.data, MC_KIND_EVENT, fields.kind.len) == 0);
+	if (checked->is_event)
 	{
 		if (ISNULL(COL_DETAIL))
 			return "it is an event without detail";
-		event_detail_hash(DatumGetJsonbP(VALUE(COL_DETAIL)), computed);
+		if (fields.has_row_key)
+			return "it is an event with a row_key";
+		event_detail_hash(DatumGetJsonbP(VALUE(COL_DETAIL)), fields.format_version, computed);
 		if (memcmp(computed, stored_row_hash, MC_HASH_LEN) != 0)
 			return "its detail no longer hashes to its row_hash";
 	}
+	else if (!fields.has_row_key)
+		return "it records a row but has no row_key";
 	return NULL;
 #undef VALUE
 #undef ISNULL
 }
 
 /*
- * The latest entry, after prior_entry_id, that records a row of relation
- * with this key (a copy), or NULL: the row's entry in the table's current
- * enablement.
- */
-HeapTuple
-journal_row_entry(Relation journal, const AttrNumber *attnums, const char *relation,
-				  Jsonb *key, int64 prior_entry_id, Snapshot snapshot)
-{
-	Relation	index = index_open(medchain_relation("entries_relation_row_key_idx"),
-								   AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(journal);
-	ScanKeyData keys[2];
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	HeapTuple	found = NULL;
-
-	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
-						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
-						   CStringGetTextDatum(relation));
-	ScanKeyEntryInitialize(&keys[1], 0, attnums[COL_ROW_KEY], BTEqualStrategyNumber,
-						   InvalidOid, InvalidOid, F_JSONB_EQ, JsonbPGetDatum(key));
-	scan = systable_beginscan(journal, RelationGetRelid(index), true, snapshot, 2, keys);
-	while ((tuple = systable_getnext(scan)) != NULL)
-	{
-		bool		isnull;
-		int64		entry_id = DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull));
-		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
-
-		if (entry_id > prior_entry_id &&
-			(strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0))
-		{
-			found = heap_copytuple(tuple);
-			prior_entry_id = entry_id;	/* a later one wins */
-		}
-	}
-	systable_endscan(scan);
-	index_close(index, AccessShareLock);
-	return found;
-}
-
-/*
- * Call fn with the entry hash of every entry of block `height` whose id is
- * within first_entry_id .. last_entry_id, in entry_id order, which is leaf
- * order.  An entry_hash that is not a 32-byte digest is passed as NULL.
+ * Call fn for every entry with an id within first_entry_id ..
+ * last_entry_id, in entry_id order, with where it says it is sealed.  An
+ * entry_hash that is not a 32-byte digest is passed as NULL.
  */
 void
-journal_block_entry_hashes(Relation journal, const AttrNumber *attnums, Snapshot snapshot,
-						   int64 height, int64 first_entry_id, int64 last_entry_id,
-						   EntryHashCallback fn, void *arg)
+journal_entries_in_range(Relation journal, const AttrNumber *attnums, Snapshot snapshot,
+						 int64 first_entry_id, int64 last_entry_id,
+						 RangeEntryCallback fn, void *arg)
 {
 	Relation	pkey = index_open(medchain_relation("entries_pkey"), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(journal);
@@ -502,16 +623,88 @@ journal_block_entry_hashes(Relation journal, const AttrNumber *attnums, Snapshot
 	scan = systable_beginscan_ordered(journal, pkey, snapshot, 2, keys);
 	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
 	{
+		RangeEntry	entry;
 		bool		isnull;
-		Datum		block = heap_getattr(tuple, attnums[COL_BLOCK_HEIGHT], desc, &isnull);
-		Datum		hash;
+		Datum		value;
 
 		CHECK_FOR_INTERRUPTS();
-		if (isnull || DatumGetInt64(block) != height)
-			continue;
-		hash = heap_getattr(tuple, attnums[COL_ENTRY_HASH], desc, &isnull);
-		fn(arg, stored_hash(hash, isnull));
+		entry.entry_id = DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull));
+		value = heap_getattr(tuple, attnums[COL_BLOCK_HEIGHT], desc, &isnull);
+		entry.block_height = isnull ? -1 : DatumGetInt64(value);
+		value = heap_getattr(tuple, attnums[COL_LEAF_INDEX], desc, &isnull);
+		entry.leaf_index = isnull ? -1 : DatumGetInt32(value);
+		value = heap_getattr(tuple, attnums[COL_ENTRY_HASH], desc, &isnull);
+		entry.entry_hash = stored_hash(value, isnull);
+		fn(arg, &entry);
 	}
 	systable_endscan_ordered(scan);
 	index_close(pkey, AccessShareLock);
+}
+
+typedef struct BlockHashes
+{
+	int64		height;
+	EntryHashCallback fn;
+	void	   *arg;
+} BlockHashes;
+
+static void
+block_hash_of(void *arg, const RangeEntry *entry)
+{
+	BlockHashes *block = arg;
+
+	if (entry->block_height == block->height)
+		block->fn(block->arg, entry->entry_hash);
+}
+
+/*
+ * Call fn with the entry hash of every entry of block `height` whose id is
+ * within first_entry_id .. last_entry_id, in entry_id order, which is leaf
+ * order.  An entry_hash that is not a 32-byte digest is passed as NULL.
+ */
+void
+journal_block_entry_hashes(Relation journal, const AttrNumber *attnums, Snapshot snapshot,
+						   int64 height, int64 first_entry_id, int64 last_entry_id,
+						   EntryHashCallback fn, void *arg)
+{
+	BlockHashes block = {height, fn, arg};
+
+	journal_entries_in_range(journal, attnums, snapshot, first_entry_id, last_entry_id,
+							 block_hash_of, &block);
+}
+
+void
+journal_scan_relation(JournalScan *js, Relation journal, const AttrNumber *attnums,
+					  Snapshot snapshot, const char *relation, JournalScanWhat what,
+					  Jsonb *row_key)
+{
+	ScanKeyData keys[2];
+	int			nkeys = 1;
+
+	js->index = index_open(medchain_relation("entries_relation_row_key_idx"), AccessShareLock);
+	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
+						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
+						   CStringGetTextDatum(relation));
+	if (what == JOURNAL_ROW_KEY)
+		ScanKeyEntryInitialize(&keys[nkeys++], 0, attnums[COL_ROW_KEY], BTEqualStrategyNumber,
+							   InvalidOid, InvalidOid, F_JSONB_EQ, JsonbPGetDatum(row_key));
+	else if (what == JOURNAL_EVENTS)
+		ScanKeyEntryInitialize(&keys[nkeys++], SK_ISNULL | SK_SEARCHNULL, attnums[COL_ROW_KEY],
+							   InvalidStrategy, InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
+	js->scan = systable_beginscan(journal, RelationGetRelid(js->index), true, snapshot,
+								  nkeys, keys);
+}
+
+HeapTuple
+journal_scan_next(JournalScan *js)
+{
+	CHECK_FOR_INTERRUPTS();
+	return systable_getnext(js->scan);
+}
+
+void
+journal_scan_end(JournalScan *js)
+{
+	systable_endscan(js->scan);
+	index_close(js->index, AccessShareLock);
 }

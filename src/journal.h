@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/transam.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
@@ -21,7 +22,13 @@
 #include "direct_write.h"
 #include "sha256.h"
 
-#define MC_ENTRY_FORMAT_VERSION 1
+/*
+ * Format versions of entries.  New entries, rows and blocks are written in
+ * MC_FORMAT_CURRENT; older versions are only read and verified.
+ */
+#define MC_FORMAT_V1 1
+#define MC_FORMAT_V2 2
+#define MC_FORMAT_CURRENT MC_FORMAT_V2
 
 /* Entry kinds; later formats add more (update, delete, notarize, consent). */
 #define MC_KIND_BASELINE "baseline"
@@ -43,14 +50,26 @@ text_slice(const char *s)
 	return slice;
 }
 
+/* A ledger table's name as entries carry it; server encoding. */
+typedef struct LedgerName
+{
+	char	   *schema;
+	char	   *table;
+	char	   *display;		/* quoted and qualified: entries.relation */
+} LedgerName;
+
 /* Every field that the entry hash covers. */
 typedef struct EntryFields
 {
+	int			format_version;
 	TextSlice	kind;
 	int64		entry_id;
-	TextSlice	relation;
+	TextSlice	relation;		/* version 1: the quoted, qualified name */
+	TextSlice	schema_name;	/* version 2: the two names, unquoted */
+	TextSlice	table_name;
+	int64		enablement_id;	/* version 2 */
 	bool		has_row_key;	/* false for events */
-	TextSlice	row_key_text;	/* jsonb text of row_key */
+	TextSlice	row_key_utf8;	/* the text of row_key, in UTF-8 */
 	const uint8 *row_hash;		/* MC_HASH_LEN bytes */
 	TextSlice	recorded_by;
 	TimestampTz recorded_at;
@@ -58,6 +77,9 @@ typedef struct EntryFields
 } EntryFields;
 
 extern void entry_encode(StringInfo buf, const EntryFields *fields);
+
+/* Split entries.relation into its two names; false if it is not one. */
+extern bool ledger_name_parse(const char *display, LedgerName *name);
 
 /*
  * Columns of medchain.entries.  The writer fills in all but the last two,
@@ -76,25 +98,43 @@ typedef enum EntryColumn
 	COL_XACT,
 	COL_DETAIL,
 	COL_BLOCK_HEIGHT,
-	COL_LEAF_INDEX
+	COL_LEAF_INDEX,
+	COL_FORMAT_VERSION,
+	COL_ENABLEMENT_ID
 } EntryColumn;
 
-#define MC_ENTRY_COLUMNS (COL_LEAF_INDEX + 1)
+#define MC_ENTRY_COLUMNS (COL_ENABLEMENT_ID + 1)
 
 /* Attribute numbers of those columns in medchain.entries, by EntryColumn. */
 extern void entry_columns_find(Relation entries, AttrNumber attnums[MC_ENTRY_COLUMNS]);
-extern void event_detail_hash(Jsonb *detail, uint8 out[MC_HASH_LEN]);
+extern void event_detail_hash(Jsonb *detail, int version, uint8 out[MC_HASH_LEN]);
+
 /* Buffers entry_integrity_problem reuses from one entry to the next. */
 typedef struct EntryCheckBuffers
 {
 	StringInfoData encoding;
-	StringInfoData row_key;
+	StringInfoData row_key;		/* canonical text of the last row_key */
+	StringInfoData v1_row_key;	/* its jsonb_out text, for version 1 */
+	char	   *last_relation;	/* the last relation parsed, and its names */
+	LedgerName	last_name;
+	bool		last_name_valid;
 } EntryCheckBuffers;
+
+extern void entry_check_buffers_init(EntryCheckBuffers *buffers);
+
+/* What entry_integrity_problem found out about an intact entry. */
+typedef struct CheckedEntry
+{
+	int			format_version;
+	uint8		row_hash[MC_HASH_LEN];
+	int64		enablement_id;	/* version 2; 0 for version 1 */
+	bool		is_event;
+} CheckedEntry;
 
 extern const char *entry_integrity_problem(const AttrNumber *attnums,
 										   Datum *values, bool *isnull,
 										   EntryCheckBuffers *buffers,
-										   uint8 row_hash[MC_HASH_LEN]);
+										   CheckedEntry *checked);
 
 /* Appends entries for the current transaction. */
 typedef struct JournalWriter
@@ -107,26 +147,73 @@ typedef struct JournalWriter
 	TimestampTz recorded_at;
 	FullTransactionId xact;
 	StringInfoData scratch;
+	StringInfoData key_text;
 } JournalWriter;
 
+/* One entry to append. */
+typedef struct JournalRecord
+{
+	const char *kind;
+	const LedgerName *name;
+	int64		entry_id;		/* 0: the next from the sequence */
+	int64		enablement_id;
+	Jsonb	   *row_key;		/* NULL for events */
+	const uint8 *row_hash;
+	Jsonb	   *detail;			/* events only */
+} JournalRecord;
+
 extern JournalWriter *journal_open(void);
-extern int64 journal_append(JournalWriter *writer, const char *kind,
-							const char *relation, Jsonb *row_key,
-							const uint8 *row_hash, Jsonb *detail);
+extern int64 journal_next_entry_id(JournalWriter *writer);
+extern int64 journal_append(JournalWriter *writer, const JournalRecord *record);
 extern void journal_close(JournalWriter *writer);
 
-extern HeapTuple journal_row_entry(Relation journal, const AttrNumber *attnums,
-								   const char *relation, Jsonb *key,
-								   int64 prior_entry_id, Snapshot snapshot);
-
 typedef void (*EntryHashCallback) (void *arg, const uint8 *entry_hash);
+
+/* An entry as a range scan of the journal meets it. */
+typedef struct RangeEntry
+{
+	int64		entry_id;
+	int64		block_height;	/* -1: not sealed */
+	int32		leaf_index;		/* -1: none */
+	const uint8 *entry_hash;	/* NULL if not a 32-byte digest */
+} RangeEntry;
+
+typedef void (*RangeEntryCallback) (void *arg, const RangeEntry *entry);
+extern void journal_entries_in_range(Relation journal, const AttrNumber *attnums,
+									 Snapshot snapshot, int64 first_entry_id,
+									 int64 last_entry_id, RangeEntryCallback fn, void *arg);
 extern void journal_block_entry_hashes(Relation journal, const AttrNumber *attnums,
 									   Snapshot snapshot, int64 height,
 									   int64 first_entry_id, int64 last_entry_id,
 									   EntryHashCallback fn, void *arg);
 
+/*
+ * The entries of a relation through the (relation, row_key) index: all of
+ * them, those of one row key, or only the events (no row key).
+ */
+typedef enum JournalScanWhat
+{
+	JOURNAL_ALL,
+	JOURNAL_ROW_KEY,
+	JOURNAL_EVENTS
+} JournalScanWhat;
+
+typedef struct JournalScan
+{
+	Relation	index;
+	SysScanDesc scan;
+} JournalScan;
+
+extern void journal_scan_relation(JournalScan *js, Relation journal,
+								  const AttrNumber *attnums, Snapshot snapshot,
+								  const char *relation, JournalScanWhat what,
+								  Jsonb *row_key);
+extern HeapTuple journal_scan_next(JournalScan *js);
+extern void journal_scan_end(JournalScan *js);
+
 extern Oid	medchain_namespace(void);
 extern Oid	medchain_relation(const char *name);
 extern AttrNumber medchain_attnum(TupleDesc desc, const char *column);
+extern AttrNumber medchain_attnum_if_exists(TupleDesc desc, const char *column);
 
 #endif							/* MEDCHAIN_JOURNAL_H */

@@ -25,6 +25,7 @@
 #include "utils/syscache.h"
 
 #include "ledger_cache.h"
+#include "registry.h"
 
 static HTAB *ledger_relations = NULL;
 
@@ -84,11 +85,21 @@ ledger_key_attnums(Oid indexoid, int *nkeys)
 	return attnums;
 }
 
+void
+ledger_name_of(Relation rel, LedgerName *name)
+{
+	name->schema = get_namespace_name(RelationGetNamespace(rel));
+	name->table = pstrdup(RelationGetRelationName(rel));
+	name->display = quote_qualified_identifier(name->schema, name->table);
+}
+
 char *
 ledger_relation_name(Relation rel)
 {
-	return quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-									  RelationGetRelationName(rel));
+	LedgerName	name;
+
+	ledger_name_of(rel, &name);
+	return name.display;
 }
 
 static void
@@ -113,12 +124,33 @@ ledger_relation_build(LedgerRelation *entry, Relation rel)
 				 errhint("Restore the table's primary key.")));
 	keyattnums = ledger_key_attnums(keyindex, &nkeys);
 
-	entry->relation_name = ledger_relation_name(rel);
+	ledger_name_of(rel, &entry->name);
+	entry->relation_name = entry->name.display;
 	entry->row_layout = row_layout_build(RelationGetDescr(rel), entry->cxt);
 	entry->key_layout = key_layout_build(RelationGetDescr(rel), nkeys, keyattnums,
 										 entry->cxt);
+	entry->differs_in_v1 = row_layout_differs_in_v1(entry->row_layout);
+	entry->enablement_id = 0;
 	MemoryContextSwitchTo(old);
 	entry->valid = true;
+}
+
+int64
+ledger_relation_enablement(LedgerRelation *ledger)
+{
+	Registration registration;
+
+	if (ledger->enablement_id != 0)
+		return ledger->enablement_id;
+	if (!registry_active(ledger->relid, &registration) || registration.enablement_id == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s has medchain's triggers but no active registration",
+						ledger->relation_name),
+				 errdetail("medchain.ledger_registry was altered: the row cannot be recorded."),
+				 errhint("Run medchain.verify() and restore the registry from the journal's events.")));
+	ledger->enablement_id = registration.enablement_id;
+	return ledger->enablement_id;
 }
 
 /* Free what an outdated entry holds. */
@@ -155,6 +187,7 @@ ledger_relation_get(Relation rel)
 	entry = hash_search(ledger_relations, &relid, HASH_ENTER, &found);
 	if (found && entry->valid)
 		return entry;
+	entry->relid = relid;
 	if (found)
 		ledger_relation_forget(entry);
 	entry->cxt = NULL;

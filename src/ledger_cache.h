@@ -12,6 +12,7 @@
 
 #include "utils/rel.h"
 
+#include "journal.h"
 #include "row_encoding.h"
 
 typedef struct LedgerRelation
@@ -19,16 +20,26 @@ typedef struct LedgerRelation
 	Oid			relid;			/* hash key */
 	bool		valid;			/* false once a relcache invalidation hit it */
 	MemoryContext cxt;			/* everything below lives here */
-	char	   *relation_name;	/* schema-qualified, quoted where needed */
+	LedgerName	name;
+	char	   *relation_name;	/* name.display: schema-qualified, quoted */
 	RowLayout  *row_layout;
 	RowLayout  *key_layout;
+	bool		differs_in_v1;	/* row_layout_differs_in_v1(row_layout) */
+	int64		enablement_id;	/* from the registry, once looked up; 0 before */
 	struct _SPI_plan *find_plan;	/* the row-by-key lookup, once prepared */
 } LedgerRelation;
 
 extern LedgerRelation *ledger_relation_get(Relation rel);
 
+/*
+ * The enablement new entries of the table belong to: the registry's
+ * active registration, which the row trigger trusts and verify() checks.
+ */
+extern int64 ledger_relation_enablement(LedgerRelation *ledger);
+
 extern Oid	ledger_key_index(Relation rel);
 extern AttrNumber *ledger_key_attnums(Oid indexoid, int *nkeys);
 extern char *ledger_relation_name(Relation rel);
+extern void ledger_name_of(Relation rel, LedgerName *name);
 
 #endif							/* MEDCHAIN_LEDGER_CACHE_H */

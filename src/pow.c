@@ -3,11 +3,12 @@
  * pow.c
  *	  The nonce search, in C inside the server.
  *
- * The header is 136 bytes with the nonce last (FORMAT.md).  SHA-256 works
- * on 64-byte blocks: the first two blocks (bytes 0-127) do not depend on
- * the nonce, so their compressed state (the midstate) is computed once.
- * The third block holds the 8 nonce bytes followed by SHA-256's padding
- * and the message length, both fixed; it is prepared once too.  Each
+ * The header is 136 (version 1) or 140 (version 2) bytes with the nonce
+ * last (FORMAT.md).  SHA-256 works on 64-byte blocks: the first two blocks
+ * (bytes 0-127) do not depend on the nonce, so their compressed state (the
+ * midstate) is computed once.  The third block holds the rest of the
+ * header, ending with the 8 nonce bytes, then SHA-256's padding and the
+ * message length, all fixed but the nonce; it is prepared once too.  Each
  * attempt then costs exactly one compression: write the nonce, run
  * OpenSSL's block function from the midstate, look at the first words.
  *
@@ -31,17 +32,21 @@
 /* Attempts between two CHECK_FOR_INTERRUPTS(): about a millisecond. */
 #define POW_ATTEMPTS_PER_CHECK 16384
 
-StaticAssertDecl(MC_HEADER_LEN == 2 * SHA256_CBLOCK + 8,
-				 "the nonce must fill the start of the header's third block");
+StaticAssertDecl(MC_HEADER_CONSTANT_PREFIX == 2 * SHA256_CBLOCK,
+				 "the midstate covers the header's first two blocks");
+StaticAssertDecl(MC_HEADER_MAX_LEN - MC_HEADER_CONSTANT_PREFIX + 1 + 8 <= SHA256_CBLOCK,
+				 "the rest of the header and the padding fit in one block");
 
-/* The final block: nonce, 0x80, zeros, bit length of the header. */
+/* The final block: the header's last bytes, 0x80, zeros, bit length. */
 static void
-tail_block_init(uint8 tail[SHA256_CBLOCK])
+tail_block_init(uint8 tail[SHA256_CBLOCK], const uint8 *header, int len)
 {
-	uint64		bits = pg_hton64((uint64) MC_HEADER_LEN * 8);
+	int			rest = len - MC_HEADER_CONSTANT_PREFIX;
+	uint64		bits = pg_hton64((uint64) len * 8);
 
 	memset(tail, 0, SHA256_CBLOCK);
-	tail[8] = 0x80;
+	memcpy(tail, header + MC_HEADER_CONSTANT_PREFIX, rest);
+	tail[rest] = 0x80;
 	memcpy(tail + SHA256_CBLOCK - 8, &bits, 8);
 }
 
@@ -70,21 +75,35 @@ state_to_digest(const SHA256_CTX *state, uint8 digest[MC_HASH_LEN])
 	}
 }
 
+static void
+openssl_check(int ok, const char *what)
+{
+	if (ok != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("OpenSSL's %s failed", what),
+				 errdetail("The proof-of-work search could not start."),
+				 errhint("Check the server's OpenSSL installation.")));
+}
+
 void
 pow_search(BlockHeader *header, uint8 block_hash[MC_HASH_LEN])
 {
-	uint8		bytes[MC_HEADER_LEN];
+	uint8		bytes[MC_HEADER_MAX_LEN];
 	uint8		tail[SHA256_CBLOCK];
 	SHA256_CTX	midstate;
 	SHA256_CTX	attempt;
 	uint64		nonce = 0;
+	int			len;
+	int			nonce_at;
 
 	Assert(header->difficulty <= MC_MAX_DIFFICULTY);
 	header->nonce = 0;
-	block_header_encode(header, bytes);
-	SHA256_Init(&midstate);
-	SHA256_Update(&midstate, bytes, MC_HEADER_NONCE_OFFSET);
-	tail_block_init(tail);
+	len = block_header_encode(header, bytes);
+	nonce_at = len - 8 - MC_HEADER_CONSTANT_PREFIX;
+	openssl_check(SHA256_Init(&midstate), "SHA256_Init");
+	openssl_check(SHA256_Update(&midstate, bytes, MC_HEADER_CONSTANT_PREFIX), "SHA256_Update");
+	tail_block_init(tail, bytes, len);
 
 	for (;;)
 	{
@@ -95,7 +114,7 @@ pow_search(BlockHeader *header, uint8 block_hash[MC_HASH_LEN])
 		{
 			uint64		be = pg_hton64(nonce);
 
-			memcpy(tail, &be, 8);
+			memcpy(tail + nonce_at, &be, 8);
 			memcpy(attempt.h, midstate.h, sizeof(attempt.h));
 			SHA256_Transform(&attempt, tail);
 			if (unlikely(meets_difficulty(&attempt, header->difficulty)))

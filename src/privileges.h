@@ -19,4 +19,6 @@ extern void require_admin(const char *what);
 /* Errors unless the current user is a medchain_auditor or medchain_admin. */
 extern void require_auditor(const char *what);
 
+extern bool may_read_relation(const char *relation);
+
 #endif							/* MEDCHAIN_PRIVILEGES_H */

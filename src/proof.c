@@ -1,27 +1,35 @@
 /*-------------------------------------------------------------------------
  *
  * proof.c
- *	  Digests and inclusion proofs: what auditors take out of the database
- *	  and check elsewhere (docs/FORMAT.md, "Digest" and "Inclusion proof").
+ *	  Inclusion proofs: what ties one sealed row, or one event, to its
+ *	  block, and the block to a digest kept elsewhere (docs/FORMAT.md,
+ *	  "Inclusion proof").
  *
- * digest() names the head block in a few lines of JSON; verify_digest()
- * says whether that block is still on the chain, unchanged, with an intact
- * chain from it to the head.  proof() gathers everything that ties one
- * sealed row to its block header; verify_proof() checks such a proof from
+ * proof() gathers the row's encoding, its entry, the Merkle audit path,
+ * the block header and the headers above it up to an anchor height (the
+ * head by default); event_proof() does the same for an event entry, with
+ * its detail instead of a row.  verify_proof() checks such a proof from
  * its own contents, without reading any table, exactly as an outside
- * verifier would.
+ * verifier would; given a trusted digest it also checks that the proof's
+ * block lies on the chain the digest names.  A proof without one shows
+ * only that the row is in a block with that hash: anyone can forge such a
+ * block from nothing.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/namespace.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -30,323 +38,23 @@
 #include "utils/xid8.h"
 
 #include "block.h"
+#include "canonical_json.h"
+#include "chain_rules.h"
+#include "digest.h"
+#include "evidence_json.h"
 #include "journal.h"
 #include "ledger_cache.h"
 #include "merkle.h"
 #include "privileges.h"
-#include "registry.h"
 #include "rows.h"
 #include "wire.h"
 
-PG_FUNCTION_INFO_V1(medchain_digest);
-PG_FUNCTION_INFO_V1(medchain_verify_digest);
 PG_FUNCTION_INFO_V1(medchain_proof);
+PG_FUNCTION_INFO_V1(medchain_event_proof);
 PG_FUNCTION_INFO_V1(medchain_verify_proof);
 
-/* ---------- writing JSON ---------- */
-
-/* Bytes as a JSON string of lower-case hex digits. */
-static void
-put_hex_value(StringInfo buf, const uint8 *bytes, int len)
-{
-	static const char digits[] = "0123456789abcdef";
-	int			i;
-
-	appendStringInfoChar(buf, '"');
-	for (i = 0; i < len; i++)
-	{
-		appendStringInfoChar(buf, digits[bytes[i] >> 4]);
-		appendStringInfoChar(buf, digits[bytes[i] & 15]);
-	}
-	appendStringInfoChar(buf, '"');
-}
-
-static void
-put_hex(StringInfo buf, const char *name, const uint8 *bytes, int len)
-{
-	appendStringInfo(buf, "\"%s\": ", name);
-	put_hex_value(buf, bytes, len);
-}
-
-static void
-put_string(StringInfo buf, const char *name, const char *value)
-{
-	appendStringInfo(buf, "\"%s\": ", name);
-	escape_json(buf, value);
-}
-
-static Jsonb *
-jsonb_from_text(StringInfo buf)
-{
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data)));
-}
-
-/* The header fields of a block, with its hash and node name. */
-static void
-put_block(StringInfo buf, const BlockRow *row)
-{
-	appendStringInfo(buf, "{\"height\": " INT64_FORMAT ", \"format_version\": %u, ",
-					 row->header.height, row->header.format_version);
-	put_hex(buf, "prev_hash", row->header.prev_hash, MC_HASH_LEN);
-	appendStringInfoString(buf, ", ");
-	put_hex(buf, "merkle_root", row->header.merkle_root, MC_HASH_LEN);
-	appendStringInfo(buf, ", \"sealed_at\": " INT64_FORMAT ", \"entry_count\": %u, \"difficulty\": %u, ",
-					 mc_unix_usecs(row->header.sealed_at), row->header.entry_count,
-					 row->header.difficulty);
-	put_hex(buf, "node_id", row->header.node_id, MC_HASH_LEN);
-	appendStringInfoString(buf, ", ");
-	put_string(buf, "node_name", row->node_name);
-	appendStringInfo(buf, ", \"nonce\": " UINT64_FORMAT ", ", row->header.nonce);
-	put_hex(buf, "block_hash", row->block_hash, MC_HASH_LEN);
-	appendStringInfoChar(buf, '}');
-}
-
-/* ---------- reading JSON ---------- */
-
-static void
-malformed(const char *what, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("malformed %s", what),
-			 errdetail("%s", detail),
-			 errhint("Pass the value exactly as medchain produced it; docs/FORMAT.md describes it.")));
-}
-
-typedef struct JsonReader
-{
-	const char *what;			/* "digest" or "proof", for errors */
-	JsonbContainer *object;
-	const char *path;			/* where the object sits, for errors */
-} JsonReader;
-
-static JsonbValue *
-member(const JsonReader *reader, const char *name, enum jbvType type)
-{
-	JsonbValue	key;
-	JsonbValue *value;
-
-	key.type = jbvString;
-	key.val.string.val = (char *) name;
-	key.val.string.len = strlen(name);
-	value = findJsonbValueFromContainer(reader->object, JB_FOBJECT, &key);
-	if (value == NULL)
-		malformed(reader->what, psprintf("Member \"%s%s\" is missing.", reader->path, name));
-	if (value->type != type)
-		malformed(reader->what, psprintf("Member \"%s%s\" has the wrong JSON type.",
-										 reader->path, name));
-	return value;
-}
-
-static JsonReader
-object_member(const JsonReader *reader, const char *name)
-{
-	JsonbValue *value = member(reader, name, jbvBinary);
-	JsonReader	inner = {reader->what, value->val.binary.data,
-	psprintf("%s%s.", reader->path, name)};
-
-	if (!JsonContainerIsObject(inner.object))
-		malformed(reader->what, psprintf("Member \"%s%s\" is not an object.", reader->path, name));
-	return inner;
-}
-
-static char *
-string_member(const JsonReader *reader, const char *name)
-{
-	JsonbValue *value = member(reader, name, jbvString);
-
-	return pnstrdup(value->val.string.val, value->val.string.len);
-}
-
-/* An integer member within [min, max]. */
-static int64
-integer_member(const JsonReader *reader, const char *name, int64 min, int64 max)
-{
-	JsonbValue *value = member(reader, name, jbvNumeric);
-	Datum		numeric = NumericGetDatum(value->val.numeric);
-	Datum		truncated = DirectFunctionCall2(numeric_trunc, numeric, Int32GetDatum(0));
-	int64		result;
-
-	if (!DatumGetBool(DirectFunctionCall2(numeric_eq, numeric, truncated)))
-		malformed(reader->what, psprintf("Member \"%s%s\" is not an integer.", reader->path, name));
-	result = DatumGetInt64(DirectFunctionCall1(numeric_int8, numeric));
-	if (result < min || result > max)
-		malformed(reader->what, psprintf("Member \"%s%s\" is out of range.", reader->path, name));
-	return result;
-}
-
-/* A u64 member (nonce, xact): numeric up to 2^64-1. */
-static uint64
-u64_member(const JsonReader *reader, const char *name)
-{
-	JsonbValue *value = member(reader, name, jbvNumeric);
-	char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out,
-														   NumericGetDatum(value->val.numeric)));
-	char	   *end;
-	uint64		result;
-
-	errno = 0;
-	result = strtou64(text, &end, 10);
-	if (errno != 0 || *end != '\0' || text[0] == '-' || text[0] == '\0')
-		malformed(reader->what, psprintf("Member \"%s%s\" is not an unsigned 64-bit integer.",
-										 reader->path, name));
-	return result;
-}
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Hex text into bytes; *len is the byte count.  False if not hex. */
-static bool
-hex_to_bytes(const char *hex, int hexlen, uint8 *out, int *len)
-{
-	int			i;
-
-	if (hexlen % 2 != 0)
-		return false;
-	for (i = 0; i < hexlen; i += 2)
-	{
-		int			hi = hex_value(hex[i]);
-		int			lo = hex_value(hex[i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i / 2] = (uint8) (hi << 4 | lo);
-	}
-	*len = hexlen / 2;
-	return true;
-}
-
-static void
-hash_from_hex(const JsonReader *reader, const char *name, const char *hex, int hexlen,
-			  uint8 out[MC_HASH_LEN])
-{
-	int			len;
-
-	if (hexlen != 2 * MC_HASH_LEN || !hex_to_bytes(hex, hexlen, out, &len))
-		malformed(reader->what, psprintf("Member \"%s%s\" is not 64 hex digits.",
-										 reader->path, name));
-}
-
-static void
-hash_member(const JsonReader *reader, const char *name, uint8 out[MC_HASH_LEN])
-{
-	JsonbValue *value = member(reader, name, jbvString);
-
-	hash_from_hex(reader, name, value->val.string.val, value->val.string.len, out);
-}
-
-static void
-block_from_json(const JsonReader *reader, BlockRow *row)
-{
-	row->header.height = integer_member(reader, "height", 0, PG_INT64_MAX);
-	row->header.format_version = (uint32) integer_member(reader, "format_version", 0, PG_UINT32_MAX);
-	hash_member(reader, "prev_hash", row->header.prev_hash);
-	hash_member(reader, "merkle_root", row->header.merkle_root);
-	row->header.sealed_at = mc_from_unix_usecs(integer_member(reader, "sealed_at",
-															   PG_INT64_MIN / 2, PG_INT64_MAX / 2));
-	row->header.entry_count = (uint32) integer_member(reader, "entry_count", 1, PG_UINT32_MAX);
-	row->header.difficulty = (uint32) integer_member(reader, "difficulty", 0, MC_MAX_DIFFICULTY);
-	hash_member(reader, "node_id", row->header.node_id);
-	row->node_name = string_member(reader, "node_name");
-	row->header.nonce = u64_member(reader, "nonce");
-	hash_member(reader, "block_hash", row->block_hash);
-}
-
-/* ---------- digests ---------- */
-
-/*
- * medchain.digest() RETURNS jsonb
- *
- * The head block: node, height, block_hash, sealed_at, format_version.
- */
-Datum
-medchain_digest(PG_FUNCTION_ARGS)
-{
-	BlockRow	head;
-	StringInfoData buf;
-
-	if (!block_head(GetActiveSnapshot(), &head))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the chain has no block yet"),
-				 errdetail("A digest names a sealed block, and nothing has been sealed."),
-				 errhint("Run medchain.seal() first.")));
-
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	put_string(&buf, "node", head.node_name);
-	appendStringInfo(&buf, ", \"height\": " INT64_FORMAT ", ", head.header.height);
-	put_hex(&buf, "block_hash", head.block_hash, MC_HASH_LEN);
-	appendStringInfoString(&buf, ", ");
-	put_string(&buf, "sealed_at", timestamptz_to_str(head.header.sealed_at));
-	appendStringInfo(&buf, ", \"format_version\": %u}", head.header.format_version);
-	PG_RETURN_JSONB_P(jsonb_from_text(&buf));
-}
-
-/*
- * Is the chain intact from `from` (already fetched) to the head: every
- * header hashing to its block_hash and meeting its difficulty, no
- * difficulty lower than the block before, heights without a gap, each
- * prev_hash the block_hash before it?
- */
-static bool
-chain_intact_from(const BlockRow *from)
-{
-	BlockRow	previous = *from;
-	BlockRow	next;
-
-	if (block_integrity_problem(from) != NULL)
-		return false;
-	while (block_row_fetch(previous.header.height + 1, GetActiveSnapshot(), &next))
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (block_integrity_problem(&next) != NULL ||
-			next.header.difficulty < previous.header.difficulty ||
-			memcmp(next.header.prev_hash, previous.block_hash, MC_HASH_LEN) != 0)
-			return false;
-		previous = next;
-	}
-	/* a block missing in the middle would leave blocks above it */
-	return !block_head(GetActiveSnapshot(), &next) || next.header.height == previous.header.height;
-}
-
-/*
- * medchain.verify_digest(d jsonb) RETURNS boolean
- */
-Datum
-medchain_verify_digest(PG_FUNCTION_ARGS)
-{
-	Jsonb	   *digest = PG_GETARG_JSONB_P(0);
-	JsonReader	reader = {"digest", &digest->root, ""};
-	uint8		hash[MC_HASH_LEN];
-	int64		height;
-	char	   *node;
-	BlockRow	block;
-
-	if (!JB_ROOT_IS_OBJECT(digest))
-		malformed("digest", "A digest is a JSON object.");
-	height = integer_member(&reader, "height", 0, PG_INT64_MAX);
-	hash_member(&reader, "block_hash", hash);
-	if (integer_member(&reader, "format_version", 0, PG_INT32_MAX) != MC_BLOCK_FORMAT_VERSION)
-		malformed("digest", psprintf("Only format_version %d is known.", MC_BLOCK_FORMAT_VERSION));
-	node = string_member(&reader, "node");
-
-	if (!block_row_fetch(height, GetActiveSnapshot(), &block) ||
-		memcmp(block.block_hash, hash, MC_HASH_LEN) != 0 ||
-		strcmp(block.node_name, node) != 0)
-		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(chain_intact_from(&block));
-}
+/* The version of the proof document this code writes. */
+#define MC_PROOF_FORMAT_VERSION 2
 
 /* ---------- inclusion proofs ---------- */
 
@@ -400,20 +108,65 @@ static uint8 (*block_leaves(Relation journal, const AttrNumber *attnums,
 }
 
 
-/* The entry's fields as FORMAT.md's proof JSON gives them. */
+/* ---------- building a proof ---------- */
+
+/* UTF-8 text as a JSON member, in the server encoding jsonb holds. */
+static void
+put_utf8_string(StringInfo buf, const char *name, const char *utf8, int len)
+{
+	char	   *server = pg_any_to_server(utf8, len, PG_UTF8);
+
+	put_string(buf, name, server == utf8 ? pnstrdup(utf8, len) : server);
+}
+
+/*
+ * The entry's fields as FORMAT.md's proof JSON gives them: those its
+ * version hashes, with row_key as the exact text hashed.
+ */
 static void
 put_entry(StringInfo buf, const AttrNumber *attnums, Datum *values, bool *isnull)
 {
-	Jsonb	   *key = DatumGetJsonbP(values[attnums[COL_ROW_KEY] - 1]);
+	int			version = DatumGetInt16(values[attnums[COL_FORMAT_VERSION] - 1]);
 	bytea	   *row_hash = DatumGetByteaPP(values[attnums[COL_ROW_HASH] - 1]);
+	char	   *relation = TextDatumGetCString(values[attnums[COL_RELATION] - 1]);
 
-	appendStringInfoChar(buf, '{');
+	appendStringInfo(buf, "{\"format_version\": %d, ", version);
 	put_string(buf, "kind", TextDatumGetCString(values[attnums[COL_KIND] - 1]));
 	appendStringInfo(buf, ", \"entry_id\": " INT64_FORMAT ", ",
 					 DatumGetInt64(values[attnums[COL_ENTRY_ID] - 1]));
-	put_string(buf, "relation", TextDatumGetCString(values[attnums[COL_RELATION] - 1]));
-	appendStringInfoString(buf, ", ");
-	put_string(buf, "row_key", JsonbToCString(NULL, &key->root, VARSIZE(key)));
+	if (version >= MC_FORMAT_V2)
+	{
+		LedgerName	name;
+
+		if (!ledger_name_parse(relation, &name))
+			elog(ERROR, "entry relation %s is not a qualified name", relation);
+		put_string(buf, "schema", name.schema);
+		appendStringInfoString(buf, ", ");
+		put_string(buf, "table", name.table);
+		appendStringInfo(buf, ", \"enablement_id\": " INT64_FORMAT ", ",
+						 DatumGetInt64(values[attnums[COL_ENABLEMENT_ID] - 1]));
+	}
+	else
+	{
+		put_string(buf, "relation", relation);
+		appendStringInfoString(buf, ", ");
+	}
+	if (isnull[attnums[COL_ROW_KEY] - 1])
+		appendStringInfoString(buf, "\"row_key\": null");
+	else
+	{
+		Jsonb	   *key = DatumGetJsonbP(values[attnums[COL_ROW_KEY] - 1]);
+		StringInfoData text;
+
+		initStringInfo(&text);
+		if (version >= MC_FORMAT_V2)
+		{
+			canonical_json_append(&text, key);
+			put_utf8_string(buf, "row_key", text.data, text.len);
+		}
+		else
+			put_string(buf, "row_key", JsonbToCString(NULL, &key->root, VARSIZE(key)));
+	}
 	appendStringInfoString(buf, ", ");
 	put_hex(buf, "row_hash", (const uint8 *) VARDATA_ANY(row_hash), VARSIZE_ANY_EXHDR(row_hash));
 	appendStringInfoString(buf, ", ");
@@ -423,37 +176,57 @@ put_entry(StringInfo buf, const AttrNumber *attnums, Datum *values, bool *isnull
 					 U64FromFullTransactionId(DatumGetFullTransactionId(values[attnums[COL_XACT] - 1])));
 }
 
+/* The event's detail, as the text its row_hash covers. */
 static void
-require_table_read(Relation rel)
+put_detail(StringInfo buf, Jsonb *detail, int version)
 {
-	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	StringInfoData text;
+
+	initStringInfo(&text);
+	if (version >= MC_FORMAT_V2)
+	{
+		canonical_json_append(&text, detail);
+		put_utf8_string(buf, "detail", text.data, text.len);
+	}
+	else
+		put_string(buf, "detail", JsonbToCString(NULL, &detail->root, VARSIZE(detail)));
+}
+
+static int64
+anchor_argument(FunctionCallInfo fcinfo, int argno, int64 block_height)
+{
+	BlockRow	head;
+	int64		anchor;
+
+	if (!block_head(GetActiveSnapshot(), &head))
+		elog(ERROR, "the chain has no head block");
+	if (PG_ARGISNULL(argno))
+		return head.header.height;
+	anchor = PG_GETARG_INT64(argno);
+	if (anchor < block_height || anchor > head.header.height)
 		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", RelationGetRelationName(rel)),
-				 errdetail("A proof contains the row itself."),
-				 errhint("Ask for SELECT on the table, or for a proof from someone who has it.")));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("anchor height %lld is outside blocks %lld to %lld",
+						(long long) anchor, (long long) block_height,
+						(long long) head.header.height),
+				 errdetail("A proof carries the headers from its own block up to the anchor, which must be a sealed block at or above it."),
+				 errhint("Pass the height of a digest kept since the row was sealed, or NULL for the head.")));
+	return anchor;
 }
 
 /*
- * medchain.proof(tbl regclass, key jsonb) RETURNS jsonb
- *
- * Everything that ties a sealed row to its block: the row's encoding, its
- * entry, the Merkle audit path and the block header.
+ * The proof of a sealed entry (deformed in values/isnull), with the row's
+ * encoding for a row entry, the detail for an event.
  */
-Datum
-medchain_proof(PG_FUNCTION_ARGS)
+static Jsonb *
+proof_build(FunctionCallInfo fcinfo, int anchor_argno, Relation journal,
+			const AttrNumber *attnums, Datum *values, bool *isnull, StringInfo row)
 {
-	Relation	rel = ledger_table_open(PG_GETARG_OID(0));
-	Jsonb	   *key = PG_GETARG_JSONB_P(1);
-	LedgerRelation *ledger = ledger_relation_get(rel);
-	Relation	journal;
-	AttrNumber	attnums[MC_ENTRY_COLUMNS];
-	HeapTuple	entry;
+	int64		entry_id = DatumGetInt64(values[attnums[COL_ENTRY_ID] - 1]);
+	int			version = DatumGetInt16(values[attnums[COL_FORMAT_VERSION] - 1]);
 	int64		height;
-	TupleDesc	desc;
-	Datum	   *values;
-	bool	   *isnull;
-	StringInfo	row;
+	int64		anchor;
+	int64		h;
 	BlockRow	block;
 	uint8		(*leaves)[MC_HASH_LEN];
 	uint8		path[MC_MERKLE_MAX_DEPTH][MC_HASH_LEN];
@@ -463,44 +236,22 @@ medchain_proof(PG_FUNCTION_ARGS)
 	int			i;
 	bytea	   *entry_hash;
 	StringInfoData buf;
-	Registration registration;
 
-	require_table_read(rel);
-	row = ledger_row_encoding(rel, ledger, key);
-	if (!registry_active(RelationGetRelid(rel), &registration))
-		elog(ERROR, "ledger table %s lost its registration", ledger->relation_name);
-
-	journal = table_open(medchain_relation("entries"), AccessShareLock);
-	desc = RelationGetDescr(journal);
-	entry_columns_find(journal, attnums);
-	entry = journal_row_entry(journal, attnums, ledger->relation_name, key,
-							  registration.prior_entry_id,
-							  GetActiveSnapshot());
-	if (entry == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("row %s of %s has no entry",
-						JsonbToCString(NULL, &key->root, VARSIZE(key)), ledger->relation_name),
-				 errdetail("The row was not recorded by medchain."),
-				 errhint("Run medchain.verify() on the table.")));
-	values = palloc(sizeof(Datum) * desc->natts);
-	isnull = palloc(sizeof(bool) * desc->natts);
-	heap_deform_tuple(entry, desc, values, isnull);
 	if (isnull[attnums[COL_BLOCK_HEIGHT] - 1])
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("row %s of %s is not sealed yet",
-						JsonbToCString(NULL, &key->root, VARSIZE(key)), ledger->relation_name),
-				 errdetail("Its entry %lld is pending: no block holds it.",
-						   (long long) DatumGetInt64(values[attnums[COL_ENTRY_ID] - 1])),
+				 errmsg("entry %lld is not sealed yet", (long long) entry_id),
+				 errdetail("The entry is pending: no block holds it."),
 				 errhint("Run medchain.seal(), then ask for the proof again.")));
 	height = DatumGetInt64(values[attnums[COL_BLOCK_HEIGHT] - 1]);
 	if (!block_row_fetch(height, GetActiveSnapshot(), &block))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("block %lld of the row's entry does not exist", (long long) height),
+				 errmsg("block %lld of entry %lld does not exist", (long long) height,
+						(long long) entry_id),
 				 errdetail("The chain was altered."),
 				 errhint("Run medchain.verify() to see what was altered.")));
+	anchor = anchor_argument(fcinfo, anchor_argno, height);
 
 	leaves = block_leaves(journal, attnums, &block);
 	count = block.header.entry_count;
@@ -514,8 +265,11 @@ medchain_proof(PG_FUNCTION_ARGS)
 	path_length = merkle_audit_path((const uint8 (*)[MC_HASH_LEN]) leaves, count, index, path);
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"format_version\": %d, ", MC_BLOCK_FORMAT_VERSION);
-	put_hex(&buf, "row", (const uint8 *) row->data, row->len);
+	appendStringInfo(&buf, "{\"format_version\": %d, ", MC_PROOF_FORMAT_VERSION);
+	if (row != NULL)
+		put_hex(&buf, "row", (const uint8 *) row->data, row->len);
+	else
+		put_detail(&buf, DatumGetJsonbP(values[attnums[COL_DETAIL] - 1]), version);
 	appendStringInfoString(&buf, ", \"entry\": ");
 	put_entry(&buf, attnums, values, isnull);
 	appendStringInfoString(&buf, ", ");
@@ -528,91 +282,375 @@ medchain_proof(PG_FUNCTION_ARGS)
 	}
 	appendStringInfoString(&buf, "], \"block\": ");
 	put_block(&buf, &block);
-	appendStringInfoChar(&buf, '}');
+	appendStringInfoString(&buf, ", \"chain\": [");
+	for (h = height + 1; h <= anchor; h++)
+	{
+		BlockRow	above;
 
-	table_close(journal, AccessShareLock);
-	table_close(rel, AccessShareLock);
-	PG_RETURN_JSONB_P(jsonb_from_text(&buf));
+		CHECK_FOR_INTERRUPTS();
+		if (!block_row_fetch(h, GetActiveSnapshot(), &above))
+			report_altered_block(h);
+		appendStringInfoString(&buf, h > height + 1 ? ", " : "");
+		put_block(&buf, &above);
+	}
+	appendStringInfoString(&buf, "]}");
+	return jsonb_from_text(&buf);
 }
 
 /*
- * medchain.verify_proof(p jsonb) RETURNS boolean
+ * medchain.proof(tbl regclass, key jsonb, anchor_height bigint DEFAULT NULL)
+ *	RETURNS jsonb
  *
- * From the proof alone: the row hashes to the entry's row_hash, the entry
- * to entry_hash, the leaf and audit path to the block's Merkle root, the
- * header to block_hash, which meets the difficulty.
+ * Everything that ties a sealed row to its block, and the block to the
+ * block at anchor_height: the row's encoding, its entry, the Merkle audit
+ * path, the block header and the headers above it.  Works for the rows of
+ * released tables too, while they are as they were recorded.
  */
 Datum
-medchain_verify_proof(PG_FUNCTION_ARGS)
+medchain_proof(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *proof = PG_GETARG_JSONB_P(0);
-	JsonReader	reader = {"proof", &proof->root, ""};
-	JsonReader	entry_reader;
-	JsonReader	block_reader;
-	JsonbValue *row_hex;
-	JsonbValue *path_value;
-	uint8	   *row;
-	int			row_len;
-	uint8		row_hash[MC_HASH_LEN];
-	uint8		entry_hash[MC_HASH_LEN];
-	uint8		computed[MC_HASH_LEN];
-	uint8		path[MC_MERKLE_MAX_DEPTH][MC_HASH_LEN];
-	int			path_length = 0;
-	EntryFields fields;
-	BlockRow	block;
-	StringInfoData encoding;
+	Jsonb	   *key;
+	RecordedRow row;
+	StringInfo	encoding;
+	TupleDesc	desc;
+	Datum	   *values;
+	bool	   *isnull;
+	uint8		hash[MC_HASH_LEN];
+	bytea	   *row_hash;
+	Jsonb	   *proof;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	key = PG_GETARG_JSONB_P(1);
+	recorded_row_find(PG_GETARG_OID(0), key, &row);
+	require_table_read(row.rel);
+	encoding = ledger_row_encoding(row.rel, row.ledger, key, row.format_version);
+	if (row.entry == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("row %s of %s has no entry",
+						JsonbToCString(NULL, &key->root, VARSIZE(key)), row.ledger->relation_name),
+				 errdetail("The row was not recorded by medchain in the table's %s enablement.",
+						   row.history->current != NULL ? "current" : "last"),
+				 errhint("Run medchain.verify() on the table.")));
+	desc = RelationGetDescr(row.journal);
+	values = palloc(sizeof(Datum) * desc->natts);
+	isnull = palloc(sizeof(bool) * desc->natts);
+	heap_deform_tuple(row.entry, desc, values, isnull);
+
+	if (isnull[row.attnums[COL_BLOCK_HEIGHT] - 1])
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("row %s of %s is not sealed yet",
+						JsonbToCString(NULL, &key->root, VARSIZE(key)), row.ledger->relation_name),
+				 errdetail("Its entry %lld is pending: no block holds it.",
+						   (long long) DatumGetInt64(values[row.attnums[COL_ENTRY_ID] - 1])),
+				 errhint("Run medchain.seal(), then ask for the proof again.")));
+	mc_sha256(encoding->data, encoding->len, hash);
+	row_hash = DatumGetByteaPP(values[row.attnums[COL_ROW_HASH] - 1]);
+	if (VARSIZE_ANY_EXHDR(row_hash) != MC_HASH_LEN ||
+		memcmp(hash, VARDATA_ANY(row_hash), MC_HASH_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("row %s of %s no longer matches its entry",
+						JsonbToCString(NULL, &key->root, VARSIZE(key)), row.ledger->relation_name),
+				 errdetail("The row does not hash to the row_hash its entry recorded, so no proof can show it."),
+				 errhint("Run medchain.verify() on the table.")));
+	proof = proof_build(fcinfo, 2, row.journal, row.attnums, values, isnull, encoding);
+	recorded_row_close(&row);
+	PG_RETURN_JSONB_P(proof);
+}
+
+/* Who may see an event: auditors, and whoever may read its table. */
+static void
+require_event_read(const char *relation)
+{
+	if (!may_read_relation(relation))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for the events of %s", relation),
+				 errdetail("An event is shown to auditors and to those who may read its table."),
+				 errhint("Ask for SELECT on the table, or for membership in %s.", MC_AUDITOR_ROLE)));
+}
+
+/*
+ * medchain.event_proof(entry_id bigint, anchor_height bigint DEFAULT NULL)
+ *	RETURNS jsonb
+ *
+ * The proof of a sealed event entry: an enablement, a release.
+ */
+Datum
+medchain_event_proof(PG_FUNCTION_ARGS)
+{
+	Relation	journal;
+	AttrNumber	attnums[MC_ENTRY_COLUMNS];
+	TupleDesc	desc;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Datum	   *values;
+	bool	   *isnull;
+	int64		entry_id;
+	Jsonb	   *proof;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	entry_id = PG_GETARG_INT64(0);
+	journal = table_open(medchain_relation("entries"), AccessShareLock);
+	entry_columns_find(journal, attnums);
+	desc = RelationGetDescr(journal);
+	ScanKeyInit(&key, attnums[COL_ENTRY_ID], BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(entry_id));
+	scan = systable_beginscan(journal, medchain_relation("entries_pkey"), true,
+							  GetActiveSnapshot(), 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		tuple = heap_copytuple(tuple);
+	systable_endscan(scan);
+	values = palloc(sizeof(Datum) * desc->natts);
+	isnull = palloc(sizeof(bool) * desc->natts);
+	if (HeapTupleIsValid(tuple))
+		heap_deform_tuple(tuple, desc, values, isnull);
+	if (!HeapTupleIsValid(tuple) || isnull[attnums[COL_KIND] - 1] ||
+		strcmp(TextDatumGetCString(values[attnums[COL_KIND] - 1]), MC_KIND_EVENT) != 0 ||
+		isnull[attnums[COL_DETAIL] - 1])
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("entry %lld is not an event", (long long) entry_id),
+				 errdetail("event_proof() proves event entries; there is no event with this entry_id."),
+				 errhint("Prove a row with medchain.proof(table, key).")));
+	require_event_read(TextDatumGetCString(values[attnums[COL_RELATION] - 1]));
+	proof = proof_build(fcinfo, 1, journal, attnums, values, isnull, NULL);
+	table_close(journal, AccessShareLock);
+	PG_RETURN_JSONB_P(proof);
+}
+
+/* ---------- checking a proof ---------- */
+
+/* A UTF-8 copy of a string member (jsonb holds the server encoding). */
+static TextSlice
+utf8_member(const JsonReader *reader, const char *name)
+{
+	char	   *text = string_member(reader, name);
+
+	return text_slice(pg_server_to_any(text, strlen(text), PG_UTF8));
+}
+
+/* The entry's fields from a proof; row_hash points into storage. */
+static void
+entry_from_json(const JsonReader *reader, bool in_v1_proof, EntryFields *fields,
+				uint8 row_hash[MC_HASH_LEN])
+{
+	JsonbValue *key;
+
+	fields->format_version = in_v1_proof ? MC_FORMAT_V1 :
+		(int) integer_member(reader, "format_version", MC_FORMAT_V1, MC_FORMAT_V2);
+	fields->kind = text_slice(string_member(reader, "kind"));
+	fields->entry_id = integer_member(reader, "entry_id", 0, PG_INT64_MAX);
+	if (fields->format_version >= MC_FORMAT_V2)
+	{
+		fields->schema_name = text_slice(string_member(reader, "schema"));
+		fields->table_name = text_slice(string_member(reader, "table"));
+		fields->enablement_id = integer_member(reader, "enablement_id", 0, PG_INT64_MAX);
+	}
+	else
+		fields->relation = text_slice(string_member(reader, "relation"));
+	key = member_if_present(reader, "row_key");
+	fields->has_row_key = key != NULL && key->type != jbvNull;
+	if (fields->has_row_key)
+		fields->row_key_utf8 = utf8_member(reader, "row_key");
+	hash_member(reader, "row_hash", row_hash);
+	fields->row_hash = row_hash;
+	fields->recorded_by = text_slice(string_member(reader, "recorded_by"));
+	fields->recorded_at = mc_from_unix_usecs(integer_member(reader, "recorded_at",
+															PG_INT64_MIN / 2, PG_INT64_MAX / 2));
+	fields->xact = u64_member(reader, "xact");
+}
+
+static int
+audit_path_from_json(const JsonReader *reader, uint8 (*path)[MC_HASH_LEN])
+{
+	JsonbValue *value = member(reader, "audit_path", jbvBinary);
 	JsonbIterator *it;
 	JsonbValue	element;
 	JsonbIteratorToken token;
-	uint64		leaf_index;
-	uint8		node_id[MC_HASH_LEN];
+	int			length = 0;
 
-	if (!JB_ROOT_IS_OBJECT(proof))
-		malformed("proof", "A proof is a JSON object.");
-	if (integer_member(&reader, "format_version", 0, PG_INT32_MAX) != MC_BLOCK_FORMAT_VERSION)
-		malformed("proof", psprintf("Only format_version %d is known.", MC_BLOCK_FORMAT_VERSION));
-
-	row_hex = member(&reader, "row", jbvString);
-	row = palloc(row_hex->val.string.len / 2 + 1);
-	if (!hex_to_bytes(row_hex->val.string.val, row_hex->val.string.len, row, &row_len))
-		malformed("proof", "Member \"row\" is not hex digits.");
-
-	entry_reader = object_member(&reader, "entry");
-	fields.kind = text_slice(string_member(&entry_reader, "kind"));
-	fields.entry_id = integer_member(&entry_reader, "entry_id", 0, PG_INT64_MAX);
-	fields.relation = text_slice(string_member(&entry_reader, "relation"));
-	fields.has_row_key = true;
-	fields.row_key_text = text_slice(string_member(&entry_reader, "row_key"));
-	hash_member(&entry_reader, "row_hash", row_hash);
-	fields.row_hash = row_hash;
-	fields.recorded_by = text_slice(string_member(&entry_reader, "recorded_by"));
-	fields.recorded_at = mc_from_unix_usecs(integer_member(&entry_reader, "recorded_at",
-														   PG_INT64_MIN / 2, PG_INT64_MAX / 2));
-	fields.xact = u64_member(&entry_reader, "xact");
-	hash_member(&reader, "entry_hash", entry_hash);
-	leaf_index = (uint64) integer_member(&reader, "leaf_index", 0, PG_INT64_MAX);
-
-	path_value = member(&reader, "audit_path", jbvBinary);
-	if (!JsonContainerIsArray(path_value->val.binary.data))
+	if (!JsonContainerIsArray(value->val.binary.data))
 		malformed("proof", "Member \"audit_path\" is not an array.");
-	it = JsonbIteratorInit(path_value->val.binary.data);
+	it = JsonbIteratorInit(value->val.binary.data);
 	while ((token = JsonbIteratorNext(&it, &element, true)) != WJB_DONE)
 	{
 		if (token != WJB_ELEM)
 			continue;
-		if (element.type != jbvString || path_length == MC_MERKLE_MAX_DEPTH)
+		if (element.type != jbvString || length == MC_MERKLE_MAX_DEPTH)
 			malformed("proof", "Member \"audit_path\" must hold at most 64 hashes.");
-		hash_from_hex(&reader, "audit_path", element.val.string.val,
-					  element.val.string.len, path[path_length++]);
+		hash_from_hex(reader, "audit_path", element.val.string.val,
+					  element.val.string.len, path[length++]);
 	}
+	return length;
+}
 
+/* The headers above the proof's block, in height order (at most `limit`). */
+static List *
+chain_from_json(const JsonReader *reader)
+{
+	JsonbValue *value = member_if_present(reader, "chain");
+	JsonbIterator *it;
+	JsonbValue	element;
+	JsonbIteratorToken token;
+	List	   *chain = NIL;
+
+	if (value == NULL)
+		return NIL;
+	if (value->type != jbvBinary || !JsonContainerIsArray(value->val.binary.data))
+		malformed("proof", "Member \"chain\" is not an array.");
+	it = JsonbIteratorInit(value->val.binary.data);
+	while ((token = JsonbIteratorNext(&it, &element, true)) != WJB_DONE)
+	{
+		JsonReader	header;
+		BlockRow   *row;
+
+		if (token != WJB_ELEM)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		if (element.type != jbvBinary || !JsonContainerIsObject(element.val.binary.data))
+			malformed("proof", "Member \"chain\" must hold block objects.");
+		header.what = "proof";
+		header.object = element.val.binary.data;
+		header.path = "chain[].";
+		row = palloc0(sizeof(BlockRow));
+		block_from_json(&header, row);
+		chain = lappend(chain, row);
+	}
+	return chain;
+}
+
+/* A header's node_id is the SHA-256 of its node_name. */
+static bool
+node_id_matches(const BlockRow *row)
+{
+	uint8		node_id[MC_HASH_LEN];
+
+	block_node_id(row->node_name, node_id);
+	return memcmp(node_id, row->header.node_id, MC_HASH_LEN) == 0;
+}
+
+/*
+ * The block and the headers above it obey the chain rules at the floor;
+ * with a trusted digest, one of them is the digest's block.
+ */
+static bool
+anchored(const BlockRow *block, List *chain, Jsonb *trusted)
+{
+	int64		floor = block->header.format_version >= 2 ? block->header.min_difficulty :
+		MC_FLOOR_UNKNOWN;
+	int64		trusted_floor = MC_FLOOR_UNKNOWN;
+	int64		trusted_height = -1;
+	const BlockRow *previous = block;
+	bool		found = false;
+	ListCell   *lc;
+
+	if (trusted != NULL)
+	{
+		trusted_height = digest_height(trusted, &trusted_floor);
+		if (trusted_floor != MC_FLOOR_UNKNOWN)
+			floor = trusted_floor;
+	}
+	if (!node_id_matches(block) || block_integrity_problem(block, floor) != NULL)
+		return false;
+	if (trusted != NULL && block->header.height == trusted_height)
+		found = digest_matches_block(trusted, block);
+	foreach(lc, chain)
+	{
+		const BlockRow *next = lfirst(lc);
+
+		if (!node_id_matches(next) || block_integrity_problem(next, floor) != NULL ||
+			chain_link_problem(previous, next) != NULL ||
+			chain_step_problem(previous, next) != NULL)
+			return false;
+		if (trusted != NULL && next->header.height == trusted_height)
+			found = digest_matches_block(trusted, next);
+		previous = next;
+	}
+	return trusted == NULL || found;
+}
+
+/*
+ * medchain.verify_proof(p jsonb, trusted jsonb DEFAULT NULL) RETURNS boolean
+ *
+ * From the proof alone: the row (or the event's detail) hashes to the
+ * entry's row_hash, the entry to entry_hash, the leaf and audit path to
+ * the block's Merkle root, the header to block_hash, which meets the
+ * difficulty, and the headers above link up by the chain rules.  With a
+ * trusted digest, the digest's block must be among them, matching it.
+ */
+Datum
+medchain_verify_proof(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *proof;
+	Jsonb	   *trusted = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	JsonReader	reader;
+	JsonReader	entry_reader;
+	JsonReader	block_reader;
+	int			version;
+	uint8		row_hash[MC_HASH_LEN];
+	uint8		entry_hash[MC_HASH_LEN];
+	uint8		computed[MC_HASH_LEN];
+	uint8		path[MC_MERKLE_MAX_DEPTH][MC_HASH_LEN];
+	int			path_length;
+	EntryFields fields;
+	BlockRow	block;
+	List	   *chain;
+	StringInfoData encoding;
+	uint64		leaf_index;
+	JsonbValue *row_hex;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	proof = PG_GETARG_JSONB_P(0);
+	reader.what = "proof";
+	reader.object = &proof->root;
+	reader.path = "";
+	if (!JB_ROOT_IS_OBJECT(proof))
+		malformed("proof", "A proof is a JSON object.");
+	version = (int) integer_member(&reader, "format_version", 0, PG_INT32_MAX);
+	if (version != 1 && version != MC_PROOF_FORMAT_VERSION)
+		malformed("proof", "Only proof format_versions 1 and 2 are known.");
+
+	entry_reader = object_member(&reader, "entry");
+	entry_from_json(&entry_reader, version == 1, &fields, row_hash);
+	hash_member(&reader, "entry_hash", entry_hash);
+	leaf_index = (uint64) integer_member(&reader, "leaf_index", 0, PG_INT64_MAX);
+	path_length = audit_path_from_json(&reader, path);
 	block_reader = object_member(&reader, "block");
 	block_from_json(&block_reader, &block);
+	chain = chain_from_json(&reader);
 
-	/* the row, its entry, the leaf, the root, the header */
-	mc_sha256(row, row_len, computed);
+	/* the row, or the event's detail */
+	row_hex = member_if_present(&reader, "row");
+	if (row_hex != NULL)
+	{
+		uint8	   *row;
+		int			row_len;
+
+		if (row_hex->type != jbvString)
+			malformed("proof", "Member \"row\" is not a string.");
+		row = palloc(row_hex->val.string.len / 2 + 1);
+		if (!hex_to_bytes(row_hex->val.string.val, row_hex->val.string.len, row, &row_len))
+			malformed("proof", "Member \"row\" is not hex digits.");
+		mc_sha256(row, row_len, computed);
+	}
+	else
+	{
+		TextSlice	detail = utf8_member(&reader, "detail");
+
+		mc_sha256(detail.data, detail.len, computed);
+	}
 	if (memcmp(computed, row_hash, MC_HASH_LEN) != 0)
 		PG_RETURN_BOOL(false);
+
+	/* the entry, the leaf, the root, the headers */
 	initStringInfo(&encoding);
 	entry_encode(&encoding, &fields);
 	mc_sha256(encoding.data, encoding.len, computed);
@@ -623,8 +661,5 @@ medchain_verify_proof(PG_FUNCTION_ARGS)
 							   (const uint8 (*)[MC_HASH_LEN]) path, path_length, computed) ||
 		memcmp(computed, block.header.merkle_root, MC_HASH_LEN) != 0)
 		PG_RETURN_BOOL(false);
-	block_node_id(block.node_name, node_id);
-	if (memcmp(node_id, block.header.node_id, MC_HASH_LEN) != 0)
-		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(block_integrity_problem(&block) == NULL);
+	PG_RETURN_BOOL(anchored(&block, chain, trusted));
 }

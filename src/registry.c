@@ -20,6 +20,8 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -34,8 +36,10 @@ typedef struct RegistryColumns
 	AttrNumber	registration_id;
 	AttrNumber	relid;
 	AttrNumber	relation;
+	AttrNumber	key_columns;
 	AttrNumber	enabled_at;
-	AttrNumber	prior_entry_id;
+	AttrNumber	enabled_by;
+	AttrNumber	enablement_id;	/* missing before version 1.1 */
 	AttrNumber	released_at;
 } RegistryColumns;
 
@@ -47,9 +51,27 @@ registry_columns_find(Relation registry, RegistryColumns *cols)
 	cols->registration_id = medchain_attnum(desc, "registration_id");
 	cols->relid = medchain_attnum(desc, "relid");
 	cols->relation = medchain_attnum(desc, "relation");
+	cols->key_columns = medchain_attnum(desc, "key_columns");
 	cols->enabled_at = medchain_attnum(desc, "enabled_at");
-	cols->prior_entry_id = medchain_attnum(desc, "prior_entry_id");
+	cols->enabled_by = medchain_attnum(desc, "enabled_by");
+	cols->enablement_id = medchain_attnum_if_exists(desc, "enablement_id");
 	cols->released_at = medchain_attnum(desc, "released_at");
+}
+
+static List *
+text_array_to_list(Datum array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int			i;
+	List	   *result = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	for (i = 0; i < nelems; i++)
+		result = lappend(result, nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]));
+	return result;
 }
 
 static void
@@ -65,10 +87,18 @@ registration_from_tuple(HeapTuple tuple, TupleDesc desc, const RegistryColumns *
 	out->relid = isnull ? InvalidOid : DatumGetObjectId(value);
 	value = heap_getattr(tuple, cols->relation, desc, &isnull);
 	out->relation = isnull ? pstrdup("") : TextDatumGetCString(value);
+	value = heap_getattr(tuple, cols->key_columns, desc, &isnull);
+	out->key_columns = isnull ? NIL : text_array_to_list(value);
 	value = heap_getattr(tuple, cols->enabled_at, desc, &isnull);
 	out->enabled_at = isnull ? 0 : DatumGetTimestampTz(value);
-	value = heap_getattr(tuple, cols->prior_entry_id, desc, &isnull);
-	out->prior_entry_id = isnull ? 0 : DatumGetInt64(value);
+	value = heap_getattr(tuple, cols->enabled_by, desc, &isnull);
+	out->enabled_by = isnull ? pstrdup("") : pstrdup(NameStr(*DatumGetName(value)));
+	out->enablement_id = 0;
+	if (cols->enablement_id != InvalidAttrNumber)
+	{
+		value = heap_getattr(tuple, cols->enablement_id, desc, &isnull);
+		out->enablement_id = isnull ? 0 : DatumGetInt64(value);
+	}
 	(void) heap_getattr(tuple, cols->released_at, desc, &isnull);
 	out->released = !isnull;
 }
@@ -77,11 +107,13 @@ typedef bool (*RegistryVisitor) (Registration *row, void *arg);
 
 /*
  * Call visit for every active registration (with relid, only for that
- * table) until it returns false.  Returns false if a visit stopped the
- * scan.  With a NULL snapshot the latest one is used.
+ * table; with include_released, released ones too) until it returns
+ * false.  Returns false if a visit stopped the scan.  With a NULL
+ * snapshot the latest one is used.
  */
 static bool
-registry_scan_active(Snapshot snapshot, Oid relid, RegistryVisitor visit, void *arg)
+registry_scan(Snapshot snapshot, Oid relid, bool include_released,
+			  RegistryVisitor visit, void *arg)
 {
 	Relation	registry = table_open(medchain_relation("ledger_registry"), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(registry);
@@ -103,7 +135,7 @@ registry_scan_active(Snapshot snapshot, Oid relid, RegistryVisitor visit, void *
 		Registration row;
 
 		registration_from_tuple(tuple, desc, &cols, &row);
-		if (row.released || !OidIsValid(row.relid))
+		if (!include_released && (row.released || !OidIsValid(row.relid)))
 			continue;
 		if (!visit(&row, arg))
 		{
@@ -131,7 +163,7 @@ registry_active(Oid relid, Registration *out)
 {
 	if (!OidIsValid(relid))
 		return false;
-	return !registry_scan_active(NULL, relid, copy_first, out);
+	return !registry_scan(NULL, relid, false, copy_first, out);
 }
 
 static bool
@@ -143,13 +175,13 @@ stop_if_in_schema(Registration *row, void *arg)
 bool
 registry_has_ledger_in_schema(Oid nspid)
 {
-	return !registry_scan_active(NULL, InvalidOid, stop_if_in_schema, &nspid);
+	return !registry_scan(NULL, InvalidOid, false, stop_if_in_schema, &nspid);
 }
 
 bool
 registry_has_any_ledger(void)
 {
-	return !registry_scan_active(NULL, InvalidOid, copy_first, NULL);
+	return !registry_scan(NULL, InvalidOid, false, copy_first, NULL);
 }
 
 static bool
@@ -168,6 +200,15 @@ registry_active_list(Snapshot snapshot, Oid only)
 {
 	List	   *list = NIL;
 
-	registry_scan_active(snapshot, only, append_copy, &list);
+	registry_scan(snapshot, only, false, append_copy, &list);
+	return list;
+}
+
+List *
+registry_all(Snapshot snapshot)
+{
+	List	   *list = NIL;
+
+	registry_scan(snapshot, InvalidOid, true, append_copy, &list);
 	return list;
 }

@@ -24,8 +24,10 @@ typedef struct Registration
 	int64		registration_id;
 	Oid			relid;			/* InvalidOid once released */
 	char	   *relation;		/* schema-qualified, as in medchain.entries */
+	List	   *key_columns;	/* of char * */
 	TimestampTz enabled_at;
-	int64		prior_entry_id;
+	char	   *enabled_by;
+	int64		enablement_id;	/* the enable event's entry_id */
 	bool		released;
 } Registration;
 
@@ -39,5 +41,8 @@ extern bool registry_has_any_ledger(void);
 
 /* Every active registration (or only relid's) as snapshot sees them. */
 extern List *registry_active_list(Snapshot snapshot, Oid only);
+
+/* Every registration, released ones included. */
+extern List *registry_all(Snapshot snapshot);
 
 #endif							/* MEDCHAIN_REGISTRY_H */

@@ -5,10 +5,17 @@
  *
  * Every value is written as tag (1 byte), length (4 bytes, big-endian) and
  * payload.  Payloads come from the value itself (integers, the IEEE bits of
- * floats, the microseconds of timestamps) or from text that no setting can
- * change (numeric_out, jsonb_out, enum labels, stored text converted to
- * UTF-8).  Output functions that do depend on settings (date_out, float8_out,
- * byteaout, ...) are never used for the types listed in FORMAT.md.
+ * floats and of geometric points, the microseconds of timestamps) or from
+ * text that no setting can change (numeric_out, canonical JSON, enum
+ * labels, stored text converted to UTF-8).  Output functions that do
+ * depend on settings (date_out, float8_out, byteaout, ...) are never used
+ * for the types FORMAT.md lists; any other type is written through its
+ * output function under fixed settings.
+ *
+ * Format version 1 differs in three places, kept so that version 1
+ * entries stay verifiable: jsonb as jsonb_out prints it, geometric types
+ * and multiranges through their text output, and text output under
+ * whatever settings are in force.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,7 +30,14 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "catalog/namespace.h"
+#include "utils/bytea.h"
 #include "utils/cash.h"
+#include "utils/float.h"
+#include "utils/geo_decls.h"
+#include "utils/guc.h"
+#include "utils/multirangetypes.h"
+#include "pgtime.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/hsearch.h"
@@ -38,7 +52,9 @@
 #include "utils/typcache.h"
 #include "utils/uuid.h"
 
+#include "canonical_json.h"
 #include "row_encoding.h"
+#include "security_scope.h"
 #include "wire.h"
 
 /* Encoders for nested types (array elements, fields, range bounds). */
@@ -51,15 +67,17 @@ typedef struct NestedEncoderEntry
 static HTAB *nested_encoders = NULL;
 static MemoryContext nested_encoders_cxt = NULL;
 static bool nested_encoders_callback_registered = false;
+static bool nested_encoders_stale = false;
 
-static void encode_value(StringInfo buf, const TypeEncoder *encoder, Datum value);
+static void encode_value(StringInfo buf, const TypeEncoder *encoder, Datum value,
+						 int version);
 static void encode_fields(StringInfo buf, const RowLayout *layout,
-						  Datum *values, bool *isnull);
+						  Datum *values, bool *isnull, int version);
 
 /* ---------- type resolution ---------- */
 
-static ValueTag
-tag_for_base_type(Oid typid)
+ValueTag
+type_encoder_tag(Oid typid)
 {
 	switch (typid)
 	{
@@ -104,6 +122,20 @@ tag_for_base_type(Oid typid)
 			return TAG_INET;
 		case CASHOID:
 			return TAG_MONEY;
+		case POINTOID:
+			return TAG_POINT;
+		case LSEGOID:
+			return TAG_LSEG;
+		case BOXOID:
+			return TAG_BOX;
+		case LINEOID:
+			return TAG_LINE;
+		case CIRCLEOID:
+			return TAG_CIRCLE;
+		case PATHOID:
+			return TAG_PATH;
+		case POLYGONOID:
+			return TAG_POLYGON;
 	}
 
 	if (type_is_enum(typid))
@@ -112,9 +144,31 @@ tag_for_base_type(Oid typid)
 		return TAG_COMPOSITE;
 	if (type_is_range(typid))
 		return TAG_RANGE;
+	if (type_is_multirange(typid))
+		return TAG_MULTIRANGE;
 	if (OidIsValid(get_element_type(typid)))
 		return TAG_ARRAY;
 	return TAG_TEXT_OUTPUT;
+}
+
+/* The tag of format version 1, which had no geometric or multirange tags. */
+static ValueTag
+v1_tag_of(ValueTag tag)
+{
+	switch (tag)
+	{
+		case TAG_POINT:
+		case TAG_LSEG:
+		case TAG_BOX:
+		case TAG_LINE:
+		case TAG_CIRCLE:
+		case TAG_PATH:
+		case TAG_POLYGON:
+		case TAG_MULTIRANGE:
+			return TAG_TEXT_OUTPUT;
+		default:
+			return tag;
+	}
 }
 
 /*
@@ -127,8 +181,9 @@ type_encoder_init(TypeEncoder *encoder, Oid typid, MemoryContext cxt)
 	Oid			base = getBaseType(typid);
 
 	encoder->typid = base;
-	encoder->tag = tag_for_base_type(base);
-	if (encoder->tag == TAG_ENUM || encoder->tag == TAG_TEXT_OUTPUT)
+	encoder->tag = type_encoder_tag(base);
+	encoder->v1_tag = v1_tag_of(encoder->tag);
+	if (encoder->tag == TAG_ENUM || encoder->v1_tag == TAG_TEXT_OUTPUT)
 	{
 		Oid			outfunc;
 		bool		isvarlena;
@@ -141,40 +196,69 @@ type_encoder_init(TypeEncoder *encoder, Oid typid, MemoryContext cxt)
 bool
 type_encoded_as_text_output(Oid typid)
 {
-	return tag_for_base_type(getBaseType(typid)) == TAG_TEXT_OUTPUT;
+	return type_encoder_tag(getBaseType(typid)) == TAG_TEXT_OUTPUT;
 }
 
-/* Types whose values have an exact, settings-free JSON form for row_key. */
-bool
-type_supported_as_key(Oid typid)
+/*
+ * Could a value of this type encode differently in version 1 than in
+ * version 2 (beyond the version byte)?  If no column's can, a row's
+ * version 1 encoding is its version 2 encoding with the version byte
+ * changed.
+ */
+static bool
+type_differs_in_v1(Oid typid)
 {
-	switch (tag_for_base_type(getBaseType(typid)))
+	Oid			base = getBaseType(typid);
+	ValueTag	tag = type_encoder_tag(base);
+
+	check_stack_depth();
+	switch (tag)
 	{
-		case TAG_BOOL:
-		case TAG_INTEGER:
-		case TAG_NUMERIC:
-		case TAG_TEXT:
-		case TAG_ENUM:
-		case TAG_UUID:
-		case TAG_DATE:
-		case TAG_TIME:
-		case TAG_TIMETZ:
-		case TAG_TIMESTAMP:
-		case TAG_TIMESTAMPTZ:
+		case TAG_JSONB:
+		case TAG_TEXT_OUTPUT:
 			return true;
+		case TAG_ARRAY:
+			return type_differs_in_v1(get_element_type(base));
+		case TAG_RANGE:
+			return type_differs_in_v1(get_range_subtype(base));
+		case TAG_COMPOSITE:
+			{
+				TupleDesc	desc = lookup_rowtype_tupdesc(base, -1);
+				bool		differs = false;
+				int			i;
+
+				for (i = 0; i < desc->natts && !differs; i++)
+					if (!TupleDescAttr(desc, i)->attisdropped)
+						differs = type_differs_in_v1(TupleDescAttr(desc, i)->atttypid);
+				ReleaseTupleDesc(desc);
+				return differs;
+			}
 		default:
-			return false;
+			return v1_tag_of(tag) != tag;
 	}
 }
 
-/* A type's OID may be reused after a drop: forget nested encoders then. */
+/*
+ * A type's OID may be reused after a drop: forget nested encoders then.
+ * An encoding in progress may hold some of them, so they are only marked
+ * stale here and dropped when the next row starts.
+ */
 static void
 nested_encoders_invalidate(Datum arg, int cacheid, uint32 hashvalue)
 {
+	nested_encoders_stale = true;
+}
+
+static void
+nested_encoders_forget_if_stale(void)
+{
+	if (!nested_encoders_stale)
+		return;
 	if (nested_encoders_cxt != NULL)
 		MemoryContextDelete(nested_encoders_cxt);
 	nested_encoders_cxt = NULL;
 	nested_encoders = NULL;
+	nested_encoders_stale = false;
 }
 
 static const TypeEncoder *
@@ -256,6 +340,26 @@ column_init(EncodedColumn *column, Form_pg_attribute attr, MemoryContext cxt)
 	memcpy(column->field_prefix, &be_len, 4);
 	memcpy(column->field_prefix + 4, column->name_utf8, column->name_utf8_len);
 	column->field_prefix[column->field_prefix_len - 1] = (char) column->encoder.tag;
+	column->field_prefix_v1 = column->field_prefix;
+	if (column->encoder.v1_tag != column->encoder.tag)
+	{
+		column->field_prefix_v1 = MemoryContextAlloc(cxt, column->field_prefix_len);
+		memcpy(column->field_prefix_v1, column->field_prefix, column->field_prefix_len);
+		column->field_prefix_v1[column->field_prefix_len - 1] = (char) column->encoder.v1_tag;
+	}
+}
+
+/* For sorting a layout's columns into canonical JSON key order. */
+static const RowLayout *json_order_layout;
+
+static int
+compare_columns_by_json_key(const void *a, const void *b)
+{
+	const EncodedColumn *ca = &json_order_layout->columns[*(const int *) a];
+	const EncodedColumn *cb = &json_order_layout->columns[*(const int *) b];
+
+	return canonical_json_key_cmp(ca->name_utf8, ca->name_utf8_len,
+								  cb->name_utf8, cb->name_utf8_len);
 }
 
 static RowLayout *
@@ -277,7 +381,25 @@ layout_from_attributes(TupleDesc desc, int natts, const AttrNumber *attnums,
 	}
 	qsort(layout->columns, layout->ncolumns, sizeof(EncodedColumn),
 		  compare_columns_by_utf8_name);
+
+	layout->json_order = MemoryContextAlloc(cxt, sizeof(int) * Max(layout->ncolumns, 1));
+	for (i = 0; i < layout->ncolumns; i++)
+		layout->json_order[i] = i;
+	json_order_layout = layout;
+	qsort(layout->json_order, layout->ncolumns, sizeof(int), compare_columns_by_json_key);
+	json_order_layout = NULL;
 	return layout;
+}
+
+bool
+row_layout_differs_in_v1(const RowLayout *layout)
+{
+	int			i;
+
+	for (i = 0; i < layout->ncolumns; i++)
+		if (type_differs_in_v1(layout->columns[i].encoder.typid))
+			return true;
+	return false;
 }
 
 /* All live columns of a row type, in canonical order. */
@@ -346,7 +468,7 @@ put_inet(StringInfo buf, Oid typid, Datum value)
 /* ---------- structured values ---------- */
 
 static void
-put_array(StringInfo buf, Datum value)
+put_array(StringInfo buf, Datum value, int version)
 {
 	ArrayType  *array = DatumGetArrayTypeP(value);
 	Oid			elemtype = ARR_ELEMTYPE(array);
@@ -375,12 +497,12 @@ put_array(StringInfo buf, Datum value)
 		if (nulls[i])
 			appendStringInfoChar(buf, 0);	/* no tag is zero */
 		else
-			encode_value(buf, elem_encoder, elems[i]);
+			encode_value(buf, elem_encoder, elems[i], version);
 	}
 }
 
 static void
-put_composite(StringInfo buf, Datum value)
+put_composite(StringInfo buf, Datum value, int version)
 {
 	HeapTupleHeader td = DatumGetHeapTupleHeader(value);
 	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(td),
@@ -398,7 +520,7 @@ put_composite(StringInfo buf, Datum value)
 
 	layout = row_layout_build(desc, CurrentMemoryContext);
 	ReleaseTupleDesc(desc);
-	encode_fields(buf, layout, values, isnull);
+	encode_fields(buf, layout, values, isnull, version);
 }
 
 /* Range flag bits (FORMAT.md, "Ranges"). */
@@ -409,7 +531,7 @@ put_composite(StringInfo buf, Datum value)
 #define RANGE_FLAG_UPPER_INF	0x10
 
 static void
-put_range(StringInfo buf, Oid rangetype, Datum value)
+put_range(StringInfo buf, Oid rangetype, Datum value, int version)
 {
 	RangeType  *range = DatumGetRangeTypeP(value);
 	TypeCacheEntry *typcache = lookup_type_cache(rangetype,
@@ -434,24 +556,116 @@ put_range(StringInfo buf, Oid rangetype, Datum value)
 
 	bound_encoder = nested_encoder(typcache->rngelemtype->type_id);
 	if (!lower.infinite)
-		encode_value(buf, bound_encoder, lower.val);
+		encode_value(buf, bound_encoder, lower.val, version);
 	if (!upper.infinite)
-		encode_value(buf, bound_encoder, upper.val);
+		encode_value(buf, bound_encoder, upper.val, version);
+}
+
+/* u32 count, then each range as a value (tag 0x22), in the stored order. */
+static void
+put_multirange(StringInfo buf, Oid multirangetype, Datum value)
+{
+	MultirangeType *multirange = DatumGetMultirangeTypeP(value);
+	TypeCacheEntry *typcache = lookup_type_cache(multirangetype,
+												 TYPECACHE_MULTIRANGE_INFO);
+	const TypeEncoder *range_encoder = nested_encoder(typcache->rngtype->type_id);
+	RangeType **ranges;
+	int32		count;
+	int32		i;
+
+	multirange_deserialize(typcache->rngtype, multirange, &count, &ranges);
+	wire_put_u32(buf, (uint32) count);
+	for (i = 0; i < count; i++)
+		encode_value(buf, range_encoder, RangeTypePGetDatum(ranges[i]), MC_ROW_FORMAT_V2);
+}
+
+/* ---------- geometric values: their float8 fields as IEEE bits ---------- */
+
+static char *
+write_float(char *p, double d)
+{
+	return wire_write_u64(p, float_bits(d));
+}
+
+static char *
+write_point(char *p, const Point *point)
+{
+	return write_float(write_float(p, point->x), point->y);
+}
+
+/* u32 count of points, then each point; a path starts with u8 closed. */
+static void
+put_points(StringInfo buf, const Point *points, int32 npts)
+{
+	char		bytes[16];
+	int32		i;
+
+	wire_put_u32(buf, (uint32) npts);
+	for (i = 0; i < npts; i++)
+	{
+		write_point(bytes, &points[i]);
+		appendBinaryStringInfo(buf, bytes, 16);
+	}
+}
+
+/* ---------- text output under fixed settings ---------- */
+
+static bool
+value_settings_in_force(void)
+{
+	return DateStyle == USE_ISO_DATES && DateOrder == DATEORDER_YMD &&
+		IntervalStyle == INTSTYLE_POSTGRES && extra_float_digits == 1 &&
+		bytea_output == BYTEA_OUTPUT_HEX &&
+		strcmp(pg_get_timezone_name(session_timezone), "UTC") == 0 &&
+		strcmp(namespace_search_path, MC_PINNED_SEARCH_PATH) == 0;
+}
+
+int
+medchain_value_settings_fix(void)
+{
+	int			nest_level;
+
+	if (value_settings_in_force())
+		return -1;
+	nest_level = medchain_pin_search_path();
+	medchain_set_local("DateStyle", "ISO, YMD");
+	medchain_set_local("IntervalStyle", "postgres");
+	medchain_set_local("TimeZone", "UTC");
+	medchain_set_local("extra_float_digits", "1");
+	medchain_set_local("bytea_output", "hex");
+	return nest_level;
+}
+
+static void
+put_text_output(StringInfo buf, const TypeEncoder *encoder, Datum value, int version)
+{
+	int			nest_level = version >= MC_ROW_FORMAT_V2 ? medchain_value_settings_fix() : -1;
+
+	put_cstring(buf, OutputFunctionCall((FmgrInfo *) &encoder->output, value));
+	if (nest_level >= 0)
+		medchain_settings_restore(nest_level);
 }
 
 /* ---------- values ---------- */
 
-/* The longest fixed-size payload (interval, uuid). */
-#define MAX_FIXED_PAYLOAD 16
+/* The longest fixed-size payload (lseg, box). */
+#define MAX_FIXED_PAYLOAD 32
+
+static inline ValueTag
+tag_in(const TypeEncoder *encoder, int version)
+{
+	return version >= MC_ROW_FORMAT_V2 ? encoder->tag : encoder->v1_tag;
+}
 
 /*
  * Write a fixed-size payload to out and return its length; -1 for a type
  * whose payload size depends on the value.
  */
 static int
-fixed_payload(const TypeEncoder *encoder, Datum value, char out[MAX_FIXED_PAYLOAD])
+fixed_payload(const TypeEncoder *encoder, Datum value, int version,
+			  char out[MAX_FIXED_PAYLOAD])
 {
-	switch (encoder->tag)
+	switch (tag_in(encoder, version))
 	{
 		case TAG_BOOL:
 			out[0] = DatumGetBool(value) ? 1 : 0;
@@ -465,9 +679,8 @@ fixed_payload(const TypeEncoder *encoder, Datum value, char out[MAX_FIXED_PAYLOA
 				wire_write_u64(out, (uint64) DatumGetInt64(value));
 			return 8;
 		case TAG_FLOAT:
-			wire_write_u64(out, float_bits(encoder->typid == FLOAT4OID ?
-										   (double) DatumGetFloat4(value) :
-										   DatumGetFloat8(value)));
+			write_float(out, encoder->typid == FLOAT4OID ?
+						(double) DatumGetFloat4(value) : DatumGetFloat8(value));
 			return 8;
 		case TAG_DATE:
 			wire_write_u32(out, (uint32) DatumGetDateADT(value));
@@ -500,6 +713,37 @@ fixed_payload(const TypeEncoder *encoder, Datum value, char out[MAX_FIXED_PAYLOA
 		case TAG_MONEY:
 			wire_write_u64(out, (uint64) DatumGetCash(value));
 			return 8;
+		case TAG_POINT:
+			write_point(out, DatumGetPointP(value));
+			return 16;
+		case TAG_LSEG:
+			{
+				LSEG	   *lseg = DatumGetLsegP(value);
+
+				write_point(write_point(out, &lseg->p[0]), &lseg->p[1]);
+				return 32;
+			}
+		case TAG_BOX:
+			{
+				BOX		   *box = DatumGetBoxP(value);
+
+				write_point(write_point(out, &box->high), &box->low);
+				return 32;
+			}
+		case TAG_LINE:
+			{
+				LINE	   *line = DatumGetLineP(value);
+
+				write_float(write_float(write_float(out, line->A), line->B), line->C);
+				return 24;
+			}
+		case TAG_CIRCLE:
+			{
+				CIRCLE	   *circle = DatumGetCircleP(value);
+
+				write_float(write_point(out, &circle->center), circle->radius);
+				return 24;
+			}
 		default:
 			return -1;
 	}
@@ -507,9 +751,9 @@ fixed_payload(const TypeEncoder *encoder, Datum value, char out[MAX_FIXED_PAYLOA
 
 /* The payload of a value whose size depends on the value. */
 static void
-put_variable_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
+put_variable_payload(StringInfo buf, const TypeEncoder *encoder, Datum value, int version)
 {
-	switch (encoder->tag)
+	switch (tag_in(encoder, version))
 	{
 		case TAG_NUMERIC:
 			put_cstring(buf, DatumGetCString(DirectFunctionCall1(numeric_out, value)));
@@ -524,11 +768,16 @@ put_variable_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
 			put_varlena_text(buf, value);
 			break;
 		case TAG_JSONB:
-			put_cstring(buf, DatumGetCString(DirectFunctionCall1(jsonb_out, value)));
+			if (version >= MC_ROW_FORMAT_V2)
+				canonical_json_append(buf, DatumGetJsonbP(value));
+			else
+				put_cstring(buf, DatumGetCString(DirectFunctionCall1(jsonb_out, value)));
 			break;
 		case TAG_ENUM:
-		case TAG_TEXT_OUTPUT:
 			put_cstring(buf, OutputFunctionCall((FmgrInfo *) &encoder->output, value));
+			break;
+		case TAG_TEXT_OUTPUT:
+			put_text_output(buf, encoder, value, version);
 			break;
 		case TAG_BYTEA:
 			{
@@ -540,17 +789,35 @@ put_variable_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
 		case TAG_INET:
 			put_inet(buf, encoder->typid, value);
 			break;
+		case TAG_PATH:
+			{
+				PATH	   *path = DatumGetPathP(value);
+
+				appendStringInfoChar(buf, path->closed ? 1 : 0);
+				put_points(buf, path->p, path->npts);
+			}
+			break;
+		case TAG_POLYGON:
+			{
+				POLYGON    *polygon = DatumGetPolygonP(value);
+
+				put_points(buf, polygon->p, polygon->npts);
+			}
+			break;
 		case TAG_ARRAY:
-			put_array(buf, value);
+			put_array(buf, value, version);
 			break;
 		case TAG_COMPOSITE:
-			put_composite(buf, value);
+			put_composite(buf, value, version);
 			break;
 		case TAG_RANGE:
-			put_range(buf, encoder->typid, value);
+			put_range(buf, encoder->typid, value, version);
+			break;
+		case TAG_MULTIRANGE:
+			put_multirange(buf, encoder->typid, value);
 			break;
 		default:
-			elog(ERROR, "value tag %d has a fixed size", (int) encoder->tag);
+			elog(ERROR, "value tag %d has a fixed size", (int) tag_in(encoder, version));
 	}
 }
 
@@ -559,10 +826,10 @@ put_variable_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
  * append; any other gets its length patched in once its payload is written.
  */
 static void
-put_length_and_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
+put_length_and_payload(StringInfo buf, const TypeEncoder *encoder, Datum value, int version)
 {
 	char		bytes[4 + MAX_FIXED_PAYLOAD];
-	int			fixed_len = fixed_payload(encoder, value, bytes + 4);
+	int			fixed_len = fixed_payload(encoder, value, version, bytes + 4);
 	int			length_at;
 	uint32		length;
 
@@ -574,24 +841,25 @@ put_length_and_payload(StringInfo buf, const TypeEncoder *encoder, Datum value)
 	}
 	length_at = buf->len;
 	wire_put_u32(buf, 0);
-	put_variable_payload(buf, encoder, value);
+	put_variable_payload(buf, encoder, value, version);
 	length = pg_hton32((uint32) (buf->len - length_at - 4));
 	memcpy(buf->data + length_at, &length, 4);
 }
 
 /* tag, 4-byte length, payload: a nested value (array element, field, bound) */
 static void
-encode_value(StringInfo buf, const TypeEncoder *encoder, Datum value)
+encode_value(StringInfo buf, const TypeEncoder *encoder, Datum value, int version)
 {
 	check_stack_depth();		/* arrays of composites of arrays ... */
 
-	appendStringInfoChar(buf, (char) encoder->tag);
-	put_length_and_payload(buf, encoder, value);
+	appendStringInfoChar(buf, (char) tag_in(encoder, version));
+	put_length_and_payload(buf, encoder, value, version);
 }
 
 /* count of non-null fields, then (name, value) pairs in layout order */
 static void
-encode_fields(StringInfo buf, const RowLayout *layout, Datum *values, bool *isnull)
+encode_fields(StringInfo buf, const RowLayout *layout, Datum *values, bool *isnull,
+			  int version)
 {
 	uint32		present = 0;
 	int			i;
@@ -608,18 +876,20 @@ encode_fields(StringInfo buf, const RowLayout *layout, Datum *values, bool *isnu
 
 		if (isnull[idx])
 			continue;			/* NULL and absent are the same: see FORMAT.md */
-		appendBinaryStringInfo(buf, column->field_prefix, column->field_prefix_len);
-		put_length_and_payload(buf, &column->encoder, values[idx]);
+		appendBinaryStringInfo(buf, version >= MC_ROW_FORMAT_V2 ?
+							   column->field_prefix : column->field_prefix_v1,
+							   column->field_prefix_len);
+		put_length_and_payload(buf, &column->encoder, values[idx], version);
 	}
 }
 
 /* The row_hash: SHA-256 of the row's encoding, built in buf. */
 void
 row_hash_compute(StringInfo buf, const RowLayout *layout, Datum *values, bool *isnull,
-				 uint8 out[MC_HASH_LEN])
+				 int version, uint8 out[MC_HASH_LEN])
 {
 	resetStringInfo(buf);
-	row_encode(buf, layout, values, isnull);
+	row_encode(buf, layout, values, isnull, version);
 	mc_sha256(buf->data, buf->len, out);
 }
 
@@ -628,103 +898,12 @@ row_hash_compute(StringInfo buf, const RowLayout *layout, Datum *values, bool *i
  * are indexed by attribute number - 1, as heap_deform_tuple fills them.
  */
 void
-row_encode(StringInfo buf, const RowLayout *layout, Datum *values, bool *isnull)
+row_encode(StringInfo buf, const RowLayout *layout, Datum *values, bool *isnull,
+		   int version)
 {
+	Assert(version == MC_ROW_FORMAT_V1 || version == MC_ROW_FORMAT_V2);
+	nested_encoders_forget_if_stale();
 	appendStringInfoChar(buf, 'R');
-	appendStringInfoChar(buf, MC_ROW_FORMAT_VERSION);
-	encode_fields(buf, layout, values, isnull);
-}
-
-/* ---------- row key ---------- */
-
-static void
-key_value_to_jsonb(JsonbValue *jv, const TypeEncoder *encoder, Datum value)
-{
-	char		buf[MAXDATELEN + 1];
-	const int	utc = 0;
-	char	   *str;
-
-	switch (encoder->tag)
-	{
-		case TAG_BOOL:
-			jv->type = jbvBool;
-			jv->val.boolean = DatumGetBool(value);
-			return;
-		case TAG_INTEGER:
-			jv->type = jbvNumeric;
-			if (encoder->typid == INT2OID)
-				jv->val.numeric = int64_to_numeric(DatumGetInt16(value));
-			else if (encoder->typid == INT4OID)
-				jv->val.numeric = int64_to_numeric(DatumGetInt32(value));
-			else
-				jv->val.numeric = int64_to_numeric(DatumGetInt64(value));
-			return;
-		case TAG_NUMERIC:
-			if (!numeric_is_nan(DatumGetNumeric(value)) &&
-				!numeric_is_inf(DatumGetNumeric(value)))
-			{
-				jv->type = jbvNumeric;
-				jv->val.numeric = DatumGetNumeric(value);
-				return;
-			}
-			str = DatumGetCString(DirectFunctionCall1(numeric_out, value));
-			break;
-		case TAG_TEXT:
-			if (encoder->typid == NAMEOID)
-				str = pstrdup(NameStr(*DatumGetName(value)));
-			else
-				str = TextDatumGetCString(value);
-			break;
-		case TAG_ENUM:
-			str = OutputFunctionCall((FmgrInfo *) &encoder->output, value);
-			break;
-		case TAG_UUID:
-			str = DatumGetCString(DirectFunctionCall1(uuid_out, value));
-			break;
-		case TAG_DATE:
-		case TAG_TIME:
-		case TAG_TIMETZ:
-		case TAG_TIMESTAMP:
-		case TAG_TIMESTAMPTZ:
-			/* ISO 8601; timestamptz in UTC whatever the session's TimeZone */
-			str = pstrdup(JsonEncodeDateTime(buf, value, encoder->typid, &utc));
-			break;
-		default:
-			elog(ERROR, "type %u cannot be part of a row key", encoder->typid);
-			return;
-	}
-	jv->type = jbvString;
-	jv->val.string.val = str;
-	jv->val.string.len = strlen(str);
-}
-
-/* {"column": value, ...} for the key columns of a row */
-Jsonb *
-row_key_build(const RowLayout *keylayout, Datum *values, bool *isnull)
-{
-	JsonbParseState *state = NULL;
-	JsonbValue *result;
-	int			i;
-
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (i = 0; i < keylayout->ncolumns; i++)
-	{
-		const EncodedColumn *column = &keylayout->columns[i];
-		int			idx = column->attnum - 1;
-		JsonbValue	key;
-		JsonbValue	val;
-
-		key.type = jbvString;
-		key.val.string.val = column->name;
-		key.val.string.len = strlen(column->name);
-		pushJsonbValue(&state, WJB_KEY, &key);
-
-		if (isnull[idx])
-			val.type = jbvNull;
-		else
-			key_value_to_jsonb(&val, &column->encoder, values[idx]);
-		pushJsonbValue(&state, WJB_VALUE, &val);
-	}
-	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(result);
+	appendStringInfoChar(buf, (char) version);
+	encode_fields(buf, layout, values, isnull, version);
 }

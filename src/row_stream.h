@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * row_stream.h
- *	  The row hashes of ledger tables in heap order, computed by parallel
- *	  workers where the server can spare them, else by this backend.
+ *	  The rows of ledger tables in heap order, each as its key text and
+ *	  row hashes, computed by parallel workers where the server can spare
+ *	  them, else by this backend.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,29 +22,32 @@
 #include "ledger_cache.h"
 #include "sha256.h"
 
-/* What a worker sends for each row. */
-typedef struct RowHashRecord
+/* What the stream says of one row; key points into the stream's buffers. */
+typedef struct RowRecord
 {
-	uint8		row_hash[MC_HASH_LEN];
+	uint8		hash[MC_HASH_LEN];	/* of its encoding in the current format */
+	uint8		hash_v1[MC_HASH_LEN];	/* format version 1, when asked for */
 	ItemPointerData tid;
-} RowHashRecord;
+	const char *key;			/* canonical text of its row key, UTF-8 */
+	uint32		key_len;
+} RowRecord;
 
 typedef struct RowStream
 {
 	Relation	rel;
 	LedgerRelation *ledger;
-	Snapshot	snapshot;
-	ItemPointerData current;	/* the row last returned */
-	TupleTableSlot *slot;		/* its values, when they are needed */
-	bool		slot_current;	/* slot holds them already */
+	bool		with_v1;		/* also hash each row in format version 1 */
+	Oid			owner;			/* the rows' output functions run as owner */
 	/* fed by a worker */
 	shm_mq_handle *queue;
-	const RowHashRecord *batch;
-	Size		batch_rows;
+	const char *batch;
+	Size		batch_len;
 	Size		batch_next;
 	/* or scanned here */
 	TableScanDesc scan;
+	TupleTableSlot *slot;
 	StringInfoData encoding;
+	StringInfoData key;
 	bool		done;
 } RowStream;
 
@@ -54,13 +58,19 @@ typedef struct RowStreams
 	RowStream  *streams;
 } RowStreams;
 
-extern RowStreams *row_streams_open(Relation *rels, int count, Snapshot snapshot);
-extern bool row_stream_next(RowStream *stream, uint8 row_hash[MC_HASH_LEN]);
-extern TupleTableSlot *row_stream_current_row(RowStream *stream);
+/*
+ * Streams of rels' rows, all read with snapshot, under value settings
+ * the caller has fixed (medchain_value_settings_fix).  Put the largest
+ * tables first: they get the workers.
+ */
+extern RowStreams *row_streams_open(Relation *rels, const bool *with_v1, int count,
+									Snapshot snapshot);
+extern bool row_stream_next(RowStream *stream, RowRecord *record);
 extern void row_streams_close(RowStreams *streams);
 
-/* Hash the row in slot, as the row trigger did. */
-extern void row_hash_of_slot(const LedgerRelation *ledger, TupleTableSlot *slot,
-							 StringInfo buf, uint8 row_hash[MC_HASH_LEN]);
+/* Hash and key a row as the row trigger would (record->key points into key). */
+extern void row_record_of_slot(const LedgerRelation *ledger, TupleTableSlot *slot,
+							   bool with_v1, StringInfo encoding, StringInfo key,
+							   RowRecord *record);
 
 #endif							/* MEDCHAIN_ROW_STREAM_H */

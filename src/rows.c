@@ -16,13 +16,15 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "ledger_cache.h"
-#include "registry.h"
+#include "journal.h"
 #include "rows.h"
 #include "security_scope.h"
 
@@ -64,7 +66,7 @@ ledger_key_fits(const LedgerRelation *ledger, Jsonb *key)
 	return fits;
 }
 
-static void
+void
 check_key_shape(const LedgerRelation *ledger, Jsonb *key)
 {
 	if (!ledger_key_fits(ledger, key))
@@ -139,31 +141,72 @@ ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, ItemPointer ti
 	return found;
 }
 
-/* Open a ledger table for reading; errors if it is not one. */
+/*
+ * Open a table the journal has enablements for, current or released, and
+ * its history; errors if it has none.  The journal decides, not the
+ * registry: a released table's sealed rows still have proofs.
+ */
 Relation
-ledger_table_open(Oid relid)
+ledger_table_open(Oid relid, Relation journal, const AttrNumber *attnums,
+				  LedgerHistory **history)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
+	char	   *relation = ledger_relation_name(rel);
 
-	if (!registry_active(relid, NULL))
+	*history = ledger_history_load(journal, attnums, relation, GetActiveSnapshot());
+	if ((*history)->enablements == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s is not a ledger table", ledger_relation_name(rel)),
-				 errdetail("Only ledger tables have recorded rows."),
+				 errmsg("table %s is not a ledger table", relation),
+				 errdetail("Only ledger tables have recorded rows, and the journal has no enablement of this table."),
 				 errhint("See medchain.ledger_tables.")));
 	return rel;
 }
 
+void
+recorded_row_find(Oid relid, Jsonb *key, RecordedRow *row)
+{
+	row->journal = table_open(medchain_relation("entries"), AccessShareLock);
+	entry_columns_find(row->journal, row->attnums);
+	row->rel = ledger_table_open(relid, row->journal, row->attnums, &row->history);
+	row->ledger = ledger_relation_get(row->rel);
+	row->enablement = row->history->current != NULL ? row->history->current :
+		llast(row->history->enablements);
+	check_key_shape(row->ledger, key);
+	row->entry = enablement_row_entry(row->journal, row->attnums, row->enablement,
+									  row->ledger->relation_name, key, GetActiveSnapshot());
+	row->format_version = MC_FORMAT_CURRENT;
+	if (row->entry != NULL)
+	{
+		bool		isnull;
+
+		row->format_version = DatumGetInt16(heap_getattr(row->entry,
+														 row->attnums[COL_FORMAT_VERSION],
+														 RelationGetDescr(row->journal),
+														 &isnull));
+	}
+}
+
+void
+recorded_row_close(RecordedRow *row)
+{
+	table_close(row->rel, AccessShareLock);
+	table_close(row->journal, AccessShareLock);
+}
+
 /*
- * The canonical encoding of the current row with that key, as seen by the
- * active snapshot; errors if there is no such row.
+ * The canonical encoding, in the given format version, of the current row
+ * with that key, as seen by the active snapshot; errors if there is no
+ * such row.
  */
 StringInfo
-ledger_row_encoding(Relation rel, LedgerRelation *ledger, Jsonb *key)
+ledger_row_encoding(Relation rel, LedgerRelation *ledger, Jsonb *key, int version)
 {
 	ItemPointerData tid;
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	StringInfo	buf = makeStringInfo();
+	OwnerScope	scope;
+	int			settings_level;
 
 	if (!ledger_row_find(rel, ledger, key, &tid) ||
 		!table_tuple_fetch_row_version(rel, &tid, GetActiveSnapshot(), slot))
@@ -175,26 +218,48 @@ ledger_row_encoding(Relation rel, LedgerRelation *ledger, Jsonb *key)
 				 errdetail("No visible row has these key values."),
 				 errhint("Check the key against medchain.entries.")));
 	slot_getallattrs(slot);
-	row_encode(buf, ledger->row_layout, slot->tts_values, slot->tts_isnull);
+	/* output functions are the owner's code */
+	medchain_become_owner(RelationGetRelid(rel), &scope);
+	settings_level = medchain_value_settings_fix();
+	row_encode(buf, ledger->row_layout, slot->tts_values, slot->tts_isnull, version);
+	if (settings_level >= 0)
+		medchain_settings_restore(settings_level);
+	medchain_leave_owner(&scope);
 	ExecDropSingleTupleTableSlot(slot);
 	return buf;
+}
+
+void
+require_table_read(Relation rel)
+{
+	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", RelationGetRelationName(rel)),
+				 errdetail("The row's encoding, and a proof, contain the row itself."),
+				 errhint("Ask for SELECT on the table.")));
 }
 
 /*
  * medchain.row_encoding(tbl regclass, key jsonb) RETURNS bytea
  *
- * The canonical encoding of the current row with that key; its SHA-256 is
- * the row_hash that recording it produced.
+ * The canonical encoding of the current row with that key, in the format
+ * version of the row's entry; its SHA-256 is the row_hash that recording
+ * it produced.
  */
 Datum
 medchain_row_encoding(PG_FUNCTION_ARGS)
 {
-	Relation	rel = ledger_table_open(PG_GETARG_OID(0));
 	Jsonb	   *key = PG_GETARG_JSONB_P(1);
-	StringInfo	encoding = ledger_row_encoding(rel, ledger_relation_get(rel), key);
-	bytea	   *result = (bytea *) palloc(VARHDRSZ + encoding->len);
+	RecordedRow row;
+	StringInfo	encoding;
+	bytea	   *result;
 
-	table_close(rel, AccessShareLock);
+	recorded_row_find(PG_GETARG_OID(0), key, &row);
+	require_table_read(row.rel);
+	encoding = ledger_row_encoding(row.rel, row.ledger, key, row.format_version);
+	recorded_row_close(&row);
+	result = (bytea *) palloc(VARHDRSZ + encoding->len);
 	SET_VARSIZE(result, VARHDRSZ + encoding->len);
 	memcpy(VARDATA(result), encoding->data, encoding->len);
 	PG_RETURN_BYTEA_P(result);

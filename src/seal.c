@@ -38,6 +38,11 @@
 #include "utils/snapmgr.h"
 
 #include "block.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "chain_rules.h"
+#include "port/pg_bswap.h"
+#include "sort_compat.h"
 #include "chain_config.h"
 #include "journal.h"
 #include "merkle.h"
@@ -53,46 +58,88 @@ typedef struct PendingEntry
 	ItemPointerData pending_tid;
 } PendingEntry;
 
-static int
-pending_entry_cmp(const void *a, const void *b)
-{
-	int64		x = ((const PendingEntry *) a)->entry_id;
-	int64		y = ((const PendingEntry *) b)->entry_id;
+/*
+ * A pending row as a sort key: entry_id big-endian with the sign bit
+ * flipped, so that bytewise order is numeric order, then the two TIDs.
+ */
+#define PENDING_KEY_LEN (8 + 2 * sizeof(ItemPointerData))
 
-	return (x > y) - (x < y);
+static Datum
+pending_key(const PendingEntry *entry)
+{
+	bytea	   *key = palloc(VARHDRSZ + PENDING_KEY_LEN);
+	uint64		ordered = pg_hton64((uint64) entry->entry_id ^ (UINT64CONST(1) << 63));
+	char	   *p = VARDATA(key);
+
+	SET_VARSIZE(key, VARHDRSZ + PENDING_KEY_LEN);
+	memcpy(p, &ordered, 8);
+	memcpy(p + 8, &entry->entry_tid, sizeof(ItemPointerData));
+	memcpy(p + 8 + sizeof(ItemPointerData), &entry->pending_tid, sizeof(ItemPointerData));
+	return PointerGetDatum(key);
 }
 
-/* Committed pending entries, in entry_id order, at most `limit` of them. */
-static PendingEntry *
-pending_collect(Relation pending, Snapshot snapshot, int64 limit, int64 *count)
+static void
+pending_from_key(Datum datum, PendingEntry *entry)
+{
+	const char *p = VARDATA_ANY(DatumGetByteaPP(datum));
+	uint64		ordered;
+
+	memcpy(&ordered, p, 8);
+	entry->entry_id = (int64) (pg_ntoh64(ordered) ^ (UINT64CONST(1) << 63));
+	memcpy(&entry->entry_tid, p + 8, sizeof(ItemPointerData));
+	memcpy(&entry->pending_tid, p + 8 + sizeof(ItemPointerData), sizeof(ItemPointerData));
+}
+
+/*
+ * The committed pending entries, sorted by entry_id; with a limit, only
+ * the lowest `limit` ids are kept (a bounded heap), and the sort spills
+ * to disk past work_mem, so a large backlog costs no more memory than
+ * that.  Returns the sort, ready to read.
+ */
+static Tuplesortstate *
+pending_collect(Relation pending, Snapshot snapshot, int64 limit)
 {
 	TableScanDesc scan = table_beginscan(pending, snapshot, 0, NULL);
 	TupleDesc	desc = RelationGetDescr(pending);
-	int64		allocated = 1024;
-	int64		n = 0;
-	PendingEntry *list = palloc(sizeof(PendingEntry) * allocated);
+	Tuplesortstate *sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid,
+												 false, work_mem, NULL, TUPLESORT_NONE);
+	MemoryContext keycxt = AllocSetContextCreate(CurrentMemoryContext, "medchain pending key",
+												 ALLOCSET_SMALL_SIZES);
 	HeapTuple	tuple;
 
+	if (limit < PG_INT64_MAX)
+		tuplesort_set_bound(sort, limit);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
+		PendingEntry entry;
 		bool		isnull;
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		if (n == allocated)
-		{
-			allocated *= 2;
-			list = repalloc_huge(list, sizeof(PendingEntry) * allocated);
-		}
-		list[n].entry_id = DatumGetInt64(heap_getattr(tuple, 1, desc, &isnull));
-		list[n].entry_tid = *(ItemPointer) DatumGetPointer(heap_getattr(tuple, 2, desc, &isnull));
-		list[n].pending_tid = tuple->t_self;
-		n++;
+		entry.entry_id = DatumGetInt64(heap_getattr(tuple, 1, desc, &isnull));
+		entry.entry_tid = *(ItemPointer) DatumGetPointer(heap_getattr(tuple, 2, desc, &isnull));
+		entry.pending_tid = tuple->t_self;
+		old = MemoryContextSwitchTo(keycxt);
+		tuplesort_putdatum(sort, pending_key(&entry), false);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(keycxt);
 	}
 	table_endscan(scan);
+	MemoryContextDelete(keycxt);
+	tuplesort_performsort(sort);
+	return sort;
+}
 
-	qsort(list, n, sizeof(PendingEntry), pending_entry_cmp);
-	*count = Min(n, limit);
-	return list;
+static bool
+pending_next(Tuplesortstate *sort, PendingEntry *entry)
+{
+	Datum		datum;
+
+	if (!sort_next_datum(sort, &datum))
+		return false;
+	pending_from_key(datum, entry);
+	pfree(DatumGetPointer(datum));
+	return true;
 }
 
 /*
@@ -189,17 +236,44 @@ seal_entry(SealState *state, const PendingEntry *pending, int64 height, int32 le
 	simple_heap_delete(state->pending, (ItemPointer) &pending->pending_tid);
 }
 
-/* Refuse a difficulty below the chain's: it would make forging cheaper. */
-static void
-check_difficulty(const BlockRow *head, int difficulty)
+/*
+ * The chain's floor: fixed by its genesis block, or by the difficulty the
+ * genesis block is about to be sealed at.
+ */
+static int64
+floor_for_next(const BlockRow *head, Snapshot snapshot, int difficulty)
 {
-	if (head != NULL && difficulty < (int) head->header.difficulty)
+	BlockRow	genesis;
+
+	if (head == NULL)
+		return difficulty;
+	if (head->header.format_version >= 2)
+		return head->header.min_difficulty;
+	if (!block_row_fetch(0, snapshot, &genesis))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the chain has no genesis block"),
+				 errdetail("The genesis block fixes the chain's difficulty floor, which a new block must meet."),
+				 errhint("Someone with superuser rights altered medchain.blocks; run medchain.verify().")));
+	return chain_floor(&genesis.header);
+}
+
+/*
+ * Refuse a difficulty below the chain's or its floor: it would make
+ * forging cheaper.
+ */
+static void
+check_difficulty(const BlockRow *head, int64 floor, int difficulty)
+{
+	int64		least = Max(floor, head != NULL ? (int64) head->header.difficulty : 0);
+
+	if (difficulty < least)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("medchain.difficulty %d is below the chain's difficulty %u",
-						difficulty, head->header.difficulty),
-				 errdetail("A block may not be easier to forge than the block before it; verify() reports such a block as modified."),
-				 errhint("Set medchain.difficulty to %u or more.", head->header.difficulty)));
+				 errmsg("medchain.difficulty %d is below the chain's difficulty %lld",
+						difficulty, (long long) least),
+				 errdetail("A block may not be easier to forge than the block before it or than the chain's floor; verify() reports such a block as modified."),
+				 errhint("Set medchain.difficulty to %lld or more.", (long long) least)));
 }
 
 static int64
@@ -233,9 +307,10 @@ medchain_seal(PG_FUNCTION_ARGS)
 	bool		have_head;
 	BlockRow	block;
 	SealState	state;
-	PendingEntry *list;
-	int64		count;
-	int64		i;
+	Tuplesortstate *sort;
+	PendingEntry pending;
+	int64		count = 0;
+	int64		floor;
 	DirectTable *blocks;
 	MemoryContext entrycxt;
 
@@ -251,59 +326,60 @@ medchain_seal(PG_FUNCTION_ARGS)
 	blocks = direct_open(medchain_relation("blocks"), ExclusiveLock);
 	state.snapshot = RegisterSnapshot(GetLatestSnapshot());
 	have_head = block_head(state.snapshot, &head);
-	check_difficulty(have_head ? &head : NULL, chain_difficulty());
+	floor = floor_for_next(have_head ? &head : NULL, state.snapshot, chain_difficulty());
+	check_difficulty(have_head ? &head : NULL, floor, chain_difficulty());
 
 	state.pending = table_open(medchain_relation("pending"), RowExclusiveLock);
-	list = pending_collect(state.pending, state.snapshot, limit, &count);
-	if (count == 0)
-	{
-		table_close(state.pending, NoLock);
-		direct_close(blocks);
-		UnregisterSnapshot(state.snapshot);
-		PG_RETURN_NULL();
-	}
-	if (count > PG_INT32_MAX)
-		count = PG_INT32_MAX;	/* entry_count is a u32 in the header; the rest waits */
-
 	state.entries = direct_open(medchain_relation("entries"), RowExclusiveLock);
 	state.pkey = index_open(medchain_relation("entries_pkey"), RowExclusiveLock);
 	entry_columns_find(state.entries->rel, state.attnums);
 	merkle_begin(&state.merkle);
 
 	memset(&block, 0, sizeof(block));
-	block.header.format_version = MC_BLOCK_FORMAT_VERSION;
+	block.header.format_version = MC_BLOCK_FORMAT_CURRENT;
 	block.header.height = have_head ? head.header.height + 1 : 0;
 	if (have_head)
 		memcpy(block.header.prev_hash, head.block_hash, MC_HASH_LEN);
 
+	/* entry_count is a u32 in the header; the rest waits for a later block */
+	sort = pending_collect(state.pending, state.snapshot, limit);
 	entrycxt = AllocSetContextCreate(CurrentMemoryContext, "medchain seal entry",
 									 ALLOCSET_DEFAULT_SIZES);
-	for (i = 0; i < count; i++)
+	while (count < Min(limit, (int64) PG_INT32_MAX) && pending_next(sort, &pending))
 	{
 		MemoryContext old = MemoryContextSwitchTo(entrycxt);
 
 		CHECK_FOR_INTERRUPTS();
-		seal_entry(&state, &list[i], block.header.height, (int32) i);
+		if (count == 0)
+			block.first_entry_id = pending.entry_id;
+		block.last_entry_id = pending.entry_id;
+		seal_entry(&state, &pending, block.header.height, (int32) count);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(entrycxt);
+		count++;
 	}
 	MemoryContextDelete(entrycxt);
+	tuplesort_end(sort);
 
-	merkle_root(&state.merkle, block.header.merkle_root);
-	block.header.entry_count = (uint32) count;
-	block.header.sealed_at = GetCurrentTimestamp();
-	block.header.difficulty = (uint32) chain_difficulty();
-	block.node_name = chain_node_name();
-	block_node_id(block.node_name, block.header.node_id);
-	block.first_entry_id = list[0].entry_id;
-	block.last_entry_id = list[count - 1].entry_id;
-	pow_search(&block.header, block.block_hash);
-	direct_insert(blocks, block_row_to_tuple(&block, RelationGetDescr(blocks->rel)));
+	if (count > 0)
+	{
+		merkle_root(&state.merkle, block.header.merkle_root);
+		block.header.entry_count = (uint32) count;
+		block.header.sealed_at = GetCurrentTimestamp();
+		block.header.difficulty = (uint32) chain_difficulty();
+		block.header.min_difficulty = (uint32) floor;
+		block.node_name = chain_node_name();
+		block_node_id(block.node_name, block.header.node_id);
+		pow_search(&block.header, block.block_hash);
+		direct_insert(blocks, block_row_to_tuple(&block, RelationGetDescr(blocks->rel)));
+	}
 
 	index_close(state.pkey, NoLock);
 	direct_close(state.entries);
 	table_close(state.pending, NoLock);
 	direct_close(blocks);
 	UnregisterSnapshot(state.snapshot);
+	if (count == 0)
+		PG_RETURN_NULL();
 	PG_RETURN_INT64(block.header.height);
 }

@@ -55,6 +55,16 @@ medchain_settings_restore(int nest_level)
 }
 
 void
+medchain_act_as_owner(Oid owner, OwnerScope *scope)
+{
+	GetUserIdAndSecContext(&scope->saved_userid, &scope->saved_sec_context);
+	SetUserIdAndSecContext(owner, scope->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	scope->nest_level = -1;
+}
+
+void
 medchain_become_owner(Oid relid, OwnerScope *scope)
 {
 	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -65,17 +75,15 @@ medchain_become_owner(Oid relid, OwnerScope *scope)
 	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
 
-	GetUserIdAndSecContext(&scope->saved_userid, &scope->saved_sec_context);
-	SetUserIdAndSecContext(owner, scope->saved_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	medchain_act_as_owner(owner, scope);
 	scope->nest_level = medchain_pin_search_path();
 }
 
 void
 medchain_leave_owner(OwnerScope *scope)
 {
-	medchain_settings_restore(scope->nest_level);
+	if (scope->nest_level >= 0)
+		medchain_settings_restore(scope->nest_level);
 	SetUserIdAndSecContext(scope->saved_userid, scope->saved_sec_context);
 }
 

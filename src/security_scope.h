@@ -37,11 +37,18 @@ typedef struct OwnerScope
 {
 	Oid			saved_userid;
 	int			saved_sec_context;
-	int			nest_level;
+	int			nest_level;		/* -1 when the caller keeps the settings */
 } OwnerScope;
 
 /* Become the owner of relation relid (restricted, search_path pinned). */
 extern void medchain_become_owner(Oid relid, OwnerScope *scope);
+
+/*
+ * Become owner (restricted) inside settings the caller has pinned already
+ * for a whole scan: per row, a nest level of its own would cost more than
+ * the row.
+ */
+extern void medchain_act_as_owner(Oid owner, OwnerScope *scope);
 extern void medchain_leave_owner(OwnerScope *scope);
 
 /*

@@ -23,14 +23,22 @@
 
 StaticAssertDecl(SHA256_DIGEST_LENGTH == MC_HASH_LEN, "SHA-256 digests are 32 bytes");
 
+/*
+ * OpenSSL's SHA-256 cannot fail on valid arguments, but it reports
+ * failure, and a digest that was not computed must never be used.
+ */
 void
 mc_sha256(const void *data, size_t len, uint8 digest[MC_HASH_LEN])
 {
 	SHA256_CTX	ctx;
 
-	SHA256_Init(&ctx);
-	SHA256_Update(&ctx, data, len);
-	SHA256_Final(digest, &ctx);
+	if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, data, len) != 1 ||
+		SHA256_Final(digest, &ctx) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("OpenSSL's SHA-256 failed"),
+				 errdetail("No digest was computed for a %zu-byte message.", len),
+				 errhint("Check the server's OpenSSL installation.")));
 }
 
 bytea *

@@ -22,6 +22,7 @@
 #include "fmgr.h"
 #include "utils/rel.h"
 
+#include "row_key.h"
 #include "triggers.h"
 
 PG_FUNCTION_INFO_V1(medchain_record_row);
@@ -37,15 +38,22 @@ is_medchain_trigger_name(const char *name)
 
 int64
 record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
-				 const char *kind, Datum *values, bool *isnull)
+				 const char *kind, int64 enablement_id, Datum *values, bool *isnull)
 {
 	uint8		hash[MC_HASH_LEN];
+	JournalRecord record;
 
 	/* the writer's buffer is free until journal_append encodes the entry */
-	row_hash_compute(&writer->scratch, ledger->row_layout, values, isnull, hash);
-	return journal_append(writer, kind, ledger->relation_name,
-						  row_key_build(ledger->key_layout, values, isnull),
-						  hash, NULL);
+	row_hash_compute(&writer->scratch, ledger->row_layout, values, isnull,
+					 MC_FORMAT_CURRENT, hash);
+	record.kind = kind;
+	record.name = &ledger->name;
+	record.entry_id = 0;
+	record.enablement_id = enablement_id;
+	record.row_key = row_key_build(ledger->key_layout, values, isnull);
+	record.row_hash = hash;
+	record.detail = NULL;
+	return journal_append(writer, &record);
 }
 
 static TriggerData *
@@ -81,7 +89,7 @@ medchain_record_row(PG_FUNCTION_ARGS)
 	ledger = ledger_relation_get(trigdata->tg_relation);
 	slot_getallattrs(slot);
 	writer = journal_open();
-	record_row_entry(writer, ledger, MC_KIND_INSERT,
+	record_row_entry(writer, ledger, MC_KIND_INSERT, ledger_relation_enablement(ledger),
 					 slot->tts_values, slot->tts_isnull);
 	journal_close(writer);
 	return PointerGetDatum(NULL);

@@ -22,6 +22,7 @@
 extern bool is_medchain_trigger_name(const char *name);
 
 extern int64 record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
-							  const char *kind, Datum *values, bool *isnull);
+							  const char *kind, int64 enablement_id,
+							  Datum *values, bool *isnull);
 
 #endif							/* MEDCHAIN_TRIGGERS_H */

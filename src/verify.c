@@ -4,31 +4,45 @@
  *	  medchain.verify(): integrity checks that name what was altered,
  *	  deleted or slipped in.
  *
+ * What verify() relies on is verified too.  Which tables are ledgers, since
+ * when and with which key, it reads from the journal's hashed events
+ * (enablement.c); the registry is a claim checked against them, and a
+ * table the journal says is a ledger is checked whatever the registry
+ * says.  The pending queue is checked against the unsealed entries, and a
+ * block's first and last entry ids against its entries.
+ *
  * One sequential pass over the journal does three jobs at once:
  *
  * - each entry is re-hashed and compared with its entry_hash;
  * - each sealed entry's leaf goes into its block's Merkle tree, in
  *   leaf_index order, built as the leaves arrive (merkle.c), so a block is
  *   checked against its root as soon as all its entries are in;
- * - each entry of a checked ledger table is paired with the table's rows,
- *   hashed in heap order by a parallel worker or by this backend
- *   (row_stream.c).  Rows are appended in about the order their entries
- *   are, so pairing by row_hash almost always succeeds at once; what does
- *   not pair waits in a small table and is settled at the end, or earlier
- *   when too much waits, by a lookup by key.  Memory therefore does not
- *   grow with the table.
+ * - each entry of a checked table's current enablement is paired with the
+ *   table's rows, which stream alongside in heap order (row_stream.c), by
+ *   the canonical text of its row key; the pair's hashes must agree.  Rows
+ *   are appended in about the order their entries are, so the next row
+ *   almost always pairs at once; what does not pair waits in a small
+ *   table, and when too much waits it spills into a sort, so memory does
+ *   not grow with the table.  What is left at the end is a row_missing or
+ *   a row_unrecorded, or, when a leftover entry and a leftover row hash
+ *   alike, one entry whose row_key was rewritten.
  *
- * A second, short pass checks the block headers and their links.
+ * A second, short pass checks the block headers and their links
+ * (chain_rules.c).
  *
  * Each tamper is reported once, where it happened: a row altered behind
  * the triggers is row_modified, not also a broken entry; an entry that no
  * longer hashes right is entry_modified, and its row is not compared with
- * it; a block whose hash was recomputed without proof-of-work is
- * block_modified, and the next block's link to it is not reported too.
+ * it; a block whose header was altered is block_modified, and neither its
+ * entries nor the next block's link to it are reported too; an entry
+ * moved to another block is named by the block whose Merkle root it
+ * completes.
  *
  * Everything is read with one snapshot, so a row and its entry (written in
  * one transaction) are seen together or not at all; nothing is written,
- * so verify() runs on a hot standby.
+ * so verify() runs on a hot standby.  What cannot be checked (a table
+ * that is gone, a key that is no longer what it was) is a finding, and
+ * the rest is checked all the same.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,34 +53,51 @@
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
+#include "port/pg_bswap.h"
+#include "storage/bufmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "storage/bufmgr.h"
+#include "utils/tuplesort.h"
 #include "utils/tuplestore.h"
 
 #include "block.h"
+#include "canonical_json.h"
+#include "chain_rules.h"
+#include "enablement.h"
 #include "journal.h"
 #include "ledger_cache.h"
 #include "merkle.h"
 #include "privileges.h"
 #include "registry.h"
+#include "row_key.h"
 #include "row_stream.h"
-#include "rows.h"
+#include "security_scope.h"
 
 PG_FUNCTION_INFO_V1(medchain_verify);
 
-/* Unpaired rows and entries a table check holds (some 10 MB) before settling them. */
+/* Unpaired rows and entries a table check holds in memory before spilling. */
 #define UNPAIRED_LIMIT 100000
+
+/* Leftovers matched by hash at the end; beyond this they are reported as they are. */
+#define LEFTOVER_LIMIT 10000
+
+/* A schema-qualified name: two quoted identifiers, a dot, the NUL. */
+#define RELATION_NAME_LEN (2 * (2 * NAMEDATALEN + 2) + 2)
 
 /* ---------- findings ---------- */
 
@@ -74,7 +105,19 @@ typedef struct Findings
 {
 	Tuplestorestate *store;
 	TupleDesc	desc;
+	HTAB	   *reported_entries;	/* entry ids named by an entry_modified */
 } Findings;
+
+/* A key's canonical UTF-8 text as the jsonb a finding's row_key holds. */
+static Jsonb *
+key_text_jsonb(const char *key, uint32 len)
+{
+	char	   *server = pg_any_to_server(key, len, PG_UTF8);
+
+	if (server == key)
+		server = pnstrdup(key, len);
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(server)));
+}
 
 /* entry_id and block_height are NULL when negative. */
 static void
@@ -94,57 +137,89 @@ report(Findings *findings, const char *finding, const char *relation,
 	tuplestore_putvalues(findings->store, findings->desc, values, isnull);
 }
 
-/* ---------- row checks of one ledger table ---------- */
-
-typedef struct UnpairedEntry
+/* Report an entry once as entry_modified; false if it was reported already. */
+static bool
+report_entry(Findings *findings, const char *relation, Jsonb *row_key,
+			 int64 entry_id, int64 block_height, const char *detail)
 {
-	uint8		row_hash[MC_HASH_LEN];	/* hash key */
+	bool		found;
+
+	hash_search(findings->reported_entries, &entry_id, HASH_ENTER, &found);
+	if (found)
+		return false;
+	report(findings, "entry_modified", relation, row_key, entry_id, block_height, detail);
+	return true;
+}
+
+static bool
+entry_reported(Findings *findings, int64 entry_id)
+{
+	return hash_search(findings->reported_entries, &entry_id, HASH_FIND, NULL) != NULL;
+}
+
+/* ---------- pairing a table's entries with its rows ---------- */
+
+/* An entry or a row that waits for its other half, by the digest of its key. */
+typedef struct Unpaired
+{
+	uint8		key_digest[MC_HASH_LEN];	/* hash key */
+	char	   *key;
+	uint32		key_len;
+	/* an entry */
 	int64		entry_id;
 	int64		block_height;
-	Jsonb	   *row_key;
-} UnpairedEntry;
-
-typedef struct UnpairedRow
-{
-	uint8		row_hash[MC_HASH_LEN];	/* hash key */
-	Jsonb	   *row_key;
-} UnpairedRow;
-
-/* A schema-qualified name: two quoted identifiers, a dot, the NUL. */
-#define RELATION_NAME_LEN (2 * (2 * NAMEDATALEN + 2) + 2)
+	int			version;
+	bool		altered;		/* fails its own hash: reported, not compared */
+	uint8		row_hash[MC_HASH_LEN];
+	/* a row */
+	uint8		hash[MC_HASH_LEN];
+	uint8		hash_v1[MC_HASH_LEN];
+} Unpaired;
 
 typedef struct TableCheck
 {
 	char		relation[RELATION_NAME_LEN];	/* as in medchain.entries; hash key */
 	Oid			relid;
-	int64		prior_entry_id; /* entries of the current enablement only */
 	Relation	rel;
 	LedgerRelation *ledger;
-	RowStream  *stream;			/* the table's rows, hashed, in heap order */
-	TupleTableSlot *lookup_slot;	/* a row found by its key */
-	StringInfoData encoding;
+	Enablement *enablement;		/* the current one */
+	bool		with_v1;		/* its entries may be of format version 1 */
+	RowStream  *stream;			/* the table's rows, in heap order */
+	MemoryContext cxt;			/* lives as long as the check */
 	MemoryContext unpaired_cxt; /* the two tables and the keys they hold */
 	HTAB	   *entries;
 	HTAB	   *rows;
+	Tuplesortstate *spill;		/* what did not fit in the two tables */
 } TableCheck;
 
 typedef struct VerifyState
 {
 	Findings	findings;
 	Snapshot	snapshot;
+	Oid			only;			/* verify(tbl): that table's rows only */
 	Relation	journal;
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];
+	List	   *registrations;	/* every row of the registry */
+	HTAB	   *histories;		/* LedgerHistory by relation */
 	HTAB	   *tables;			/* TableCheck by relation */
 	TableCheck **checks;		/* the same, largest table first */
 	TableCheck *last_check;		/* the table of the last entry met */
 	int			nchecks;
 	RowStreams *streams;
+	List	   *late_relations; /* events of relations the registry does not name */
+	Tuplesortstate *unsealed;	/* ids of entries without a block */
 	int64		head_height;	/* -1 without blocks */
-	MemoryContext percall;		/* reset for every entry and row */
+	MemoryContext percall;		/* reset for every few entries and rows */
 	EntryCheckBuffers entry_buffers;
 	Datum	   *entry_values;	/* a journal tuple, deformed */
 	bool	   *entry_isnull;
 } VerifyState;
+
+typedef struct HistoryEntry
+{
+	char		relation[RELATION_NAME_LEN];	/* hash key */
+	LedgerHistory *history;
+} HistoryEntry;
 
 static void
 unpaired_tables_create(TableCheck *check)
@@ -153,172 +228,635 @@ unpaired_tables_create(TableCheck *check)
 
 	ctl.keysize = MC_HASH_LEN;
 	ctl.hcxt = check->unpaired_cxt;
-	ctl.entrysize = sizeof(UnpairedEntry);
+	ctl.entrysize = sizeof(Unpaired);
 	check->entries = hash_create("medchain verify unpaired entries", 256, &ctl,
 								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	ctl.entrysize = sizeof(UnpairedRow);
 	check->rows = hash_create("medchain verify unpaired rows", 256, &ctl,
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-/*
- * An entry that paired with no row: its row is gone (row_missing) or no
- * longer hashes to the entry's row_hash (row_modified).  A row that is
- * there and hashes right was only further along the scan.
- */
+/* What a paired entry and row must agree on: the row's hash in the entry's format. */
 static void
-settle_entry(VerifyState *state, TableCheck *check, UnpairedEntry *entry)
+pair_check(VerifyState *state, TableCheck *check, const Unpaired *entry,
+		   const uint8 *row_hash, const uint8 *row_hash_v1)
 {
-	ItemPointerData tid;
-	uint8		hash[MC_HASH_LEN];
+	const uint8 *hash = entry->version == MC_FORMAT_V1 ? row_hash_v1 : row_hash;
 
-	if (!ledger_key_fits(check->ledger, entry->row_key) ||
-		!ledger_row_find(check->rel, check->ledger, entry->row_key, &tid))
-	{
-		report(&state->findings, "row_missing", check->relation, entry->row_key,
-			   entry->entry_id, entry->block_height,
-			   "the recorded row's key is gone from the table");
-		return;
-	}
-	if (!table_tuple_fetch_row_version(check->rel, &tid, state->snapshot, check->lookup_slot))
-		elog(ERROR, "row of %s vanished during verification", check->relation);
-	row_hash_of_slot(check->ledger, check->lookup_slot, &check->encoding, hash);
-	ExecClearTuple(check->lookup_slot);
-	if (memcmp(hash, entry->row_hash, MC_HASH_LEN) != 0)
-		report(&state->findings, "row_modified", check->relation, entry->row_key,
+	if (!entry->altered && memcmp(hash, entry->row_hash, MC_HASH_LEN) != 0)
+		report(&state->findings, "row_modified", check->relation,
+			   key_text_jsonb(entry->key, entry->key_len),
 			   entry->entry_id, entry->block_height,
 			   "the row no longer hashes to its entry's row_hash");
 }
 
 /*
- * A row that paired with no entry: unrecorded unless an entry for its key
- * exists, in which case that entry reports what happened to the row.
+ * Spill record: u32 key length (big-endian), the key, then 0 and an
+ * entry's fields or 1 and a row's hashes.  Sorted bytewise, the records
+ * of one key lie together, its entries first.
  */
+#define SPILL_ENTRY 0
+#define SPILL_ROW 1
+
 static void
-settle_row(VerifyState *state, TableCheck *check, UnpairedRow *row)
+spill_one(TableCheck *check, const Unpaired *item, uint8 side)
 {
-	if (journal_row_entry(state->journal, state->attnums, check->relation, row->row_key,
-						  check->prior_entry_id, state->snapshot) == NULL)
-		report(&state->findings, "row_unrecorded", check->relation, row->row_key,
-			   -1, -1, "the row has no entry in medchain.entries");
+	StringInfoData buf;
+	uint32		be_len = pg_hton32(item->key_len);
+	bytea	   *datum;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, (char *) &be_len, 4);
+	appendBinaryStringInfo(&buf, item->key, item->key_len);
+	appendStringInfoChar(&buf, (char) side);
+	if (side == SPILL_ENTRY)
+	{
+		appendBinaryStringInfo(&buf, (char *) &item->entry_id, sizeof(int64));
+		appendBinaryStringInfo(&buf, (char *) &item->block_height, sizeof(int64));
+		appendBinaryStringInfo(&buf, (char *) &item->version, sizeof(int));
+		appendStringInfoChar(&buf, item->altered ? 1 : 0);
+		appendBinaryStringInfo(&buf, (char *) item->row_hash, MC_HASH_LEN);
+	}
+	else
+	{
+		appendBinaryStringInfo(&buf, (char *) item->hash, MC_HASH_LEN);
+		appendBinaryStringInfo(&buf, (char *) item->hash_v1, MC_HASH_LEN);
+	}
+	datum = palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(datum, VARHDRSZ + buf.len);
+	memcpy(VARDATA(datum), buf.data, buf.len);
+	tuplesort_putdatum(check->spill, PointerGetDatum(datum), false);
+	pfree(datum);
+	pfree(buf.data);
 }
 
+/* Move everything that waits into the sort, and start afresh. */
 static void
-settle_unpaired(VerifyState *state, TableCheck *check)
+spill_unpaired(TableCheck *check)
 {
 	HASH_SEQ_STATUS seq;
-	UnpairedEntry *entry;
-	UnpairedRow *row;
+	Unpaired   *item;
 
+	if (check->spill == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(check->cxt);
+
+		check->spill = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid,
+											 false, work_mem, NULL, TUPLESORT_NONE);
+		MemoryContextSwitchTo(old);
+	}
 	hash_seq_init(&seq, check->entries);
-	while ((entry = hash_seq_search(&seq)) != NULL)
-	{
-		CHECK_FOR_INTERRUPTS();
-		settle_entry(state, check, entry);
-		MemoryContextReset(state->percall);
-	}
+	while ((item = hash_seq_search(&seq)) != NULL)
+		spill_one(check, item, SPILL_ENTRY);
 	hash_seq_init(&seq, check->rows);
-	while ((row = hash_seq_search(&seq)) != NULL)
-	{
-		CHECK_FOR_INTERRUPTS();
-		settle_row(state, check, row);
-		MemoryContextReset(state->percall);
-	}
+	while ((item = hash_seq_search(&seq)) != NULL)
+		spill_one(check, item, SPILL_ROW);
 	MemoryContextReset(check->unpaired_cxt);
 	unpaired_tables_create(check);
 }
 
-static void
-settle_if_full(VerifyState *state, TableCheck *check)
+static Unpaired *
+wait_in(TableCheck *check, HTAB *table, const char *key, uint32 key_len,
+		const uint8 digest[MC_HASH_LEN])
 {
-	if (hash_get_num_entries(check->entries) + hash_get_num_entries(check->rows) >= UNPAIRED_LIMIT)
-		settle_unpaired(state, check);
+	bool		found;
+	Unpaired   *item = hash_search(table, digest, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		item->key = MemoryContextAlloc(check->unpaired_cxt, key_len + 1);
+		memcpy(item->key, key, key_len);
+		item->key[key_len] = '\0';
+		item->key_len = key_len;
+	}
+	return item;
 }
 
-static Jsonb *
-jsonb_copy_to(MemoryContext cxt, Jsonb *value)
+static void
+spill_if_full(TableCheck *check)
 {
-	Jsonb	   *copy = MemoryContextAlloc(cxt, VARSIZE(value));
-
-	memcpy(copy, value, VARSIZE(value));
-	return copy;
+	if (hash_get_num_entries(check->entries) + hash_get_num_entries(check->rows) >= UNPAIRED_LIMIT)
+		spill_unpaired(check);
 }
 
 /* A row from the stream: pair it with a waiting entry, or let it wait. */
 static void
-take_row(VerifyState *state, TableCheck *check, const uint8 hash[MC_HASH_LEN])
+take_row(VerifyState *state, TableCheck *check, const RowRecord *row)
 {
-	bool		found;
-	UnpairedRow *row;
+	uint8		digest[MC_HASH_LEN];
+	Unpaired   *item;
 
-	if (hash_search(check->entries, hash, HASH_REMOVE, NULL) != NULL)
-		return;
-	row = hash_search(check->rows, hash, HASH_ENTER, &found);
-	if (!found)
+	mc_sha256(row->key, row->key_len, digest);
+	if (hash_get_num_entries(check->entries) > 0 &&
+		(item = hash_search(check->entries, digest, HASH_FIND, NULL)) != NULL)
 	{
-		TupleTableSlot *slot = row_stream_current_row(check->stream);
-
-		row->row_key = jsonb_copy_to(check->unpaired_cxt,
-									 row_key_build(check->ledger->key_layout,
-												   slot->tts_values, slot->tts_isnull));
+		pair_check(state, check, item, row->hash, row->hash_v1);
+		hash_search(check->entries, digest, HASH_REMOVE, NULL);
+		return;
 	}
-	settle_if_full(state, check);
+	item = wait_in(check, check->rows, row->key, row->key_len, digest);
+	memcpy(item->hash, row->hash, MC_HASH_LEN);
+	memcpy(item->hash_v1, row->hash_v1, MC_HASH_LEN);
+	spill_if_full(check);
 }
 
 /*
- * An entry of the table: pair it with a waiting row, else with the next
- * row of the scan (the usual case), else let it wait.
+ * An entry of the table's current enablement: pair it with a waiting row,
+ * else with the next row of the scan (the usual case), else let it wait.
  */
 static void
-take_entry(VerifyState *state, TableCheck *check, const uint8 row_hash[MC_HASH_LEN],
-		   int64 entry_id, int64 block_height, Datum row_key)
+take_entry(VerifyState *state, TableCheck *check, const Unpaired *entry)
 {
-	uint8		hash[MC_HASH_LEN];
-	bool		found;
-	UnpairedEntry *entry;
+	uint8		digest[MC_HASH_LEN];
+	RowRecord	row;
+	Unpaired   *item;
+	bool		digested = false;
 
-	if (hash_get_num_entries(check->rows) > 0 &&
-		hash_search(check->rows, row_hash, HASH_REMOVE, NULL) != NULL)
-		return;
-	if (row_stream_next(check->stream, hash))
+	if (hash_get_num_entries(check->rows) > 0)
 	{
-		if (memcmp(hash, row_hash, MC_HASH_LEN) == 0)
+		mc_sha256(entry->key, entry->key_len, digest);
+		digested = true;
+		if ((item = hash_search(check->rows, digest, HASH_FIND, NULL)) != NULL)
+		{
+			pair_check(state, check, entry, item->hash, item->hash_v1);
+			hash_search(check->rows, digest, HASH_REMOVE, NULL);
 			return;
-		take_row(state, check, hash);
+		}
 	}
-	entry = hash_search(check->entries, row_hash, HASH_ENTER, &found);
-	if (!found)
+	if (row_stream_next(check->stream, &row))
 	{
-		entry->entry_id = entry_id;
-		entry->block_height = block_height;
-		entry->row_key = jsonb_copy_to(check->unpaired_cxt, DatumGetJsonbP(row_key));
+		if (row.key_len == entry->key_len && memcmp(row.key, entry->key, row.key_len) == 0)
+		{
+			pair_check(state, check, entry, row.hash, row.hash_v1);
+			return;
+		}
+		take_row(state, check, &row);
 	}
-	settle_if_full(state, check);
+	if (!digested)
+		mc_sha256(entry->key, entry->key_len, digest);
+	item = wait_in(check, check->entries, entry->key, entry->key_len, digest);
+	item->entry_id = entry->entry_id;
+	item->block_height = entry->block_height;
+	item->version = entry->version;
+	item->altered = entry->altered;
+	memcpy(item->row_hash, entry->row_hash, MC_HASH_LEN);
+	spill_if_full(check);
+}
+
+/* ---------- what is left unpaired ---------- */
+
+typedef struct Leftovers
+{
+	List	   *entries;		/* of Unpaired * */
+	List	   *rows;
+	bool		overflowed;		/* some were reported as they came */
+} Leftovers;
+
+static Unpaired *
+unpaired_copy(const Unpaired *item)
+{
+	Unpaired   *copy = palloc(sizeof(Unpaired));
+
+	*copy = *item;
+	copy->key = pnstrdup(item->key, item->key_len);
+	return copy;
+}
+
+static void
+report_row_missing(VerifyState *state, TableCheck *check, const Unpaired *entry)
+{
+	if (entry->altered)
+		return;					/* reported with its own finding */
+	report(&state->findings, "row_missing", check->relation,
+		   key_text_jsonb(entry->key, entry->key_len), entry->entry_id, entry->block_height,
+		   "the recorded row's key is gone from the table");
+}
+
+static void
+report_row_unrecorded(VerifyState *state, TableCheck *check, const Unpaired *row)
+{
+	report(&state->findings, "row_unrecorded", check->relation,
+		   key_text_jsonb(row->key, row->key_len), -1, -1,
+		   "the row has no entry in medchain.entries");
+}
+
+static void
+leftover_add(VerifyState *state, TableCheck *check, Leftovers *left,
+			 const Unpaired *item, bool is_row)
+{
+	MemoryContext old;
+
+	if (list_length(left->entries) + list_length(left->rows) >= LEFTOVER_LIMIT)
+	{
+		left->overflowed = true;
+		if (is_row)
+			report_row_unrecorded(state, check, item);
+		else
+			report_row_missing(state, check, item);
+		return;
+	}
+	old = MemoryContextSwitchTo(check->cxt);
+	if (is_row)
+		left->rows = lappend(left->rows, unpaired_copy(item));
+	else
+		left->entries = lappend(left->entries, unpaired_copy(item));
+	MemoryContextSwitchTo(old);
+}
+
+static void
+spill_record_read(Datum datum, Unpaired *item, uint8 *side)
+{
+	bytea	   *b = DatumGetByteaPP(datum);
+	const char *p = VARDATA_ANY(b);
+	uint32		be_len;
+
+	memcpy(&be_len, p, 4);
+	item->key_len = pg_ntoh32(be_len);
+	item->key = (char *) p + 4;
+	p += 4 + item->key_len;
+	*side = (uint8) *p++;
+	if (*side == SPILL_ENTRY)
+	{
+		memcpy(&item->entry_id, p, sizeof(int64));
+		memcpy(&item->block_height, p + sizeof(int64), sizeof(int64));
+		memcpy(&item->version, p + 2 * sizeof(int64), sizeof(int));
+		item->altered = p[2 * sizeof(int64) + sizeof(int)] != 0;
+		memcpy(item->row_hash, p + 2 * sizeof(int64) + sizeof(int) + 1, MC_HASH_LEN);
+	}
+	else
+	{
+		memcpy(item->hash, p, MC_HASH_LEN);
+		memcpy(item->hash_v1, p + MC_HASH_LEN, MC_HASH_LEN);
+	}
+}
+
+static bool
+spill_next(Tuplesortstate *sort, Datum *datum, Unpaired *item, uint8 *side)
+{
+	bool		isnull;
+
+#if PG_VERSION_NUM >= 160000
+	if (!tuplesort_getdatum(sort, true, true, datum, &isnull, NULL))
+#else
+	if (!tuplesort_getdatum(sort, true, datum, &isnull, NULL))
+#endif
+		return false;
+	spill_record_read(*datum, item, side);
+	return true;
+}
+
+/*
+ * The sorted spill, one key at a time: its entries pair with its rows in
+ * turn; whatever of a key does not pair is left over.  A key's records
+ * and entries live in percall, reset when the key is done.
+ */
+static void
+merge_spill(VerifyState *state, TableCheck *check, Leftovers *left)
+{
+	Datum		datum;
+	Unpaired	item;
+	uint8		side;
+	bool		more;
+	char	   *key = NULL;
+	uint32		key_len = 0;
+	List	   *entries = NIL;
+	ListCell   *lc;
+
+	tuplesort_performsort(check->spill);
+	for (;;)
+	{
+		more = spill_next(check->spill, &datum, &item, &side);
+		if (key != NULL &&
+			(!more || item.key_len != key_len || memcmp(item.key, key, key_len) != 0))
+		{
+			foreach(lc, entries)
+				leftover_add(state, check, left, lfirst(lc), false);
+			entries = NIL;
+			key = NULL;
+			MemoryContextReset(state->percall);
+		}
+		if (!more)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		if (key == NULL)
+		{
+			key = MemoryContextStrdup(state->percall, pnstrdup(item.key, item.key_len));
+			key_len = item.key_len;
+		}
+		item.key = key;
+		if (side == SPILL_ENTRY)
+		{
+			MemoryContext old = MemoryContextSwitchTo(state->percall);
+
+			entries = lappend(entries, unpaired_copy(&item));
+			MemoryContextSwitchTo(old);
+		}
+		else if (entries != NIL)
+		{
+			pair_check(state, check, linitial(entries), item.hash, item.hash_v1);
+			entries = list_delete_first(entries);
+		}
+		else
+			leftover_add(state, check, left, &item, true);
+		pfree(DatumGetPointer(datum));
+	}
+	tuplesort_end(check->spill);
+	check->spill = NULL;
+}
+
+/*
+ * A leftover entry and a leftover row that hash alike are one tamper: the
+ * entry's row_key was rewritten (and its hash recomputed), so it names no
+ * row while its row has no entry that names it.
+ */
+static void
+resolve_leftovers(VerifyState *state, TableCheck *check, Leftovers *left)
+{
+	ListCell   *le;
+	ListCell   *lr;
+
+	foreach(le, left->entries)
+	{
+		Unpaired   *entry = lfirst(le);
+		Unpaired   *match = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		if (entry->altered)
+			continue;			/* reported with its own finding */
+		foreach(lr, left->rows)
+		{
+			Unpaired   *row = lfirst(lr);
+			const uint8 *hash = entry->version == MC_FORMAT_V1 ? row->hash_v1 : row->hash;
+
+			if (memcmp(hash, entry->row_hash, MC_HASH_LEN) == 0)
+			{
+				match = row;
+				break;
+			}
+		}
+		if (match != NULL)
+		{
+			report_entry(&state->findings, check->relation,
+						 key_text_jsonb(entry->key, entry->key_len),
+						 entry->entry_id, entry->block_height,
+						 psprintf("its row_key names no row of the table; the row it records has key %s",
+								  pnstrdup(match->key, match->key_len)));
+			left->rows = list_delete_ptr(left->rows, match);
+		}
+		else
+			report_row_missing(state, check, entry);
+	}
+	foreach(lr, left->rows)
+		report_row_unrecorded(state, check, lfirst(lr));
 }
 
 /* Rows left after the last entry, then everything still unpaired. */
 static void
 table_check_finish(VerifyState *state, TableCheck *check)
 {
-	uint8		hash[MC_HASH_LEN];
+	RowRecord	row;
+	Leftovers	left = {NIL, NIL, false};
+	HASH_SEQ_STATUS seq;
+	Unpaired   *item;
 
-	while (row_stream_next(check->stream, hash))
+	while (row_stream_next(check->stream, &row))
 	{
 		CHECK_FOR_INTERRUPTS();
-		take_row(state, check, hash);
+		take_row(state, check, &row);
 		MemoryContextReset(state->percall);
 	}
-	settle_unpaired(state, check);
-	ExecDropSingleTupleTableSlot(check->lookup_slot);
+	if (check->spill != NULL)
+	{
+		spill_unpaired(check);
+		merge_spill(state, check, &left);
+	}
+	else
+	{
+		hash_seq_init(&seq, check->entries);
+		while ((item = hash_seq_search(&seq)) != NULL)
+			leftover_add(state, check, &left, item, false);
+		hash_seq_init(&seq, check->rows);
+		while ((item = hash_seq_search(&seq)) != NULL)
+			leftover_add(state, check, &left, item, true);
+	}
+	resolve_leftovers(state, check, &left);
+	MemoryContextReset(check->unpaired_cxt);
 }
 
-/* ---------- the tables to check ---------- */
+/* ---------- the ledgers, from the journal, and the registry's claims ---------- */
+
+/* The relation's history, loaded once; NULL for a name no table can have. */
+static LedgerHistory *
+history_of(VerifyState *state, const char *relation)
+{
+	HistoryEntry *entry;
+	bool		found;
+
+	if (strlen(relation) >= RELATION_NAME_LEN)
+		return NULL;
+	entry = hash_search(state->histories, relation, HASH_ENTER, &found);
+	if (!found)
+		entry->history = ledger_history_load(state->journal, state->attnums, relation,
+											 state->snapshot);
+	return entry->history;
+}
+
+static bool
+history_known(VerifyState *state, const char *relation)
+{
+	return strlen(relation) < RELATION_NAME_LEN &&
+		hash_search(state->histories, relation, HASH_FIND, NULL) != NULL;
+}
+
+static bool
+same_names(List *a, List *b)
+{
+	ListCell   *la;
+	ListCell   *lb;
+
+	if (list_length(a) != list_length(b))
+		return false;
+	forboth(la, a, lb, b)
+		if (strcmp(lfirst(la), lfirst(lb)) != 0)
+			return false;
+	return true;
+}
+
+static char *
+names_text(List *names)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", quote_identifier(lfirst(lc)));
+	return buf.data;
+}
+
+static char *
+relation_display_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/* The table a relation name names now, or InvalidOid. */
+static Oid
+relation_by_name(const char *relation)
+{
+	LedgerName	name;
+	Oid			nsp;
+
+	if (!ledger_name_parse(relation, &name))
+		return InvalidOid;
+	nsp = get_namespace_oid(name.schema, true);
+	return OidIsValid(nsp) ? get_relname_relid(name.table, nsp) : InvalidOid;
+}
+
+static void
+report_registry(VerifyState *state, const char *relation, char *detail)
+{
+	report(&state->findings, "registry_modified", relation, NULL, -1, -1, detail);
+}
+
+/* What one registration claims, against the journal. */
+static void
+check_registration(VerifyState *state, const Registration *reg, LedgerHistory *history)
+{
+	Enablement *e = history != NULL ? ledger_history_find(history, reg->enablement_id) : NULL;
+
+	if (e == NULL)
+	{
+		report_registry(state, reg->relation,
+						psprintf("registration %lld names enablement %lld, for which the journal has no enable event",
+								 (long long) reg->registration_id, (long long) reg->enablement_id));
+		return;
+	}
+	if (!reg->released && e->disable_entry_id != 0)
+		report_registry(state, reg->relation,
+						psprintf("registration %lld says the table is a ledger table, but the journal released enablement %lld in entry %lld",
+								 (long long) reg->registration_id, (long long) e->enablement_id,
+								 (long long) e->disable_entry_id));
+	if (reg->released && e->disable_entry_id == 0)
+		report_registry(state, reg->relation,
+						psprintf("registration %lld says the table was released, but the journal has no disable event for enablement %lld",
+								 (long long) reg->registration_id, (long long) e->enablement_id));
+	if (e->event_intact && !same_names(reg->key_columns, e->key_columns))
+		report_registry(state, reg->relation,
+						psprintf("registration %lld names key columns (%s), the enable event (%s)",
+								 (long long) reg->registration_id, names_text(reg->key_columns),
+								 names_text(e->key_columns)));
+	if (!reg->released && OidIsValid(reg->relid) &&
+		reg->relid != relation_by_name(reg->relation))
+		report_registry(state, reg->relation,
+						psprintf("registration %lld points at table %s, not at %s",
+								 (long long) reg->registration_id,
+								 relation_display_name(reg->relid), reg->relation));
+}
+
+/* What the journal says of a relation that no active registration matches. */
+static void
+check_history_registered(VerifyState *state, LedgerHistory *history)
+{
+	ListCell   *lc;
+
+	if (history->unreleased > 1)
+		report_registry(state, history->relation,
+						psprintf("the journal has %d enablements of the table that were never released: the registry was altered to let it be enabled again",
+								 history->unreleased));
+	if (history->current == NULL)
+		return;
+	foreach(lc, state->registrations)
+	{
+		Registration *reg = lfirst(lc);
+
+		if (!reg->released && reg->enablement_id == history->current->enablement_id &&
+			strcmp(reg->relation, history->relation) == 0)
+			return;
+	}
+	report_registry(state, history->relation,
+					psprintf("the journal says the table is a ledger table since enablement %lld, but no active registration says so",
+							 (long long) history->current->enablement_id));
+}
 
 /*
- * Active ledger tables (or just tbl), each with the id of the last entry
- * before its current enablement: older entries belong to an earlier
- * enablement and are not compared with today's rows.
+ * Why the table's rows cannot be checked against its current enablement
+ * (the table is gone, or its key is no longer the recorded one); NULL if
+ * they can.
  */
+static char *
+table_unverifiable(Relation rel, const Enablement *e)
+{
+	TupleDesc	desc;
+	Oid			keyindex;
+	AttrNumber *attnums;
+	List	   *names = NIL;
+	int			nkeys;
+	int			i;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		return "it is no longer an ordinary table";
+	keyindex = ledger_key_index(rel);
+	if (!OidIsValid(keyindex))
+		return "it has no primary key or replica identity index any more";
+	desc = RelationGetDescr(rel);
+	attnums = ledger_key_attnums(keyindex, &nkeys);
+	for (i = 0; i < nkeys; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, attnums[i] - 1);
+
+		if (!type_supported_as_key(attr->atttypid))
+			return psprintf("its key column \"%s\" is now of type %s, which has no exact JSON form",
+							NameStr(attr->attname), format_type_be(attr->atttypid));
+		names = lappend(names, pstrdup(NameStr(attr->attname)));
+	}
+	/* an altered enable event is reported as such; its key cannot be told */
+	if (e->event_intact && !same_names(names, e->key_columns))
+		return psprintf("its key columns are (%s), not the (%s) it was enabled with",
+						names_text(names), names_text(e->key_columns));
+	return NULL;
+}
+
+/* Open the check of a relation's rows against its current enablement, or report why not. */
+static TableCheck *
+table_check_open(VerifyState *state, LedgerHistory *history)
+{
+	Oid			relid = relation_by_name(history->relation);
+	Relation	rel;
+	char	   *why;
+	TableCheck *check;
+	bool		found;
+
+	if (!OidIsValid(relid))
+	{
+		report(&state->findings, "table_unverifiable", history->relation, NULL, -1, -1,
+			   "the ledger table does not exist");
+		return NULL;
+	}
+	if (OidIsValid(state->only) && relid != state->only)
+		return NULL;
+	rel = table_open(relid, AccessShareLock);
+	if ((why = table_unverifiable(rel, history->current)) != NULL)
+	{
+		report(&state->findings, "table_unverifiable", history->relation, NULL, -1, -1,
+			   psprintf("its rows cannot be checked: %s", why));
+		table_close(rel, AccessShareLock);
+		return NULL;
+	}
+	check = hash_search(state->tables, history->relation, HASH_ENTER, &found);
+	check->relid = relid;
+	check->rel = rel;
+	check->ledger = ledger_relation_get(rel);
+	check->enablement = history->current;
+	check->with_v1 = history->current->format_version == MC_FORMAT_V1;
+	check->cxt = CurrentMemoryContext;
+	check->unpaired_cxt = AllocSetContextCreate(CurrentMemoryContext, "medchain verify unpaired",
+												ALLOCSET_DEFAULT_SIZES);
+	check->spill = NULL;
+	unpaired_tables_create(check);
+	return check;
+}
+
 static int
 check_larger_first(const ListCell *a, const ListCell *b)
 {
@@ -328,41 +866,41 @@ check_larger_first(const ListCell *a, const ListCell *b)
 	return (x < y) - (x > y);
 }
 
+/*
+ * The registry's relations: their histories, the registry checked against
+ * them, and a check of the rows of each that the journal says is a ledger
+ * table now, with their row streams open.
+ */
 static void
-tables_load(VerifyState *state, Oid only)
+ledgers_load(VerifyState *state)
 {
-	HASHCTL		ctl;
-	List	   *registrations = registry_active_list(state->snapshot, only);
 	List	   *checks = NIL;
 	Relation   *rels;
+	bool	   *with_v1;
 	ListCell   *lc;
 	int			i;
 
-	ctl.keysize = RELATION_NAME_LEN;
-	ctl.entrysize = sizeof(TableCheck);
-	ctl.hcxt = CurrentMemoryContext;
-	state->tables = hash_create("medchain verify tables", 16, &ctl,
-								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-
-	foreach(lc, registrations)
+	state->registrations = registry_all(state->snapshot);
+	foreach(lc, state->registrations)
 	{
-		Registration *row = lfirst(lc);
-		TableCheck *check;
-		bool		found;
+		Registration *reg = lfirst(lc);
 
-		if (strlen(row->relation) >= ctl.keysize)
-			elog(ERROR, "relation name %s is too long", row->relation);
-		check = hash_search(state->tables, row->relation, HASH_ENTER, &found);
-		check->relid = row->relid;
-		check->prior_entry_id = row->prior_entry_id;
-		check->rel = table_open(check->relid, AccessShareLock);
-		check->ledger = ledger_relation_get(check->rel);
-		check->lookup_slot = table_slot_create(check->rel, NULL);
-		check->unpaired_cxt = AllocSetContextCreate(ctl.hcxt, "medchain verify unpaired",
-													ALLOCSET_DEFAULT_SIZES);
-		unpaired_tables_create(check);
-		initStringInfo(&check->encoding);
-		checks = lappend(checks, check);
+		check_registration(state, reg, history_of(state, reg->relation));
+	}
+	{
+		HASH_SEQ_STATUS seq;
+		HistoryEntry *entry;
+
+		hash_seq_init(&seq, state->histories);
+		while ((entry = hash_seq_search(&seq)) != NULL)
+		{
+			TableCheck *check;
+
+			check_history_registered(state, entry->history);
+			if (entry->history->current != NULL &&
+				(check = table_check_open(state, entry->history)) != NULL)
+				checks = lappend(checks, check);
+		}
 	}
 
 	/* the largest first: they get the parallel workers */
@@ -370,28 +908,33 @@ tables_load(VerifyState *state, Oid only)
 	state->nchecks = list_length(checks);
 	state->checks = palloc(sizeof(TableCheck *) * Max(state->nchecks, 1));
 	rels = palloc(sizeof(Relation) * Max(state->nchecks, 1));
+	with_v1 = palloc(sizeof(bool) * Max(state->nchecks, 1));
 	i = 0;
 	foreach(lc, checks)
 	{
 		state->checks[i] = lfirst(lc);
 		rels[i] = state->checks[i]->rel;
+		with_v1[i] = state->checks[i]->with_v1;
 		i++;
 	}
-	state->streams = row_streams_open(rels, state->nchecks, state->snapshot);
+	state->streams = row_streams_open(rels, with_v1, state->nchecks, state->snapshot);
 	for (i = 0; i < state->nchecks; i++)
 		state->checks[i]->stream = &state->streams->streams[i];
 }
 
 /* ---------- blocks met during the walk ---------- */
 
-/* Early leaves a block holds before it stops checking its root. */
+/* Early leaves a block holds before it stops checking its root as they come. */
 #define EARLY_LEAF_LIMIT 10000
 
 /*
  * A block whose leaves are arriving.  The journal is read in physical
  * order, which is leaf order for all but a few entries (rows committed out
  * of order, a rewritten table); a leaf that arrives before its turn waits
- * in `early` until the leaves before it are in.
+ * in `early` until the leaves before it are in.  A block whose leaves do
+ * not fit (a leaf_index taken twice or out of range, too many entries, a
+ * root that does not match) is suspect: it is settled at the end, by its
+ * entries in id order, where a moved entry can be told from an altered one.
  */
 typedef struct OpenBlock
 {
@@ -400,16 +943,18 @@ typedef struct OpenBlock
 	bool		header_intact;	/* else the chain check reports the block */
 	uint32		entry_count;
 	uint8		merkle_root[MC_HASH_LEN];
-	int64		first_entry_id;
+	int64		first_entry_id; /* as stored */
 	int64		last_entry_id;
+	int64		min_id;			/* as met */
+	int64		max_id;
 	MerkleBuilder merkle;
 	uint32		next_leaf;		/* the leaf_index the builder takes next */
 	HTAB	   *early;			/* leaf_index -> entry hash, or NULL */
 	bool		scrambled;		/* too many early leaves: recompute by index */
+	bool		suspect;
 	uint64		leaves;			/* entries met */
-	bool		entry_reported; /* an entry of it was already reported */
-	int64		misplaced_entry;	/* first entry whose leaf_index is taken or
-									 * out of range, or -1 */
+	uint64		explained;		/* of them, shown to belong to another block */
+	bool		entry_reported; /* an entry of it was reported already */
 } OpenBlock;
 
 typedef struct EarlyLeaf
@@ -444,23 +989,21 @@ block_open_for(ChainWalk *walk, int64 height)
 		return NULL;
 
 	block = hash_search(walk->open, &height, HASH_ENTER, &found);
+	memset(((char *) block) + sizeof(int64), 0, sizeof(OpenBlock) - sizeof(int64));
 	walk->last_block = block;
 	block->exists = block_row_fetch(height, walk->snapshot, &row);
-	block->header_intact = block->exists && block_integrity_problem(&row) == NULL;
-	block->entry_count = block->exists ? row.header.entry_count : 0;
+	block->header_intact = block->exists &&
+		block_integrity_problem(&row, MC_FLOOR_UNKNOWN) == NULL;
 	if (block->exists)
 	{
+		block->entry_count = row.header.entry_count;
 		memcpy(block->merkle_root, row.header.merkle_root, MC_HASH_LEN);
 		block->first_entry_id = row.first_entry_id;
 		block->last_entry_id = row.last_entry_id;
 	}
+	block->min_id = PG_INT64_MAX;
+	block->max_id = PG_INT64_MIN;
 	merkle_begin(&block->merkle);
-	block->next_leaf = 0;
-	block->early = NULL;
-	block->scrambled = false;
-	block->leaves = 0;
-	block->entry_reported = false;
-	block->misplaced_entry = -1;
 	if (height <= PG_INT32_MAX)
 	{
 		MemoryContext old = MemoryContextSwitchTo(walk->cxt);
@@ -487,14 +1030,13 @@ block_add_leaf(ChainWalk *walk, OpenBlock *block, int32 leaf, int64 entry_id,
 	bool		found;
 	EarlyLeaf  *early;
 
-	if (block->scrambled)
-		return;
 	if (leaf < (int32) block->next_leaf || (uint32) leaf >= block->entry_count)
 	{
-		if (block->misplaced_entry < 0)
-			block->misplaced_entry = entry_id;
+		block->suspect = true;
 		return;
 	}
+	if (block->scrambled)
+		return;
 	if ((uint32) leaf > block->next_leaf)
 	{
 		if (block->early == NULL)
@@ -508,8 +1050,8 @@ block_add_leaf(ChainWalk *walk, OpenBlock *block, int32 leaf, int64 entry_id,
 									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		}
 		early = hash_search(block->early, &leaf, HASH_ENTER, &found);
-		if (found && block->misplaced_entry < 0)
-			block->misplaced_entry = entry_id;
+		if (found)
+			block->suspect = true;
 		memcpy(early->entry_hash, entry_hash, MC_HASH_LEN);
 		if (hash_get_num_entries(block->early) > EARLY_LEAF_LIMIT)
 		{
@@ -554,53 +1096,302 @@ block_root_in_id_order(VerifyState *state, const OpenBlock *block, uint8 root[MC
 	merkle_root(&merkle, root);
 }
 
-/* All its entries are in (or the journal is): compare with the header. */
+/* first_entry_id and last_entry_id are not hashed: they must be the block's entries' ids. */
 static void
+check_entry_range(VerifyState *state, const OpenBlock *block, int64 min_id, int64 max_id)
+{
+	if (min_id != block->first_entry_id || max_id != block->last_entry_id)
+		report(&state->findings, "block_modified", NULL, NULL, -1, block->height,
+			   psprintf("its first_entry_id and last_entry_id (%lld, %lld) are not the ids of its first and last entries (%lld, %lld)",
+						(long long) block->first_entry_id, (long long) block->last_entry_id,
+						(long long) min_id, (long long) max_id));
+}
+
+/*
+ * All its entries are in, and they fit: compare with the header.  Returns
+ * false if the root does not match, which makes the block suspect.
+ */
+static bool
 block_close(VerifyState *state, OpenBlock *block)
 {
 	uint8		root[MC_HASH_LEN];
 
-	if (!block->exists)
-	{
-		/* a gap in the chain is reported by the chain check */
-		if (block->height > state->head_height)
-			report(&state->findings, "chain_broken", NULL, NULL, -1, block->height,
-				   psprintf("%llu entries are sealed in block %lld, which does not exist",
-							(unsigned long long) block->leaves, (long long) block->height));
-		return;
-	}
-	if (!block->header_intact)
-		return;					/* its header no longer says what it held */
-	if (block->leaves < block->entry_count)
-		report(&state->findings, "entry_missing", NULL, NULL, -1, block->height,
-			   psprintf("block %lld has %llu of its %u entries",
-						(long long) block->height,
-						(unsigned long long) block->leaves, block->entry_count));
-	else if (block->entry_reported)
-		return;
-	else if (block->misplaced_entry >= 0)
-		report(&state->findings, "entry_modified", NULL, NULL, block->misplaced_entry,
-			   block->height, "its leaf_index is taken or outside the block");
+	if (block->entry_reported)
+		return true;			/* that entry's finding says it all */
+	if (block->scrambled)
+		block_root_in_id_order(state, block, root);
 	else
-	{
-		if (block->scrambled)
-			block_root_in_id_order(state, block, root);
-		else
-			merkle_root(&block->merkle, root);
-		if (memcmp(root, block->merkle_root, MC_HASH_LEN) != 0)
-			report(&state->findings, "entry_modified", NULL, NULL, -1, block->height,
-				   "an entry of this block was altered and its entry_hash recomputed: the leaves no longer give the block's Merkle root");
-	}
+		merkle_root(&block->merkle, root);
+	if (memcmp(root, block->merkle_root, MC_HASH_LEN) != 0)
+		return false;
+	check_entry_range(state, block, block->min_id, block->max_id);
+	return true;
 }
 
 static void
-block_close_and_forget(VerifyState *state, ChainWalk *walk, OpenBlock *block)
+block_forget(ChainWalk *walk, OpenBlock *block)
 {
-	block_close(state, block);
 	early_leaves_drop(block);
 	if (walk->last_block == block)
 		walk->last_block = NULL;
 	hash_search(walk->open, &block->height, HASH_REMOVE, NULL);
+}
+
+/* An entry sealed in block `height`, as the walk meets it. */
+static void
+walk_sealed_entry(VerifyState *state, ChainWalk *walk, int64 height, int64 entry_id,
+				  int32 leaf, const uint8 *entry_hash, bool intact)
+{
+	OpenBlock  *block = block_open_for(walk, height);
+
+	if (block == NULL)
+	{
+		/* the block was complete and its root matched without this entry */
+		if (intact)
+			report_entry(&state->findings, NULL, NULL, entry_id, height,
+						 psprintf("its block_height says %lld, but that block's leaves were complete without it",
+								  (long long) height));
+		return;
+	}
+	block->leaves++;
+	block->min_id = Min(block->min_id, entry_id);
+	block->max_id = Max(block->max_id, entry_id);
+	if (!intact)
+		block->entry_reported = true;
+	if (!block->exists || !block->header_intact)
+		return;					/* the chain check reports the block */
+	if (block->leaves > block->entry_count)
+		block->suspect = true;
+	else if (intact && entry_hash != NULL)
+		block_add_leaf(walk, block, leaf, entry_id, entry_hash);
+	if (block->leaves == block->entry_count && !block->suspect)
+	{
+		if (block_close(state, block))
+			block_forget(walk, block);
+		else
+			block->suspect = true;
+	}
+}
+
+/* ---------- settling suspect blocks at the end ---------- */
+
+typedef struct RangeLeaf
+{
+	int64		entry_id;
+	int64		height;
+	int32		leaf_index;
+	uint8		entry_hash[MC_HASH_LEN];
+	bool		hash_valid;
+} RangeLeaf;
+
+static void
+collect_range_leaf(void *arg, const RangeEntry *entry)
+{
+	List	  **leaves = arg;
+	RangeLeaf  *leaf = palloc0(sizeof(RangeLeaf));
+
+	leaf->entry_id = entry->entry_id;
+	leaf->height = entry->block_height;
+	leaf->leaf_index = entry->leaf_index;
+	leaf->hash_valid = entry->entry_hash != NULL;
+	if (leaf->hash_valid)
+		memcpy(leaf->entry_hash, entry->entry_hash, MC_HASH_LEN);
+	*leaves = lappend(*leaves, leaf);
+}
+
+/* Leaf choices tried at most, when several entries claim the same leaves. */
+#define CHOICE_LIMIT 64
+
+/* Does one candidate per leaf, chosen by pick[], give the block's root? */
+static bool
+choice_gives_root(const OpenBlock *block, List **candidates, const int *pick)
+{
+	MerkleBuilder merkle;
+	uint8		root[MC_HASH_LEN];
+	uint32		i;
+
+	merkle_begin(&merkle);
+	for (i = 0; i < block->entry_count; i++)
+	{
+		RangeLeaf  *leaf = list_nth(candidates[i], pick[i]);
+
+		if (!leaf->hash_valid)
+			return false;
+		merkle_add_entry(&merkle, leaf->entry_hash);
+	}
+	merkle_root(&merkle, root);
+	return memcmp(root, block->merkle_root, MC_HASH_LEN) == 0;
+}
+
+/*
+ * Choose one candidate for every leaf so that the leaves give the block's
+ * root, trying every combination while there are few; fills pick[].
+ */
+static bool
+choose_leaves(const OpenBlock *block, List **candidates, int *pick)
+{
+	uint64		combinations = 1;
+	uint64		tried;
+	uint32		i;
+
+	for (i = 0; i < block->entry_count; i++)
+	{
+		if (candidates[i] == NIL)
+			return false;
+		combinations *= list_length(candidates[i]);
+		if (combinations > CHOICE_LIMIT)
+			combinations = CHOICE_LIMIT;
+		pick[i] = 0;
+	}
+	for (tried = 0; tried < combinations; tried++)
+	{
+		if (choice_gives_root(block, candidates, pick))
+			return true;
+		/* the next combination, like an odometer */
+		for (i = 0; i < block->entry_count; i++)
+		{
+			if (++pick[i] < list_length(candidates[i]))
+				break;
+			pick[i] = 0;
+		}
+	}
+	return false;
+}
+
+/*
+ * A block that is short of entries or whose leaves do not fit: read the
+ * entries whose ids its own and its claimants' span, in id order.  Each
+ * leaf's candidates are the entries that claim it there, or, for a leaf
+ * nobody claims, the entries that claim another block (or none) at that
+ * leaf_index.  If a choice among them gives the block's root, every
+ * candidate that moved is named once: a claimant left out says it is in
+ * this block and is not, a candidate taken from elsewhere says it is
+ * elsewhere and is here.  Otherwise an entry is missing, or one was
+ * altered and its hash recomputed.
+ */
+static void
+block_settle(VerifyState *state, ChainWalk *walk, OpenBlock *block)
+{
+	List	   *range = NIL;
+	List	  **candidates;
+	int		   *pick;
+	ListCell   *lc;
+	uint32		claimed = 0;
+	uint32		i;
+	int64		min_id = PG_INT64_MAX;
+	int64		max_id = PG_INT64_MIN;
+
+	if (block->entry_count == 0 || block->entry_count > MaxAllocSize / sizeof(List *))
+		return;
+	journal_entries_in_range(state->journal, state->attnums, state->snapshot,
+							 Min(block->first_entry_id, block->min_id),
+							 Max(block->last_entry_id, block->max_id),
+							 collect_range_leaf, &range);
+	candidates = palloc0(sizeof(List *) * block->entry_count);
+	pick = palloc0(sizeof(int) * block->entry_count);
+	foreach(lc, range)
+	{
+		RangeLeaf  *leaf = lfirst(lc);
+
+		if (leaf->height == block->height && leaf->leaf_index >= 0 &&
+			(uint32) leaf->leaf_index < block->entry_count)
+			candidates[leaf->leaf_index] = lappend(candidates[leaf->leaf_index], leaf);
+	}
+	for (i = 0; i < block->entry_count; i++)
+		if (candidates[i] != NIL)
+			claimed++;
+	foreach(lc, range)
+	{
+		RangeLeaf  *leaf = lfirst(lc);
+
+		if (leaf->height != block->height && leaf->leaf_index >= 0 &&
+			(uint32) leaf->leaf_index < block->entry_count &&
+			(candidates[leaf->leaf_index] == NIL ||
+			 ((RangeLeaf *) linitial(candidates[leaf->leaf_index]))->height != block->height))
+			candidates[leaf->leaf_index] = lappend(candidates[leaf->leaf_index], leaf);
+	}
+
+	if (!choose_leaves(block, candidates, pick))
+	{
+		if (claimed < block->entry_count)
+			report(&state->findings, "entry_missing", NULL, NULL, -1, block->height,
+				   psprintf("block %lld has %u of its %u entries",
+							(long long) block->height, claimed, block->entry_count));
+		else if (!block->entry_reported)
+			report(&state->findings, "entry_modified", NULL, NULL, -1, block->height,
+				   "an entry of this block was altered and its entry_hash recomputed: the leaves no longer give the block's Merkle root");
+		return;
+	}
+
+	for (i = 0; i < block->entry_count; i++)
+	{
+		RangeLeaf  *chosen = list_nth(candidates[i], pick[i]);
+
+		min_id = Min(min_id, chosen->entry_id);
+		max_id = Max(max_id, chosen->entry_id);
+		if (chosen->height != block->height)
+		{
+			OpenBlock  *elsewhere;
+
+			report_entry(&state->findings, NULL, NULL, chosen->entry_id, block->height,
+						 chosen->height >= 0 ?
+						 psprintf("its block_height says %lld, but it is leaf %u of block %lld",
+								  (long long) chosen->height, i, (long long) block->height) :
+						 psprintf("its block_height says it is not sealed, but it is leaf %u of block %lld",
+								  i, (long long) block->height));
+			if (chosen->height >= 0 &&
+				(elsewhere = hash_search(walk->open, &chosen->height, HASH_FIND, NULL)) != NULL)
+				elsewhere->explained++;
+		}
+	}
+	foreach(lc, range)
+	{
+		RangeLeaf  *leaf = lfirst(lc);
+
+		if (leaf->height == block->height &&
+			(leaf->leaf_index < 0 || (uint32) leaf->leaf_index >= block->entry_count ||
+			 list_nth(candidates[leaf->leaf_index], pick[leaf->leaf_index]) != leaf))
+			report_entry(&state->findings, NULL, NULL, leaf->entry_id, block->height,
+						 psprintf("its block_height says %lld, but that block's Merkle root holds its leaves without it",
+								  (long long) block->height));
+	}
+	check_entry_range(state, block, min_id, max_id);
+}
+
+/* Blocks still open: settle the short ones first, they explain moved entries. */
+static void
+blocks_settle(VerifyState *state, ChainWalk *walk)
+{
+	HASH_SEQ_STATUS seq;
+	OpenBlock  *block;
+	int			pass;
+
+	for (pass = 0; pass < 3; pass++)
+	{
+		hash_seq_init(&seq, walk->open);
+		while ((block = hash_seq_search(&seq)) != NULL)
+		{
+			bool		short_block = block->exists && block->header_intact &&
+				block->leaves < block->entry_count;
+			bool		full_block = block->exists && block->header_intact && !short_block;
+
+			CHECK_FOR_INTERRUPTS();
+			if (pass == 0 && short_block)
+				block_settle(state, walk, block);
+			else if (pass == 1 && full_block)
+				block_settle(state, walk, block);
+			else if (pass == 2 && !block->exists && block->height > state->head_height &&
+					 block->leaves > block->explained)
+				report(&state->findings, "chain_broken", NULL, NULL, -1, block->height,
+					   psprintf("%llu entries are sealed in block %lld, which does not exist",
+								(unsigned long long) (block->leaves - block->explained),
+								(long long) block->height));
+			MemoryContextReset(state->percall);
+		}
+	}
+	hash_seq_init(&seq, walk->open);
+	while ((block = hash_seq_search(&seq)) != NULL)
+		early_leaves_drop(block);
 }
 
 /* ---------- the walk over the journal ---------- */
@@ -623,17 +1414,46 @@ table_check_for(VerifyState *state, Datum relation)
 	return state->last_check;
 }
 
+/*
+ * A row entry of a checked table's current enablement: pair it with its
+ * row.  An altered entry (checked NULL, key the text of its row_key) still
+ * claims its key, so that its row is not also called unrecorded.
+ */
+static void
+offer_entry(VerifyState *state, TableCheck *check, const CheckedEntry *checked,
+			int64 entry_id, int64 height, StringInfo key)
+{
+	Unpaired	entry;
+
+	if (check == NULL ||
+		(checked != NULL &&
+		 !enablement_includes(check->enablement, checked->format_version, entry_id,
+							  checked->enablement_id)))
+		return;
+	memset(&entry, 0, sizeof(entry));
+	entry.key = key->data;
+	entry.key_len = key->len;
+	entry.entry_id = entry_id;
+	entry.block_height = height;
+	entry.altered = checked == NULL;
+	if (checked != NULL)
+	{
+		entry.version = checked->format_version;
+		memcpy(entry.row_hash, checked->row_hash, MC_HASH_LEN);
+	}
+	take_entry(state, check, &entry);
+}
+
 static void
 walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 {
 	TupleDesc	desc = RelationGetDescr(state->journal);
 	Datum	   *values = state->entry_values;
 	bool	   *isnull = state->entry_isnull;
-	uint8		row_hash[MC_HASH_LEN];
+	CheckedEntry checked;
 	const char *problem;
 	int64		entry_id;
 	int64		height;
-	OpenBlock  *block = NULL;
 	const AttrNumber *a = state->attnums;
 
 	heap_deform_tuple(tuple, desc, values, isnull);
@@ -641,57 +1461,213 @@ walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 	height = isnull[a[COL_BLOCK_HEIGHT] - 1] ? -1 :
 		DatumGetInt64(values[a[COL_BLOCK_HEIGHT] - 1]);
 
-	problem = entry_integrity_problem(a, values, isnull, &state->entry_buffers, row_hash);
+	problem = entry_integrity_problem(a, values, isnull, &state->entry_buffers, &checked);
 	if (height >= 0)
 	{
-		block = block_open_for(walk, height);
-		if (block == NULL && problem == NULL)
-			problem = psprintf("it is sealed in block %lld, which has all its entries already",
-							   (long long) height);
-		else if (block != NULL)
-		{
-			if (problem == NULL && block->exists)
-				block_add_leaf(walk, block,
-							   isnull[a[COL_LEAF_INDEX] - 1] ? -1 :
-							   DatumGetInt32(values[a[COL_LEAF_INDEX] - 1]),
-							   entry_id,
-							   (const uint8 *) VARDATA_ANY(DatumGetByteaPP(values[a[COL_ENTRY_HASH] - 1])));
-			block->leaves++;
-			if (problem != NULL)
-				block->entry_reported = true;
-			if (block->exists && block->leaves == block->entry_count)
-				block_close_and_forget(state, walk, block);
-		}
+		bytea	   *hash = isnull[a[COL_ENTRY_HASH] - 1] ? NULL :
+			DatumGetByteaPP(values[a[COL_ENTRY_HASH] - 1]);
+
+		walk_sealed_entry(state, walk, height, entry_id,
+						  isnull[a[COL_LEAF_INDEX] - 1] ? -1 :
+						  DatumGetInt32(values[a[COL_LEAF_INDEX] - 1]),
+						  hash != NULL && VARSIZE_ANY_EXHDR(hash) == MC_HASH_LEN ?
+						  (const uint8 *) VARDATA_ANY(hash) : NULL,
+						  problem == NULL);
 	}
+	else if (entry_id >= 0)
+		tuplesort_putdatum(state->unsealed, Int64GetDatum(entry_id), false);
 
 	if (problem != NULL)
 	{
-		report(&state->findings, "entry_modified",
-			   isnull[a[COL_RELATION] - 1] ? NULL : TextDatumGetCString(values[a[COL_RELATION] - 1]),
-			   isnull[a[COL_ROW_KEY] - 1] ? NULL : DatumGetJsonbP(values[a[COL_ROW_KEY] - 1]),
-			   entry_id, height, problem);
+		report_entry(&state->findings,
+					 isnull[a[COL_RELATION] - 1] ? NULL : TextDatumGetCString(values[a[COL_RELATION] - 1]),
+					 isnull[a[COL_ROW_KEY] - 1] ? NULL : DatumGetJsonbP(values[a[COL_ROW_KEY] - 1]),
+					 entry_id, height, problem);
+		if (!isnull[a[COL_RELATION] - 1] && !isnull[a[COL_ROW_KEY] - 1])
+		{
+			resetStringInfo(&state->entry_buffers.row_key);
+			canonical_json_append(&state->entry_buffers.row_key,
+								  DatumGetJsonbP(values[a[COL_ROW_KEY] - 1]));
+			offer_entry(state, table_check_for(state, values[a[COL_RELATION] - 1]), NULL,
+						entry_id, height, &state->entry_buffers.row_key);
+		}
 		return;
 	}
 
-	/* An intact row entry of a checked table: pair it with its row. */
-	if (!isnull[a[COL_ROW_KEY] - 1])
+	if (checked.is_event)
 	{
-		TableCheck *check = table_check_for(state, values[a[COL_RELATION] - 1]);
+		/* a relation the registry does not name: checked after the walk */
+		char	   *relation = TextDatumGetCString(values[a[COL_RELATION] - 1]);
 
-		if (check != NULL && entry_id > check->prior_entry_id)
-			take_entry(state, check, row_hash, entry_id, height, values[a[COL_ROW_KEY] - 1]);
+		if (!history_known(state, relation) &&
+			!list_member(state->late_relations, makeString(relation)))
+		{
+			MemoryContext old = MemoryContextSwitchTo(walk->cxt);
+
+			state->late_relations = lappend(state->late_relations, makeString(pstrdup(relation)));
+			MemoryContextSwitchTo(old);
+		}
+		return;
 	}
+	offer_entry(state, table_check_for(state, values[a[COL_RELATION] - 1]), &checked,
+				entry_id, height, &state->entry_buffers.row_key);
+}
+
+/*
+ * A relation whose events the registry does not name at all (its rows
+ * were deleted): its history and rows, checked now, its entries read
+ * through the (relation, row_key) index.
+ */
+static void
+late_relation_check(VerifyState *state, const char *relation)
+{
+	LedgerHistory *history = history_of(state, relation);
+	TableCheck *check;
+	Relation	index;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		with_v1;
+	RowStreams *streams;
+
+	if (history == NULL)
+		return;
+	check_history_registered(state, history);
+	if (history->current == NULL || (check = table_check_open(state, history)) == NULL)
+		return;
+	with_v1 = check->with_v1;
+	streams = row_streams_open(&check->rel, &with_v1, 1, state->snapshot);
+	check->stream = &streams->streams[0];
+
+	index = index_open(medchain_relation("entries_relation_row_key_idx"), AccessShareLock);
+	ScanKeyEntryInitialize(&key, 0, state->attnums[COL_RELATION], BTEqualStrategyNumber,
+						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
+						   CStringGetTextDatum(relation));
+	scan = systable_beginscan(state->journal, RelationGetRelid(index), true,
+							  state->snapshot, 1, &key);
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(state->percall);
+		CheckedEntry checked;
+		const AttrNumber *a = state->attnums;
+		int64		height;
+
+		CHECK_FOR_INTERRUPTS();
+		heap_deform_tuple(tuple, RelationGetDescr(state->journal),
+						  state->entry_values, state->entry_isnull);
+		/* an entry that fails its own hash was reported by the walk */
+		if (entry_integrity_problem(a, state->entry_values, state->entry_isnull,
+									&state->entry_buffers, &checked) == NULL &&
+			!checked.is_event)
+		{
+			height = state->entry_isnull[a[COL_BLOCK_HEIGHT] - 1] ? -1 :
+				DatumGetInt64(state->entry_values[a[COL_BLOCK_HEIGHT] - 1]);
+			offer_entry(state, check, &checked,
+						DatumGetInt64(state->entry_values[a[COL_ENTRY_ID] - 1]), height,
+						&state->entry_buffers.row_key);
+		}
+		MemoryContextSwitchTo(old);
+	}
+	systable_endscan(scan);
+	index_close(index, AccessShareLock);
+	table_check_finish(state, check);
+	row_streams_close(streams);
+	table_close(check->rel, AccessShareLock);
+}
+
+/* ---------- the pending queue against the unsealed entries ---------- */
+
+static bool
+next_id(Tuplesortstate *sort, int64 *id)
+{
+	Datum		datum;
+	bool		isnull;
+
+#if PG_VERSION_NUM >= 160000
+	if (!tuplesort_getdatum(sort, true, false, &datum, &isnull, NULL))
+#else
+	if (!tuplesort_getdatum(sort, true, &datum, &isnull, NULL))
+#endif
+		return false;
+	*id = DatumGetInt64(datum);
+	return true;
+}
+
+/*
+ * Every unsealed entry must be queued for sealing, once, and the queue
+ * must name nothing else: a deleted queue row would leave its entry
+ * unsealed for ever, where it can be rewritten unnoticed.
+ */
+static void
+check_pending(VerifyState *state)
+{
+	Relation	pending = table_open(medchain_relation("pending"), AccessShareLock);
+	TableScanDesc scan = table_beginscan(pending, state->snapshot, 0, NULL);
+	Tuplesortstate *queued = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid,
+												   false, work_mem, NULL, TUPLESORT_NONE);
+	HeapTuple	tuple;
+	int64		entry = 0;
+	int64		queue = 0;
+	int64		last_queued = -1;
+	bool		have_entry;
+	bool		have_queue;
+
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		id = heap_getattr(tuple, 1, RelationGetDescr(pending), &isnull);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!isnull)
+			tuplesort_putdatum(queued, id, false);
+	}
+	table_endscan(scan);
+	table_close(pending, AccessShareLock);
+
+	tuplesort_performsort(queued);
+	tuplesort_performsort(state->unsealed);
+	have_entry = next_id(state->unsealed, &entry);
+	have_queue = next_id(queued, &queue);
+	while (have_entry || have_queue)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (have_queue && queue == last_queued)
+		{
+			report(&state->findings, "queue_modified", NULL, NULL, queue, -1,
+				   "the pending queue names this entry more than once");
+			have_queue = next_id(queued, &queue);
+		}
+		else if (have_entry && (!have_queue || entry < queue))
+		{
+			if (!entry_reported(&state->findings, entry))
+				report(&state->findings, "entry_unqueued", NULL, NULL, entry, -1,
+					   "the entry is neither sealed nor queued for sealing: a row of medchain.pending was deleted");
+			have_entry = next_id(state->unsealed, &entry);
+		}
+		else if (!have_entry || queue < entry)
+		{
+			report(&state->findings, "queue_modified", NULL, NULL, queue, -1,
+				   "the pending queue names an entry that is sealed or does not exist");
+			last_queued = queue;
+			have_queue = next_id(queued, &queue);
+		}
+		else
+		{
+			last_queued = queue;
+			have_entry = next_id(state->unsealed, &entry);
+			have_queue = next_id(queued, &queue);
+		}
+	}
+	tuplesort_end(queued);
+	tuplesort_end(state->unsealed);
 }
 
 /* ---------- the chain of headers ---------- */
 
-static const uint8 zero_hash[MC_HASH_LEN];
-
 /*
- * Headers in height order: each must hash to its block_hash and meet its
- * difficulty (no lower than its predecessor's), link to the block before,
- * and heights must run from 0 without a gap.  A block with entries none
- * of which the walk met lost all of them.
+ * Headers in height order, by the chain rules (chain_rules.c): each block
+ * alone, the genesis block, each link.  A block with entries none of
+ * which the walk met lost all of them.
  */
 static void
 check_chain(VerifyState *state, Bitmapset *seen)
@@ -703,44 +1679,39 @@ check_chain(VerifyState *state, Bitmapset *seen)
 	BlockRow	previous;
 	bool		have_previous = false;
 	bool		previous_intact = false;
+	int64		floor = MC_FLOOR_UNKNOWN;
 
 	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
 	{
 		BlockRow	row;
 		const char *problem;
+		const char *link;
 		int64		h;
 
 		CHECK_FOR_INTERRUPTS();
 		block_row_from_tuple(tuple, RelationGetDescr(blocks), &row);
 		h = row.header.height;
 
-		problem = block_integrity_problem(&row);
-		if (problem == NULL && have_previous &&
-			row.header.difficulty < previous.header.difficulty)
-			problem = psprintf("its difficulty %u is below the difficulty %u of block %lld",
-							   row.header.difficulty, previous.header.difficulty,
-							   (long long) previous.header.height);
+		if (!have_previous)
+		{
+			link = chain_genesis_problem(&row);
+			if (h == 0)
+				floor = chain_floor(&row.header);
+		}
+		else
+		{
+			link = chain_link_problem(&previous, &row);
+			/* a link to an altered block is that block's finding */
+			if (link != NULL && h == previous.header.height + 1 && !previous_intact)
+				link = NULL;
+		}
+		problem = block_integrity_problem(&row, floor);
+		if (problem == NULL && have_previous && h == previous.header.height + 1)
+			problem = chain_step_problem(&previous, &row);
 		if (problem != NULL)
 			report(&state->findings, "block_modified", NULL, NULL, -1, h, problem);
-
-		if (!have_previous && h != 0)
-			report(&state->findings, "chain_broken", NULL, NULL, -1, h,
-				   psprintf("the chain starts at height %lld: genesis block 0 is missing",
-							(long long) h));
-		else if (have_previous && h != previous.header.height + 1)
-			report(&state->findings, "chain_broken", NULL, NULL, -1, h,
-				   h == previous.header.height + 2 ?
-				   psprintf("block %lld is missing", (long long) h - 1) :
-				   psprintf("blocks %lld to %lld are missing",
-							(long long) previous.header.height + 1, (long long) h - 1));
-		else if (h == 0 && memcmp(row.header.prev_hash, zero_hash, MC_HASH_LEN) != 0)
-			report(&state->findings, "chain_broken", NULL, NULL, -1, h,
-				   "the genesis block's prev_hash is not 32 zero bytes");
-		else if (have_previous && previous_intact &&
-				 memcmp(row.header.prev_hash, previous.block_hash, MC_HASH_LEN) != 0)
-			report(&state->findings, "chain_broken", NULL, NULL, -1, h,
-				   psprintf("its prev_hash is not the block_hash of block %lld",
-							(long long) previous.header.height));
+		if (link != NULL)
+			report(&state->findings, "chain_broken", NULL, NULL, -1, h, link);
 
 		if (row.header.entry_count > 0 &&
 			(h > PG_INT32_MAX || !bms_is_member((int) h, seen)))
@@ -775,9 +1746,8 @@ walk_journal(VerifyState *state)
 	ChainWalk	walk;
 	HASHCTL		ctl;
 	HeapTuple	tuple;
-	HASH_SEQ_STATUS seq;
-	OpenBlock  *block;
 	uint64		entries_walked = 0;
+	ListCell   *lc;
 	int			i;
 
 	ctl.keysize = sizeof(int64);
@@ -802,14 +1772,9 @@ walk_journal(VerifyState *state)
 			MemoryContextReset(state->percall);
 	}
 	table_endscan(scan);
+	MemoryContextReset(state->percall);
 
-	/* blocks still open are missing entries */
-	hash_seq_init(&seq, walk.open);
-	while ((block = hash_seq_search(&seq)) != NULL)
-	{
-		block_close(state, block);
-		early_leaves_drop(block);
-	}
+	blocks_settle(state, &walk);
 
 	for (i = 0; i < state->nchecks; i++)
 		table_check_finish(state, state->checks[i]);
@@ -817,7 +1782,27 @@ walk_journal(VerifyState *state)
 	for (i = 0; i < state->nchecks; i++)
 		table_close(state->checks[i]->rel, AccessShareLock);
 
+	if (!OidIsValid(state->only))
+		foreach(lc, state->late_relations)
+			late_relation_check(state, strVal(lfirst(lc)));
+
+	check_pending(state);
 	check_chain(state, walk.seen);
+}
+
+/* verify(tbl): a table the journal or the registry says is a ledger table. */
+static void
+require_ledger_table(VerifyState *state, Oid relid)
+{
+	char	   *relation = relation_display_name(relid);
+	LedgerHistory *history = history_of(state, relation);
+
+	if ((history == NULL || history->current == NULL) && !registry_active(relid, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s is not a ledger table", relation),
+				 errdetail("Neither the journal nor the registry has a current enablement of it."),
+				 errhint("See medchain.ledger_tables.")));
 }
 
 /*
@@ -833,32 +1818,52 @@ medchain_verify(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	VerifyState state;
-	Oid			only = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
+	HASHCTL		ctl;
+	int			settings_level;
 
 	require_auditor("verify the ledger");
-	if (OidIsValid(only))
-		table_close(ledger_table_open(only), AccessShareLock);
+	memset(&state, 0, sizeof(state));
+	state.only = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
 
 	InitMaterializedSRF(fcinfo, 0);
 	state.findings.store = rsinfo->setResult;
 	state.findings.desc = rsinfo->setDesc;
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(int64);
+	ctl.hcxt = CurrentMemoryContext;
+	state.findings.reported_entries = hash_create("medchain verify reported entries", 64, &ctl,
+												  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = RELATION_NAME_LEN;
+	ctl.entrysize = sizeof(HistoryEntry);
+	state.histories = hash_create("medchain verify histories", 16, &ctl,
+								  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	ctl.entrysize = sizeof(TableCheck);
+	state.tables = hash_create("medchain verify tables", 16, &ctl,
+							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+
+	/* rows are encoded, by this backend and its workers, under fixed settings */
+	settings_level = medchain_value_settings_fix();
 	state.snapshot = RegisterSnapshot(GetActiveSnapshot());
 	state.journal = table_open(medchain_relation("entries"), AccessShareLock);
 	entry_columns_find(state.journal, state.attnums);
+	if (OidIsValid(state.only))
+		require_ledger_table(&state, state.only);
 	state.entry_values = palloc(sizeof(Datum) * RelationGetDescr(state.journal)->natts);
 	state.entry_isnull = palloc(sizeof(bool) * RelationGetDescr(state.journal)->natts);
-	state.last_check = NULL;
 	state.percall = AllocSetContextCreate(CurrentMemoryContext, "medchain verify row",
 										  ALLOCSET_DEFAULT_SIZES);
-	initStringInfo(&state.entry_buffers.encoding);
-	initStringInfo(&state.entry_buffers.row_key);
+	entry_check_buffers_init(&state.entry_buffers);
+	state.unsealed = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid,
+										   false, work_mem, NULL, TUPLESORT_NONE);
 
 	state.head_height = head_height(state.snapshot);
-	tables_load(&state, only);
+	ledgers_load(&state);
 	walk_journal(&state);
 
 	MemoryContextDelete(state.percall);
 	table_close(state.journal, AccessShareLock);
 	UnregisterSnapshot(state.snapshot);
+	if (settings_level >= 0)
+		medchain_settings_restore(settings_level);
 	return (Datum) 0;
 }

@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(58);
+SELECT plan(67);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -59,7 +59,8 @@ SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE
 SELECT has_table('medchain', 'blocks', 'blocks table');
 SELECT columns_are('medchain', 'blocks',
 	ARRAY['height', 'format_version', 'prev_hash', 'merkle_root', 'entry_count', 'sealed_at',
-		  'difficulty', 'node_name', 'nonce', 'block_hash', 'first_entry_id', 'last_entry_id']);
+		  'difficulty', 'node_name', 'nonce', 'block_hash', 'first_entry_id', 'last_entry_id',
+		  'min_difficulty']);
 SELECT col_is_pk('medchain', 'blocks', 'height', 'height is the primary key');
 SELECT col_type_is('medchain', 'entries', 'leaf_index', 'integer', 'entries record their leaf index');
 SELECT has_table('medchain', 'pending', 'pending queue');
@@ -74,7 +75,7 @@ SELECT function_privs_are('medchain', 'verify', ARRAY['regclass'], 'public', ARR
 SELECT function_privs_are('medchain', 'verify', ARRAY['regclass'], 'medchain_auditor', ARRAY['EXECUTE']);
 SELECT function_privs_are('medchain', 'digest', ARRAY[]::text[], 'medchain_auditor', ARRAY['EXECUTE']);
 SELECT function_privs_are('medchain', 'export_chain', ARRAY['bigint'], 'public', ARRAY[]::text[]);
-SELECT function_privs_are('medchain', 'verify_proof', ARRAY['jsonb'], 'public', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'verify_proof', ARRAY['jsonb', 'jsonb'], 'public', ARRAY['EXECUTE']);
 SELECT is(current_setting('medchain.difficulty'), '16', 'default difficulty is 16 bits');
 SELECT ok(has_parameter_privilege('medchain_admin', 'medchain.difficulty', 'SET'),
 	'medchain_admin may set the difficulty');
@@ -88,6 +89,19 @@ SELECT is((SELECT evtevent::text FROM pg_event_trigger WHERE evtname = 'medchain
 	'guard_ddl runs before the command');
 SELECT is((SELECT evtevent::text FROM pg_event_trigger WHERE evtname = 'medchain_guard_drop'), 'sql_drop',
 	'guard_drop sees every dropped object');
+
+-- Version 1.1: format version 2, enablements named by the journal.
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'medchain'), '1.1', 'extension version 1.1');
+SELECT col_type_is('medchain', 'entries', 'format_version', 'smallint', 'entries say their format version');
+SELECT col_not_null('medchain', 'entries', 'format_version', 'format_version is never NULL');
+SELECT col_type_is('medchain', 'entries', 'enablement_id', 'bigint', 'entries name their enablement');
+SELECT col_type_is('medchain', 'ledger_registry', 'enablement_id', 'bigint', 'registrations name their enablement');
+SELECT hasnt_column('medchain', 'ledger_registry', 'prior_entry_id', 'no enablement boundary by entry id');
+SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'medchain.ledger_registry'::regclass),
+	'row-level security on the registry');
+SELECT function_privs_are('medchain', 'event_proof', ARRAY['bigint', 'bigint'], 'public', ARRAY['EXECUTE']);
+SELECT ok((SELECT 'CREATE RULE' = ANY (evttags) FROM pg_event_trigger WHERE evtname = 'medchain_guard_ddl'),
+	'guard_ddl refuses CREATE RULE');
 
 -- Every SECURITY DEFINER function pins its search_path.
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p

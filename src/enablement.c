@@ -1,0 +1,423 @@
+/*-------------------------------------------------------------------------
+ *
+ * enablement.c
+ *	  Enablements of ledger tables, read from the journal's events.
+ *
+ * Every enablement begins with an enable event and ends, if the table is
+ * released, with a disable event.  In format version 2 both say which
+ * enablement they are about (the enable event's own entry_id), row
+ * entries carry the same id, and an enable event names the enablement
+ * before it, so neither membership nor order depends on the order of
+ * entry ids, which concurrent sessions draw from the sequence's caches
+ * out of order.
+ *
+ * Version 1 had no such field: a version 1 row entry belongs to the
+ * version 1 enablement of its table whose last release came before it,
+ * that is, whose entry_id is above the table's latest disable event below
+ * the enablement.  That is how 1.0 drew the line, from the same journal.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "catalog/pg_collation.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+
+#include "access/table.h"
+#include "fmgr.h"
+#include "utils/snapmgr.h"
+
+#include "enablement.h"
+#include "privileges.h"
+#include "journal.h"
+
+PG_FUNCTION_INFO_V1(medchain_rows_recorded);
+
+typedef struct EventEntry
+{
+	bool		intact;			/* it hashes to its entry_hash */
+	int64		entry_id;
+	int			format_version;
+	int64		enablement_id;	/* version 2 */
+	bool		is_enable;
+	TimestampTz recorded_at;
+	char	   *recorded_by;
+	Jsonb	   *detail;
+} EventEntry;
+
+static JsonbValue *
+detail_member(Jsonb *detail, const char *name)
+{
+	JsonbValue	key;
+
+	if (!JB_ROOT_IS_OBJECT(detail))
+		return NULL;
+	key.type = jbvString;
+	key.val.string.val = (char *) name;
+	key.val.string.len = strlen(name);
+	return findJsonbValueFromContainer(&detail->root, JB_FOBJECT, &key);
+}
+
+static bool
+detail_action_is(Jsonb *detail, const char *action)
+{
+	JsonbValue *value = detail_member(detail, "action");
+
+	return value != NULL && value->type == jbvString &&
+		value->val.string.len == strlen(action) &&
+		memcmp(value->val.string.val, action, value->val.string.len) == 0;
+}
+
+static int64
+detail_integer(Jsonb *detail, const char *name)
+{
+	JsonbValue *value = detail_member(detail, name);
+
+	if (value == NULL || value->type != jbvNumeric)
+		return 0;
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8,
+											 NumericGetDatum(value->val.numeric)));
+}
+
+static List *
+detail_strings(Jsonb *detail, const char *name)
+{
+	JsonbValue *value = detail_member(detail, name);
+	List	   *result = NIL;
+	JsonbIterator *it;
+	JsonbValue	element;
+	JsonbIteratorToken token;
+
+	if (value == NULL || value->type != jbvBinary ||
+		!JsonContainerIsArray(value->val.binary.data))
+		return NIL;
+	it = JsonbIteratorInit(value->val.binary.data);
+	while ((token = JsonbIteratorNext(&it, &element, true)) != WJB_DONE)
+		if (token == WJB_ELEM && element.type == jbvString)
+			result = lappend(result, pnstrdup(element.val.string.val,
+											  element.val.string.len));
+	return result;
+}
+
+/* The event entries of a relation, in entry_id order. */
+static List *
+events_load(Relation journal, const AttrNumber *attnums, const char *relation,
+			Snapshot snapshot)
+{
+	Relation	index = index_open(medchain_relation("entries_relation_row_key_idx"),
+								   AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(journal);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	List	   *events = NIL;
+	EntryCheckBuffers buffers;
+	Datum	   *all_values;
+	bool	   *all_isnull;
+
+	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
+						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
+						   CStringGetTextDatum(relation));
+	ScanKeyEntryInitialize(&keys[1], SK_ISNULL | SK_SEARCHNULL, attnums[COL_ROW_KEY],
+						   InvalidStrategy, InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
+	entry_check_buffers_init(&buffers);
+	all_values = palloc(sizeof(Datum) * desc->natts);
+	all_isnull = palloc(sizeof(bool) * desc->natts);
+	scan = systable_beginscan(journal, RelationGetRelid(index), true, snapshot, 2, keys);
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		Datum		values[MC_ENTRY_COLUMNS];
+		bool		isnull[MC_ENTRY_COLUMNS];
+		EventEntry *event;
+		CheckedEntry checked;
+		int			col;
+
+		CHECK_FOR_INTERRUPTS();
+		for (col = 0; col < MC_ENTRY_COLUMNS; col++)
+			values[col] = heap_getattr(tuple, attnums[col], desc, &isnull[col]);
+		if (isnull[COL_ENTRY_ID] || isnull[COL_KIND] || isnull[COL_DETAIL] ||
+			isnull[COL_FORMAT_VERSION] || isnull[COL_RECORDED_AT] ||
+			strcmp(TextDatumGetCString(values[COL_KIND]), MC_KIND_EVENT) != 0)
+			continue;
+		event = palloc0(sizeof(EventEntry));
+		heap_deform_tuple(tuple, desc, all_values, all_isnull);
+		event->intact = entry_integrity_problem(attnums, all_values, all_isnull,
+												&buffers, &checked) == NULL;
+		event->entry_id = DatumGetInt64(values[COL_ENTRY_ID]);
+		event->format_version = DatumGetInt16(values[COL_FORMAT_VERSION]);
+		event->enablement_id = isnull[COL_ENABLEMENT_ID] ? 0 :
+			DatumGetInt64(values[COL_ENABLEMENT_ID]);
+		event->recorded_at = DatumGetTimestampTz(values[COL_RECORDED_AT]);
+		event->recorded_by = isnull[COL_RECORDED_BY] ? "" :
+			pstrdup(NameStr(*DatumGetName(values[COL_RECORDED_BY])));
+		event->detail = DatumGetJsonbPCopy(values[COL_DETAIL]);
+		if (detail_action_is(event->detail, "enable"))
+			event->is_enable = true;
+		else if (!detail_action_is(event->detail, "disable"))
+			continue;			/* another kind of event: no enablement of its own */
+		events = lappend(events, event);
+	}
+	systable_endscan(scan);
+	index_close(index, AccessShareLock);
+	return events;
+}
+
+static int
+event_id_cmp(const ListCell *a, const ListCell *b)
+{
+	int64		x = ((EventEntry *) lfirst(a))->entry_id;
+	int64		y = ((EventEntry *) lfirst(b))->entry_id;
+
+	return (x > y) - (x < y);
+}
+
+Enablement *
+ledger_history_find(const LedgerHistory *history, int64 enablement_id)
+{
+	ListCell   *lc;
+
+	foreach(lc, history->enablements)
+	{
+		Enablement *e = lfirst(lc);
+
+		if (e->enablement_id == enablement_id)
+			return e;
+	}
+	return NULL;
+}
+
+/* A disable event releases the enablement it names (version 1: the last before it). */
+static void
+release(List *enables, const EventEntry *disable)
+{
+	Enablement *target = NULL;
+	ListCell   *lc;
+
+	foreach(lc, enables)
+	{
+		Enablement *e = lfirst(lc);
+
+		if (e->disable_entry_id != 0)
+			continue;
+		if (disable->format_version >= MC_FORMAT_V2 ?
+			e->enablement_id == disable->enablement_id :
+			(e->format_version == MC_FORMAT_V1 && e->enablement_id < disable->entry_id))
+			target = e;
+	}
+	if (target != NULL)
+		target->disable_entry_id = disable->entry_id;
+}
+
+/*
+ * Version 1 enablements first, in entry_id order (1.0 drew them so);
+ * then version 2 ones, each after the one its enable event names.
+ */
+static List *
+in_order(List *enables)
+{
+	List	   *ordered = NIL;
+	int64		last = 0;
+	ListCell   *lc;
+	bool		progress = true;
+
+	foreach(lc, enables)
+	{
+		Enablement *e = lfirst(lc);
+
+		if (e->format_version == MC_FORMAT_V1)
+		{
+			ordered = lappend(ordered, e);
+			last = e->enablement_id;
+		}
+	}
+	while (progress)
+	{
+		progress = false;
+		foreach(lc, enables)
+		{
+			Enablement *e = lfirst(lc);
+
+			if (e->format_version >= MC_FORMAT_V2 && e->previous_id == last &&
+				!list_member_ptr(ordered, e))
+			{
+				ordered = lappend(ordered, e);
+				last = e->enablement_id;
+				progress = true;
+				break;
+			}
+		}
+	}
+	/* whatever a broken link left out, by entry_id */
+	foreach(lc, enables)
+		if (!list_member_ptr(ordered, lfirst(lc)))
+			ordered = lappend(ordered, lfirst(lc));
+	return ordered;
+}
+
+LedgerHistory *
+ledger_history_load(Relation journal, const AttrNumber *attnums, const char *relation,
+					Snapshot snapshot)
+{
+	LedgerHistory *history = palloc0(sizeof(LedgerHistory));
+	List	   *events = events_load(journal, attnums, relation, snapshot);
+	List	   *enables = NIL;
+	ListCell   *lc;
+
+	list_sort(events, event_id_cmp);
+	history->relation = pstrdup(relation);
+	foreach(lc, events)
+	{
+		EventEntry *event = lfirst(lc);
+		Enablement *e;
+		ListCell   *prev;
+
+		if (!event->is_enable)
+		{
+			release(enables, event);
+			continue;
+		}
+		e = palloc0(sizeof(Enablement));
+		e->enablement_id = event->entry_id;
+		e->format_version = event->format_version;
+		e->enabled_at = event->recorded_at;
+		e->enabled_by = event->recorded_by;
+		e->event_intact = event->intact;
+		e->key_columns = detail_strings(event->detail, "key_columns");
+		e->previous_id = detail_integer(event->detail, "previous_enablement");
+		/* version 1: above the latest release before it */
+		foreach(prev, events)
+		{
+			EventEntry *other = lfirst(prev);
+
+			if (!other->is_enable && other->entry_id < e->enablement_id)
+				e->v1_floor = Max(e->v1_floor, other->entry_id);
+		}
+		enables = lappend(enables, e);
+	}
+
+	history->enablements = in_order(enables);
+	foreach(lc, history->enablements)
+	{
+		Enablement *e = lfirst(lc);
+
+		if (e->disable_entry_id == 0)
+		{
+			history->current = e;
+			history->unreleased++;
+		}
+	}
+	return history;
+}
+
+bool
+enablement_includes(const Enablement *e, int format_version, int64 entry_id,
+					int64 entry_enablement_id)
+{
+	if (format_version >= MC_FORMAT_V2)
+		return entry_enablement_id == e->enablement_id;
+	return e->format_version == MC_FORMAT_V1 && entry_id > e->v1_floor &&
+		(e->disable_entry_id == 0 || entry_id < e->disable_entry_id);
+}
+
+HeapTuple
+enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enablement *e,
+					 const char *relation, Jsonb *key, Snapshot snapshot)
+{
+	Relation	index = index_open(medchain_relation("entries_relation_row_key_idx"),
+								   AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(journal);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	HeapTuple	found = NULL;
+	int64		found_id = 0;
+
+	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
+						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
+						   CStringGetTextDatum(relation));
+	ScanKeyEntryInitialize(&keys[1], 0, attnums[COL_ROW_KEY], BTEqualStrategyNumber,
+						   InvalidOid, InvalidOid, F_JSONB_EQ, JsonbPGetDatum(key));
+	scan = systable_beginscan(journal, RelationGetRelid(index), true, snapshot, 2, keys);
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		bool		isnull;
+		bool		enablement_null;
+		int64		entry_id = DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull));
+		int			version = DatumGetInt16(heap_getattr(tuple, attnums[COL_FORMAT_VERSION], desc, &isnull));
+		Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
+		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
+
+		if ((strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0) &&
+			enablement_includes(e, version, entry_id,
+								enablement_null ? 0 : DatumGetInt64(enablement)) &&
+			(found == NULL || entry_id > found_id))
+		{
+			found = heap_copytuple(tuple);
+			found_id = entry_id;
+		}
+	}
+	systable_endscan(scan);
+	index_close(index, AccessShareLock);
+	return found;
+}
+
+/*
+ * medchain.rows_recorded(relation text, enablement_id bigint) RETURNS bigint
+ *
+ * The number of rows the enablement recorded: its baseline and insert
+ * entries.  NULL for a relation the caller may not read.
+ */
+Datum
+medchain_rows_recorded(PG_FUNCTION_ARGS)
+{
+	char	   *relation = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		enablement_id = PG_GETARG_INT64(1);
+	Relation	journal;
+	AttrNumber	attnums[MC_ENTRY_COLUMNS];
+	LedgerHistory *history;
+	Enablement *e;
+	Relation	index;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	int64		count = 0;
+
+	if (!may_read_relation(relation))
+		PG_RETURN_NULL();
+	journal = table_open(medchain_relation("entries"), AccessShareLock);
+	entry_columns_find(journal, attnums);
+	history = ledger_history_load(journal, attnums, relation, GetActiveSnapshot());
+	if ((e = ledger_history_find(history, enablement_id)) == NULL)
+	{
+		table_close(journal, AccessShareLock);
+		PG_RETURN_NULL();
+	}
+	index = index_open(medchain_relation("entries_relation_row_key_idx"), AccessShareLock);
+	ScanKeyEntryInitialize(&key, 0, attnums[COL_RELATION], BTEqualStrategyNumber,
+						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
+						   CStringGetTextDatum(relation));
+	scan = systable_beginscan(journal, RelationGetRelid(index), true, GetActiveSnapshot(), 1, &key);
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		TupleDesc	desc = RelationGetDescr(journal);
+		bool		isnull;
+		bool		enablement_null;
+		Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
+		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
+
+		CHECK_FOR_INTERRUPTS();
+		if ((strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0) &&
+			enablement_includes(e, DatumGetInt16(heap_getattr(tuple, attnums[COL_FORMAT_VERSION], desc, &isnull)),
+								DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull)),
+								enablement_null ? 0 : DatumGetInt64(enablement)))
+			count++;
+	}
+	systable_endscan(scan);
+	index_close(index, AccessShareLock);
+	table_close(journal, AccessShareLock);
+	PG_RETURN_INT64(count);
+}

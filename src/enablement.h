@@ -1,0 +1,70 @@
+/*-------------------------------------------------------------------------
+ *
+ * enablement.h
+ *	  A ledger table's enablements as the journal records them.
+ *
+ * Which tables are ledgers, since when and with which key follows from
+ * the hashed event entries of the journal, not from the registry: an
+ * enablement is an enable event; a disable event releases it.  Format
+ * version 2 entries name their enablement; a version 1 row entry belongs
+ * to the version 1 enablement of its table that was current when it was
+ * recorded (FORMAT.md, "Enablements").
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDCHAIN_ENABLEMENT_H
+#define MEDCHAIN_ENABLEMENT_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/snapshot.h"
+
+typedef struct Enablement
+{
+	int64		enablement_id;	/* entry_id of its enable event */
+	int			format_version; /* of its enable event */
+	TimestampTz enabled_at;
+	char	   *enabled_by;
+	List	   *key_columns;	/* of char *, from the event's detail */
+	int64		previous_id;	/* version 2: the enablement before, or 0 */
+	int64		disable_entry_id;	/* its disable event, or 0 while current */
+	int64		v1_floor;		/* version 1: its row entries have ids above */
+	bool		event_intact;	/* its enable event hashes right (else verify()
+								 * reports it, and its detail is not trusted) */
+} Enablement;
+
+typedef struct LedgerHistory
+{
+	char	   *relation;		/* as in entries.relation */
+	List	   *enablements;	/* of Enablement *, in the order they happened */
+	Enablement *current;		/* the one not released, or NULL */
+	int			unreleased;		/* how many are not released (1 honestly) */
+} LedgerHistory;
+
+/*
+ * The history of a relation from its event entries, as snapshot sees
+ * them.  Events that fail their own hash still count (verify() reports
+ * them); events whose detail is not what medchain writes are skipped.
+ */
+extern LedgerHistory *ledger_history_load(Relation journal, const AttrNumber *attnums,
+										  const char *relation, Snapshot snapshot);
+
+extern Enablement *ledger_history_find(const LedgerHistory *history, int64 enablement_id);
+
+/* Does an entry of that format, id and enablement_id belong to e? */
+extern bool enablement_includes(const Enablement *e, int format_version,
+								int64 entry_id, int64 entry_enablement_id);
+
+/*
+ * The entry of enablement e that records the row with this key (a copy),
+ * or NULL.
+ */
+extern HeapTuple enablement_row_entry(Relation journal, const AttrNumber *attnums,
+									  const Enablement *e, const char *relation,
+									  Jsonb *key, Snapshot snapshot);
+
+#endif							/* MEDCHAIN_ENABLEMENT_H */
