@@ -101,3 +101,48 @@ SELECT medchain.row_encoding('public.typed', '{"id": 999}');
 SELECT medchain.row_encoding('public.typed', '{"nope": 1}');
 SELECT medchain.row_encoding('public.typed', '[1]');
 SELECT medchain.row_encoding('cdm.visit_occurrence', '{"visit_occurrence_id": 1}');
+
+-- Format version 2: geometric types and multiranges have binary forms, and
+-- a type without one is written through its output under fixed settings,
+-- so no session setting changes a hash, nested or not.
+CREATE TABLE public.shapes (
+	id int PRIMARY KEY,
+	c_point point, c_lseg lseg, c_box box, c_path path, c_polygon polygon,
+	c_circle circle, c_line line,
+	c_multirange tstzmultirange, c_nummultirange nummultirange,
+	c_regclass regclass, c_macaddr macaddr, c_tsvector tsvector,
+	c_nested point[], c_nested_range tstzmultirange[]
+);
+SELECT medchain.enable('public.shapes');
+INSERT INTO public.shapes VALUES
+ (1, '(1.1,-2.5)', '[(0,0),(1,1e-5)]', '(3,4),(1,2)', '[(0,0),(1,1),(2,0)]', '((0,0),(1,1),(1,0))',
+  '<(0.1,0.2),3.3>', '{1,-1,0.5}',
+  '{[2024-01-01 00:00+00,2024-02-01 00:00+00), [2024-03-01 00:00+00,)}', '{[1.5,2.5], (7,8)}',
+  'cdm.person', '08:00:2b:01:02:03', 'fever & cough', ARRAY['(0.1,0.3)'::point, NULL],
+  ARRAY['{[2024-01-01 00:00+00,2024-01-02 00:00+00)}'::tstzmultirange]),
+ (2, NULL, NULL, NULL, '((0,0),(1,1))', NULL, NULL, NULL, '{}', '{empty}', NULL, NULL, '', '{}', '{}');
+CREATE FUNCTION public.shape_mismatches() RETURNS bigint LANGUAGE sql AS $$
+	SELECT count(*) FROM medchain.entries e
+	 WHERE e.relation = 'public.shapes' AND e.kind = 'insert'
+	   AND sha256(medchain.row_encoding('public.shapes', e.row_key)) <> e.row_hash
+$$;
+SELECT public.shape_mismatches();
+SET extra_float_digits = -15;
+SET TimeZone = 'Asia/Kathmandu';
+SET DateStyle = 'German';
+SET search_path = cdm, public;
+SELECT public.shape_mismatches();
+RESET ALL;
+-- The binary tags are those of FORMAT.md: point 0x13 with two IEEE doubles.
+SELECT position('\x13000000103ff199999999999ac004000000000000'::bytea
+				IN medchain.row_encoding('public.shapes', '{"id": 1}')) > 0 AS point_encoded;
+-- jsonb is written as canonical JSON: keys by UTF-8 length, then bytes.
+CREATE TABLE public.json_docs (id int PRIMARY KEY, doc jsonb);
+SELECT medchain.enable('public.json_docs');
+INSERT INTO public.json_docs VALUES (1, '{"é": 2, "ab": 1, "ß": "ü\n", "n": [1e3, -0.0, 1.50, true, null]}');
+WITH enc AS (SELECT b, position('\x07'::bytea IN b) AS p
+			   FROM medchain.row_encoding('public.json_docs', '{"id": 1}') AS b)
+SELECT convert_from(substring(b FROM p + 5 FOR (get_byte(b, p) << 24 | get_byte(b, p + 1) << 16 |
+												get_byte(b, p + 2) << 8 | get_byte(b, p + 3))),
+					'UTF8') AS canonical_text
+  FROM enc;

@@ -156,6 +156,78 @@ SELECT * FROM public.report;
 SELECT medchain.verify_digest(:'digest_before') AS digest_still_holds;
 ROLLBACK;
 
+-- The registry is a claim, checked against the journal's events: a
+-- registration released, deleted or pointed at another enablement by hand
+-- is a finding, and the table is checked all the same.
+CREATE VIEW public.report_masked AS
+SELECT finding, relation, row_key, entry, block, regexp_replace(detail, '\d+', 'N', 'g') AS detail
+  FROM public.report;
+BEGIN;
+UPDATE medchain.ledger_registry SET relid = NULL, released_at = now(), released_by = 'postgres',
+	   release_reason = 'x' WHERE relation = 'public.labs' AND released_at IS NULL;
+ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+ALTER TABLE public.labs DISABLE TRIGGER medchain_append_only;
+UPDATE public.labs SET value = 0 WHERE id = 3;
+SELECT * FROM public.report_masked ORDER BY finding;
+ROLLBACK;
+BEGIN;
+DELETE FROM medchain.ledger_registry;
+ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+ALTER TABLE public.labs DISABLE TRIGGER ALL;
+DELETE FROM public.labs WHERE id = 3;
+SELECT * FROM public.report_masked WHERE relation = 'public.labs' ORDER BY finding;
+SELECT count(*) > 0 AS every_table_is_named FROM medchain.verify() WHERE finding = 'registry_modified';
+ROLLBACK;
+BEGIN;
+UPDATE medchain.ledger_registry SET enablement_id = enablement_id + 1000
+ WHERE relation = 'public.labs' AND released_at IS NULL;
+ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+ALTER TABLE public.labs DISABLE TRIGGER ALL;
+DELETE FROM public.labs WHERE id <= 2;
+SELECT * FROM public.report_masked ORDER BY finding, row_key::text;
+ROLLBACK;
+
+-- The pending queue is checked against the unsealed entries.
+BEGIN;
+DELETE FROM medchain.pending;
+SELECT finding, entry, detail FROM public.report WHERE finding LIKE '%queue%';
+ROLLBACK;
+BEGIN;
+INSERT INTO medchain.pending SELECT entry_id, entry_tid FROM medchain.pending;
+SELECT finding, detail FROM public.report WHERE finding LIKE '%queue%';
+ROLLBACK;
+
+-- One finding per tampered thing, naming it: an entry moved to another
+-- block, a block's entry_count, a pending entry's row_key rewritten
+-- consistently, a block's entry range.
+BEGIN;
+UPDATE medchain.entries SET block_height = :block_b WHERE entry_id = :e5;
+SELECT * FROM public.report_masked;
+ROLLBACK;
+BEGIN;
+UPDATE medchain.blocks SET entry_count = 3 WHERE height = :block_a;
+SELECT finding, block FROM public.report;
+ROLLBACK;
+BEGIN;
+UPDATE medchain.entries SET row_key = '{"id": 7777}'
+ WHERE relation = 'public.labs' AND row_key = '{"id": 21}';
+UPDATE medchain.entries e SET entry_hash = forge.entry_hash(e)
+ WHERE relation = 'public.labs' AND row_key = '{"id": 7777}';
+SELECT finding, row_key, entry, detail FROM public.report;
+ROLLBACK;
+BEGIN;
+UPDATE medchain.blocks SET first_entry_id = first_entry_id - 1 WHERE height = :block_b;
+SELECT finding, block, regexp_replace(detail, '\d+', 'N', 'g') AS detail FROM public.report;
+ROLLBACK;
+
+-- What verify() cannot check is a finding, and it goes on: a key column
+-- retyped in the catalog behind medchain's back.
+BEGIN;
+UPDATE pg_attribute SET atttypid = 'float4'::regtype
+ WHERE attrelid = 'public.labs'::regclass AND attname = 'id';
+SELECT finding, relation, detail FROM public.report;
+ROLLBACK;
+
 -- After the rollbacks: clean again.
 SELECT * FROM medchain.verify();
 SELECT medchain.verify_digest(:'digest_before') AS digest_holds;

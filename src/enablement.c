@@ -108,27 +108,19 @@ static List *
 events_load(Relation journal, const AttrNumber *attnums, const char *relation,
 			Snapshot snapshot)
 {
-	Relation	index = index_open(medchain_relation("entries_relation_row_key_idx"),
-								   AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(journal);
-	ScanKeyData keys[2];
-	SysScanDesc scan;
+	JournalScan scan;
 	HeapTuple	tuple;
 	List	   *events = NIL;
 	EntryCheckBuffers buffers;
 	Datum	   *all_values;
 	bool	   *all_isnull;
 
-	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
-						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
-						   CStringGetTextDatum(relation));
-	ScanKeyEntryInitialize(&keys[1], SK_ISNULL | SK_SEARCHNULL, attnums[COL_ROW_KEY],
-						   InvalidStrategy, InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
 	entry_check_buffers_init(&buffers);
 	all_values = palloc(sizeof(Datum) * desc->natts);
 	all_isnull = palloc(sizeof(bool) * desc->natts);
-	scan = systable_beginscan(journal, RelationGetRelid(index), true, snapshot, 2, keys);
-	while ((tuple = systable_getnext(scan)) != NULL)
+	journal_scan_relation(&scan, journal, attnums, snapshot, relation, JOURNAL_EVENTS, NULL);
+	while ((tuple = journal_scan_next(&scan)) != NULL)
 	{
 		Datum		values[MC_ENTRY_COLUMNS];
 		bool		isnull[MC_ENTRY_COLUMNS];
@@ -136,7 +128,6 @@ events_load(Relation journal, const AttrNumber *attnums, const char *relation,
 		CheckedEntry checked;
 		int			col;
 
-		CHECK_FOR_INTERRUPTS();
 		for (col = 0; col < MC_ENTRY_COLUMNS; col++)
 			values[col] = heap_getattr(tuple, attnums[col], desc, &isnull[col]);
 		if (isnull[COL_ENTRY_ID] || isnull[COL_KIND] || isnull[COL_DETAIL] ||
@@ -161,8 +152,7 @@ events_load(Relation journal, const AttrNumber *attnums, const char *relation,
 			continue;			/* another kind of event: no enablement of its own */
 		events = lappend(events, event);
 	}
-	systable_endscan(scan);
-	index_close(index, AccessShareLock);
+	journal_scan_end(&scan);
 	return events;
 }
 
@@ -327,22 +317,14 @@ HeapTuple
 enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enablement *e,
 					 const char *relation, Jsonb *key, Snapshot snapshot)
 {
-	Relation	index = index_open(medchain_relation("entries_relation_row_key_idx"),
-								   AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(journal);
-	ScanKeyData keys[2];
-	SysScanDesc scan;
+	JournalScan scan;
 	HeapTuple	tuple;
 	HeapTuple	found = NULL;
 	int64		found_id = 0;
 
-	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
-						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
-						   CStringGetTextDatum(relation));
-	ScanKeyEntryInitialize(&keys[1], 0, attnums[COL_ROW_KEY], BTEqualStrategyNumber,
-						   InvalidOid, InvalidOid, F_JSONB_EQ, JsonbPGetDatum(key));
-	scan = systable_beginscan(journal, RelationGetRelid(index), true, snapshot, 2, keys);
-	while ((tuple = systable_getnext(scan)) != NULL)
+	journal_scan_relation(&scan, journal, attnums, snapshot, relation, JOURNAL_ROW_KEY, key);
+	while ((tuple = journal_scan_next(&scan)) != NULL)
 	{
 		bool		isnull;
 		bool		enablement_null;
@@ -360,8 +342,7 @@ enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enableme
 			found_id = entry_id;
 		}
 	}
-	systable_endscan(scan);
-	index_close(index, AccessShareLock);
+	journal_scan_end(&scan);
 	return found;
 }
 
@@ -380,9 +361,7 @@ medchain_rows_recorded(PG_FUNCTION_ARGS)
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];
 	LedgerHistory *history;
 	Enablement *e;
-	Relation	index;
-	ScanKeyData key;
-	SysScanDesc scan;
+	JournalScan scan;
 	HeapTuple	tuple;
 	int64		count = 0;
 
@@ -396,12 +375,9 @@ medchain_rows_recorded(PG_FUNCTION_ARGS)
 		table_close(journal, AccessShareLock);
 		PG_RETURN_NULL();
 	}
-	index = index_open(medchain_relation("entries_relation_row_key_idx"), AccessShareLock);
-	ScanKeyEntryInitialize(&key, 0, attnums[COL_RELATION], BTEqualStrategyNumber,
-						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
-						   CStringGetTextDatum(relation));
-	scan = systable_beginscan(journal, RelationGetRelid(index), true, GetActiveSnapshot(), 1, &key);
-	while ((tuple = systable_getnext(scan)) != NULL)
+	journal_scan_relation(&scan, journal, attnums, GetActiveSnapshot(), relation,
+						  JOURNAL_ALL, NULL);
+	while ((tuple = journal_scan_next(&scan)) != NULL)
 	{
 		TupleDesc	desc = RelationGetDescr(journal);
 		bool		isnull;
@@ -409,15 +385,13 @@ medchain_rows_recorded(PG_FUNCTION_ARGS)
 		Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
 		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
 
-		CHECK_FOR_INTERRUPTS();
 		if ((strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0) &&
 			enablement_includes(e, DatumGetInt16(heap_getattr(tuple, attnums[COL_FORMAT_VERSION], desc, &isnull)),
 								DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull)),
 								enablement_null ? 0 : DatumGetInt64(enablement)))
 			count++;
 	}
-	systable_endscan(scan);
-	index_close(index, AccessShareLock);
+	journal_scan_end(&scan);
 	table_close(journal, AccessShareLock);
 	PG_RETURN_INT64(count);
 }

@@ -72,7 +72,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/tuplesort.h"
+#include "sort_compat.h"
 #include "utils/tuplestore.h"
 
 #include "block.h"
@@ -106,6 +106,7 @@ typedef struct Findings
 	Tuplestorestate *store;
 	TupleDesc	desc;
 	HTAB	   *reported_entries;	/* entry ids named by an entry_modified */
+	MemoryContext cxt;			/* lives as long as verify() */
 } Findings;
 
 /* A key's canonical UTF-8 text as the jsonb a finding's row_key holds. */
@@ -207,6 +208,7 @@ typedef struct VerifyState
 	int			nchecks;
 	RowStreams *streams;
 	List	   *late_relations; /* events of relations the registry does not name */
+	List	   *registry_reported;	/* relations a registry finding named */
 	Tuplesortstate *unsealed;	/* ids of entries without a block */
 	int64		head_height;	/* -1 without blocks */
 	MemoryContext percall;		/* reset for every few entries and rows */
@@ -492,13 +494,7 @@ spill_record_read(Datum datum, Unpaired *item, uint8 *side)
 static bool
 spill_next(Tuplesortstate *sort, Datum *datum, Unpaired *item, uint8 *side)
 {
-	bool		isnull;
-
-#if PG_VERSION_NUM >= 160000
-	if (!tuplesort_getdatum(sort, true, true, datum, &isnull, NULL))
-#else
-	if (!tuplesort_getdatum(sort, true, datum, &isnull, NULL))
-#endif
+	if (!sort_next_datum(sort, datum))
 		return false;
 	spill_record_read(*datum, item, side);
 	return true;
@@ -716,7 +712,11 @@ relation_by_name(const char *relation)
 static void
 report_registry(VerifyState *state, const char *relation, char *detail)
 {
+	MemoryContext old = MemoryContextSwitchTo(state->findings.cxt);
+
 	report(&state->findings, "registry_modified", relation, NULL, -1, -1, detail);
+	state->registry_reported = lappend(state->registry_reported, pstrdup(relation));
+	MemoryContextSwitchTo(old);
 }
 
 /* What one registration claims, against the journal. */
@@ -766,6 +766,10 @@ check_history_registered(VerifyState *state, LedgerHistory *history)
 								 history->unreleased));
 	if (history->current == NULL)
 		return;
+	/* a registration of the table was reported: that is the tamper */
+	foreach(lc, state->registry_reported)
+		if (strcmp(lfirst(lc), history->relation) == 0)
+			return;
 	foreach(lc, state->registrations)
 	{
 		Registration *reg = lfirst(lc);
@@ -887,6 +891,9 @@ ledgers_load(VerifyState *state)
 
 		check_registration(state, reg, history_of(state, reg->relation));
 	}
+	/* verify(tbl) checks the table whatever the registry says of it */
+	if (OidIsValid(state->only))
+		(void) history_of(state, relation_display_name(state->only));
 	{
 		HASH_SEQ_STATUS seq;
 		HistoryEntry *entry;
@@ -1523,9 +1530,7 @@ late_relation_check(VerifyState *state, const char *relation)
 {
 	LedgerHistory *history = history_of(state, relation);
 	TableCheck *check;
-	Relation	index;
-	ScanKeyData key;
-	SysScanDesc scan;
+	JournalScan scan;
 	HeapTuple	tuple;
 	bool		with_v1;
 	RowStreams *streams;
@@ -1539,20 +1544,15 @@ late_relation_check(VerifyState *state, const char *relation)
 	streams = row_streams_open(&check->rel, &with_v1, 1, state->snapshot);
 	check->stream = &streams->streams[0];
 
-	index = index_open(medchain_relation("entries_relation_row_key_idx"), AccessShareLock);
-	ScanKeyEntryInitialize(&key, 0, state->attnums[COL_RELATION], BTEqualStrategyNumber,
-						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
-						   CStringGetTextDatum(relation));
-	scan = systable_beginscan(state->journal, RelationGetRelid(index), true,
-							  state->snapshot, 1, &key);
-	while ((tuple = systable_getnext(scan)) != NULL)
+	journal_scan_relation(&scan, state->journal, state->attnums, state->snapshot, relation,
+						  JOURNAL_ALL, NULL);
+	while ((tuple = journal_scan_next(&scan)) != NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(state->percall);
 		CheckedEntry checked;
 		const AttrNumber *a = state->attnums;
 		int64		height;
 
-		CHECK_FOR_INTERRUPTS();
 		heap_deform_tuple(tuple, RelationGetDescr(state->journal),
 						  state->entry_values, state->entry_isnull);
 		/* an entry that fails its own hash was reported by the walk */
@@ -1568,8 +1568,7 @@ late_relation_check(VerifyState *state, const char *relation)
 		}
 		MemoryContextSwitchTo(old);
 	}
-	systable_endscan(scan);
-	index_close(index, AccessShareLock);
+	journal_scan_end(&scan);
 	table_check_finish(state, check);
 	row_streams_close(streams);
 	table_close(check->rel, AccessShareLock);
@@ -1581,13 +1580,8 @@ static bool
 next_id(Tuplesortstate *sort, int64 *id)
 {
 	Datum		datum;
-	bool		isnull;
 
-#if PG_VERSION_NUM >= 160000
-	if (!tuplesort_getdatum(sort, true, false, &datum, &isnull, NULL))
-#else
-	if (!tuplesort_getdatum(sort, true, &datum, &isnull, NULL))
-#endif
+	if (!sort_next_datum(sort, &datum))
 		return false;
 	*id = DatumGetInt64(datum);
 	return true;
@@ -1831,6 +1825,7 @@ medchain_verify(PG_FUNCTION_ARGS)
 	ctl.keysize = sizeof(int64);
 	ctl.entrysize = sizeof(int64);
 	ctl.hcxt = CurrentMemoryContext;
+	state.findings.cxt = CurrentMemoryContext;
 	state.findings.reported_entries = hash_create("medchain verify reported entries", 64, &ctl,
 												  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	ctl.keysize = RELATION_NAME_LEN;
