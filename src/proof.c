@@ -543,14 +543,19 @@ node_id_matches(const BlockRow *row)
 static bool
 anchored(const BlockRow *block, List *chain, Jsonb *trusted)
 {
-	int64		floor = block->header.format_version >= 2 ? block->header.min_difficulty :
-		MC_FLOOR_UNKNOWN;
+	int64		floor = MC_FLOOR_UNKNOWN;
 	int64		trusted_floor = MC_FLOOR_UNKNOWN;
 	int64		trusted_height = -1;
 	const BlockRow *previous = block;
 	bool		found = false;
 	ListCell   *lc;
 
+	/* the floor: the trusted digest's, else any version 2 header's */
+	if (block->header.format_version >= 2)
+		floor = block->header.min_difficulty;
+	foreach(lc, chain)
+		if (floor == MC_FLOOR_UNKNOWN && ((BlockRow *) lfirst(lc))->header.format_version >= 2)
+			floor = ((BlockRow *) lfirst(lc))->header.min_difficulty;
 	if (trusted != NULL)
 	{
 		trusted_height = digest_height(trusted, &trusted_floor);

@@ -1,54 +1,115 @@
 #!/usr/bin/env python3
 """Check medchain inclusion proofs and chain exports outside the database.
 
-Written from docs/FORMAT.md alone, with the Python standard library only:
-no database connection, no medchain code.
+Written from docs/FORMAT.md alone (formats version 1 and 2), with the
+Python standard library only: no database connection, no medchain code.
 
-    medchain_verify.py proof PROOF.json
+    medchain_verify.py proof PROOF.json [--digest DIGEST.json]
     medchain_verify.py chain EXPORT.jsonl [--digest DIGEST.json]
 
-PROOF.json is the output of medchain.proof(tbl, key).  EXPORT.jsonl holds
-the rows of medchain.export_chain(), one JSON object per line, in height
-order.  DIGEST.json is the output of medchain.digest(): the chain must hold
-that block unchanged.
+PROOF.json is the output of medchain.proof() or medchain.event_proof().
+EXPORT.jsonl holds the rows of medchain.export_chain(), one JSON object per
+line, in height order.  DIGEST.json is the output of medchain.digest(),
+kept somewhere the database's owner cannot rewrite: it is what ties a proof
+or an export to the real chain.  A proof checked without a digest only
+shows that its row is in *some* well-formed block, which anyone can make,
+so it is reported as unanchored.
 
 Exit status: 0 when everything checks out, 1 when something does not (each
-problem is printed), 2 for unreadable input.
+problem is printed as "INVALID: ..."), 2 for unreadable input.
 """
 
 import hashlib
 import json
+import re
 import struct
 import sys
+from datetime import datetime, timedelta, timezone
 
-FORMAT_VERSION = 1
-HEADER_MAGIC = b"MCB1"
+ZERO_HASH = "00" * 32
+DIGEST_MEMBERS = {"format_version", "node", "height", "block_hash", "sealed_at", "min_difficulty"}
+
+
+class Unreadable(Exception):
+    """The input is not a document this verifier can read (exit 2)."""
 
 
 def sha256(data):
     return hashlib.sha256(data).digest()
 
 
+# --- Reading members.  A missing or mistyped member makes the document
+# unreadable rather than invalid: nothing about the ledger can be concluded.
+
+def member(obj, key, kind):
+    if not isinstance(obj, dict) or key not in obj:
+        raise Unreadable("missing member %r" % key)
+    value = obj[key]
+    # bool is a subclass of int in Python; a JSON true is not a number.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise Unreadable("member %r is not a %s" % (key, kind.__name__))
+    return value
+
+
+def hex_value(value, what, size=None):
+    """Lower-case hex, as FORMAT.md prints every hash and byte string:
+    checked strictly, so that two spellings of one hash never compare
+    unequal and bytes.fromhex never skips a space."""
+    if not isinstance(value, str) or not re.fullmatch(r"(?:[0-9a-f]{2})*", value) \
+            or (size is not None and len(value) != 2 * size):
+        raise Unreadable("%s is not %s lower-case hex" % (what, "%d bytes of" % size if size else "in"))
+    return value
+
+
+def hex_member(obj, key, size=None):
+    return hex_value(member(obj, key, str), "member %r" % key, size)
+
+
+def hash_member(obj, key):
+    return hex_member(obj, key, 32)
+
+
+# --- Byte encodings (FORMAT.md, "Conventions", "Entry encoding",
+# "Merkle tree", "Block header").  An integer out of its field's range
+# raises struct.error, which main() reports as unreadable input.
+
+def u32(n):
+    return struct.pack(">I", n)
+
+
+def u64(n):
+    return struct.pack(">Q", n)
+
+
+def i64(n):
+    return struct.pack(">q", n)
+
+
 def text(value):
-    """A FORMAT.md `str`: u32 length, then the UTF-8 bytes."""
+    """A `str`: u32 length, then the UTF-8 bytes."""
     raw = value.encode("utf-8")
-    return struct.pack(">I", len(raw)) + raw
+    return u32(len(raw)) + raw
 
 
-def entry_encoding(entry):
-    """The bytes of an entry (FORMAT.md, "Entry encoding")."""
-    out = b"E" + bytes([1])
-    out += text(entry["kind"])
-    out += struct.pack(">Q", entry["entry_id"])
-    out += text(entry["relation"])
-    if entry.get("row_key") is None:
-        out += b"\x00"
+def entry_encoding(entry, version):
+    """The bytes an entry_hash covers, in the entry's version."""
+    out = b"E" + bytes([version]) + text(member(entry, "kind", str))
+    out += u64(member(entry, "entry_id", int))
+    if version == 1:
+        # The quoted, qualified name, exactly as medchain 1.0 stored it.
+        out += text(member(entry, "relation", str))
     else:
-        out += b"\x01" + text(entry["row_key"])
-    out += bytes.fromhex(entry["row_hash"])
-    out += text(entry["recorded_by"])
-    out += struct.pack(">q", entry["recorded_at"])
-    out += struct.pack(">Q", entry["xact"])
+        # Two unquoted names: no verifier needs PostgreSQL's quoting rules.
+        out += text(member(entry, "schema", str)) + text(member(entry, "table", str))
+        out += u64(member(entry, "enablement_id", int))
+    if member(entry, "row_key", object) is None:   # present, null for events
+        out += b"\x00"                      # ostr absent
+    else:
+        out += b"\x01" + text(member(entry, "row_key", str))
+    out += bytes.fromhex(hash_member(entry, "row_hash"))
+    out += text(member(entry, "recorded_by", str))
+    out += i64(member(entry, "recorded_at", int))
+    out += u64(member(entry, "xact", int))
     return out
 
 
@@ -61,17 +122,18 @@ def node_hash(left, right):
 
 
 def merkle_root(leaves):
-    """RFC 6962 tree hash of a list of leaf hashes (not entry hashes)."""
+    """RFC 6962 tree hash of a non-empty list of leaf hashes."""
     if len(leaves) == 1:
         return leaves[0]
     split = 1
-    while split * 2 < len(leaves):
+    while split * 2 < len(leaves):      # the largest power of two below n
         split *= 2
     return node_hash(merkle_root(leaves[:split]), merkle_root(leaves[split:]))
 
 
 def root_from_audit_path(leaf, index, size, path):
-    """RFC 9162, 2.1.3.2: the root implied by a leaf and its audit path."""
+    """RFC 9162, 2.1.3.2: the root implied by a leaf and its audit path,
+    or None when the path cannot belong to a tree of that size."""
     if index >= size:
         return None
     fn, sn, r = index, size - 1, leaf
@@ -80,10 +142,9 @@ def root_from_audit_path(leaf, index, size, path):
             return None
         if fn & 1 or fn == sn:
             r = node_hash(sibling, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
+            while fn and not fn & 1:    # skip the levels where we have no sibling
+                fn >>= 1
+                sn >>= 1
         else:
             r = node_hash(r, sibling)
         fn >>= 1
@@ -92,99 +153,252 @@ def root_from_audit_path(leaf, index, size, path):
 
 
 def header_encoding(block):
-    """The 136 header bytes (FORMAT.md, "Block header")."""
-    return (HEADER_MAGIC
-            + struct.pack(">I", block["format_version"])
-            + struct.pack(">Q", block["height"])
-            + bytes.fromhex(block["prev_hash"])
-            + bytes.fromhex(block["merkle_root"])
-            + struct.pack(">q", block["sealed_at"])
-            + struct.pack(">I", block["entry_count"])
-            + struct.pack(">I", block["difficulty"])
-            + bytes.fromhex(block["node_id"])
-            + struct.pack(">Q", block["nonce"]))
+    """The 136 (MCB1) or 140 (MCB2) header bytes that block_hash covers."""
+    version = member(block, "format_version", int)
+    out = (b"MCB%d" % version + u32(version) + u64(member(block, "height", int))
+           + bytes.fromhex(hash_member(block, "prev_hash"))
+           + bytes.fromhex(hash_member(block, "merkle_root"))
+           + i64(member(block, "sealed_at", int))
+           + u32(member(block, "entry_count", int))
+           + u32(member(block, "difficulty", int)))
+    if version == 2:
+        out += u32(member(block, "min_difficulty", int))
+    return out + bytes.fromhex(hash_member(block, "node_id")) + u64(member(block, "nonce", int))
 
 
 def leading_zero_bits(digest):
     bits = 0
     for byte in digest:
-        if byte == 0:
-            bits += 8
-            continue
-        return bits + 8 - byte.bit_length()
+        if byte:
+            return bits + 8 - byte.bit_length()
+        bits += 8
     return bits
 
 
-def header_problems(block):
+# --- Chain rules (FORMAT.md, "Chain rules").
+
+def chain_floor(blocks, digest):
+    """The chain's difficulty floor as far as these blocks and the digest
+    tell it, and who tells it: a trusted digest's min_difficulty first (a
+    forger controls the blocks, not the digest), else what the blocks say of
+    themselves: a version 2 block's min_difficulty, else a version 1
+    genesis's difficulty.  None when nothing tells it (version 1 blocks
+    above genesis only)."""
+    if digest is not None and "min_difficulty" in digest:
+        return digest["min_difficulty"], "the digest's min_difficulty"
+    for b in blocks:
+        if b["format_version"] == 2:
+            return b["min_difficulty"], "block %d's min_difficulty" % b["height"]
+    if blocks and blocks[0]["height"] == 0:
+        return blocks[0]["difficulty"], "the genesis difficulty"
+    return None, None
+
+
+def block_problems(b, floor, source="the floor"):
+    """A block alone: its version, its hash and proof-of-work, the floor."""
+    version, difficulty = member(b, "format_version", int), member(b, "difficulty", int)
+    if version not in (1, 2):
+        return ["format_version %d is not 1 or 2" % version]
     problems = []
-    if block["format_version"] != FORMAT_VERSION:
-        problems.append("format_version %s is not %d" % (block["format_version"], FORMAT_VERSION))
-    if "node_name" in block and sha256(block["node_name"].encode("utf-8")).hex() != block["node_id"]:
+    if difficulty > 64:
+        problems.append("difficulty %d is above 64" % difficulty)
+    if sha256(member(b, "node_name", str).encode("utf-8")).hex() != hash_member(b, "node_id"):
         problems.append("node_id is not the SHA-256 of node_name")
-    digest = sha256(header_encoding(block))
-    if digest.hex() != block["block_hash"]:
+    digest = sha256(header_encoding(b))
+    if digest.hex() != hash_member(b, "block_hash"):
         problems.append("header hashes to %s, not to its block_hash" % digest.hex())
-    elif leading_zero_bits(digest) < block["difficulty"]:
+    elif leading_zero_bits(digest) < difficulty:
         problems.append("block_hash has %d leading zero bits, fewer than difficulty %d"
-                        % (leading_zero_bits(digest), block["difficulty"]))
+                        % (leading_zero_bits(digest), difficulty))
+    if member(b, "entry_count", int) < 1:
+        problems.append("entry_count is 0: a block always has an entry")
+    if floor is not None:
+        if difficulty < floor:
+            problems.append("difficulty %d is below the chain's floor %d (%s)"
+                            % (difficulty, floor, source))
+        elif b["height"] == 0 and difficulty != floor:
+            # The genesis block's difficulty is what fixed the floor.
+            problems.append("genesis difficulty %d is not the chain's floor %d (%s)"
+                            % (difficulty, floor, source))
+        if version == 2 and b["min_difficulty"] != floor:
+            problems.append("min_difficulty %d is not the chain's floor %d (%s)"
+                            % (b["min_difficulty"], floor, source))
+    if b["height"] == 0 and b["prev_hash"] != ZERO_HASH:
+        problems.append("the genesis block's prev_hash is not zero")
     return problems
 
 
-def check_proof(proof):
-    """Problems with an inclusion proof; empty when it holds."""
-    if proof.get("format_version") != FORMAT_VERSION:
-        return ["unknown proof format_version %r" % proof.get("format_version")]
+def link_problems(below, b):
+    """Two consecutive blocks: a forged suffix may not be cheaper or older."""
     problems = []
-    entry, block = proof["entry"], proof["block"]
-    if sha256(bytes.fromhex(proof["row"])).hex() != entry["row_hash"]:
-        problems.append("the row does not hash to the entry's row_hash")
-    entry_hash = sha256(entry_encoding(entry))
-    if entry_hash.hex() != proof["entry_hash"]:
+    if b["height"] != below["height"] + 1:
+        problems.append("follows block %d" % below["height"])
+    if b["prev_hash"] != below["block_hash"]:
+        problems.append("prev_hash is not the block_hash of block %d" % below["height"])
+    if b["difficulty"] < below["difficulty"]:
+        problems.append("difficulty %d is below block %d's %d"
+                        % (b["difficulty"], below["height"], below["difficulty"]))
+    if b["format_version"] < below["format_version"]:
+        problems.append("format_version %d is older than block %d's %d"
+                        % (b["format_version"], below["height"], below["format_version"]))
+    elif b["format_version"] == 2 == below["format_version"] \
+            and b["min_difficulty"] != below["min_difficulty"]:
+        problems.append("min_difficulty %d is not block %d's %d"
+                        % (b["min_difficulty"], below["height"], below["min_difficulty"]))
+    return problems
+
+
+def blocks_problems(blocks, digest):
+    """Every block by the block rules at the floor, every pair in a row by
+    the rules for consecutive blocks."""
+    for b in blocks:        # read everything first: a bad member is exit 2
+        header_encoding(b)
+        member(b, "node_name", str)
+        hash_member(b, "block_hash")
+    floor, source = chain_floor(blocks, digest)
+    problems = []
+    for i, b in enumerate(blocks):
+        found = block_problems(b, floor, source)
+        if i > 0:
+            found += link_problems(blocks[i - 1], b)
+        problems += ["block %d: %s" % (b["height"], p) for p in found]
+    return problems
+
+
+# --- Digests (FORMAT.md, "Digest").
+
+def parse_sealed_at(value):
+    """Microseconds since the Unix epoch of a digest's sealed_at: version 2
+    prints `2026-12-01T23:12:23.095240Z`; medchain 1.0 printed the session's
+    ISO DateStyle, `2026-11-27 02:49:08.604279+00`, with any zone offset and
+    the fraction cut short or left out."""
+    m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?"
+                     r"(?:(Z)|([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?)", value)
+    if not m:
+        raise Unreadable("digest sealed_at %r is in no form medchain writes" % value)
+    y, mo, d, hh, mi, ss = (int(g) for g in m.groups()[:6])
+    micro = int((m.group(7) or "").ljust(6, "0"))
+    offset = 0
+    if m.group(9):
+        offset = int(m.group(10)) * 3600 + int(m.group(11) or 0) * 60 + int(m.group(12) or 0)
+        offset = -offset if m.group(9) == "-" else offset
+    try:
+        t = datetime(y, mo, d, hh, mi, ss, micro, tzinfo=timezone(timedelta(seconds=offset)))
+    except ValueError as e:
+        raise Unreadable("digest sealed_at %r: %s" % (value, e))
+    delta = t - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86400 + delta.seconds) * 1000000 + delta.microseconds
+
+
+def read_digest(digest):
+    """Check the digest's shape: only height and block_hash are required,
+    and a member medchain does not write is an error, not ignored (it might
+    be a constraint this verifier would silently fail to check)."""
+    if not isinstance(digest, dict):
+        raise Unreadable("the digest is not a JSON object")
+    unknown = set(digest) - DIGEST_MEMBERS
+    if unknown:
+        raise Unreadable("the digest has members medchain does not write: %s"
+                         % ", ".join(sorted(unknown)))
+    member(digest, "height", int)
+    hash_member(digest, "block_hash")
+    for key, kind in (("format_version", int), ("node", str), ("min_difficulty", int)):
+        if key in digest:
+            member(digest, key, kind)
+    if "sealed_at" in digest:
+        parse_sealed_at(member(digest, "sealed_at", str))
+    return digest
+
+
+def anchor_problems(blocks, digest):
+    """Step 6: one of the blocks is the digest's block, matching every member
+    it gives.  (min_difficulty was checked as the floor of every block.)"""
+    match = [b for b in blocks if b["height"] == digest["height"]]
+    if not match:
+        given = ("blocks %d to %d" % (blocks[0]["height"], blocks[-1]["height"])
+                 if blocks else "no blocks")
+        return ["not anchored: no block at the digest's height %d (%s given)"
+                % (digest["height"], given)]
+    b, problems = match[0], []
+    if b["block_hash"] != digest["block_hash"]:
+        problems.append("not anchored: block %d has hash %s, the digest says %s"
+                        % (b["height"], b["block_hash"], digest["block_hash"]))
+    if "node" in digest and b["node_name"] != digest["node"]:
+        problems.append("not anchored: block %d was sealed by %r, the digest says %r"
+                        % (b["height"], b["node_name"], digest["node"]))
+    if "format_version" in digest and b["format_version"] != digest["format_version"]:
+        problems.append("not anchored: block %d has format_version %d, the digest says %d"
+                        % (b["height"], b["format_version"], digest["format_version"]))
+    if "sealed_at" in digest and b["sealed_at"] != parse_sealed_at(digest["sealed_at"]):
+        problems.append("not anchored: block %d was sealed at %d, the digest says %s"
+                        % (b["height"], b["sealed_at"], digest["sealed_at"]))
+    return problems
+
+
+# --- Proofs (FORMAT.md, "Inclusion proof") and exports ("Chain export").
+
+def check_proof(proof, digest=None):
+    """Problems with an inclusion proof (steps 1-5, and 6 with a digest)."""
+    version = member(proof, "format_version", int)
+    entry = member(proof, "entry", dict)
+    if version == 1:
+        # medchain 1.0: a row proof of a version 1 entry, no chain above.
+        if "format_version" in entry or "detail" in proof or "chain" in proof:
+            raise Unreadable("a version 1 proof has no entry format_version, detail or chain")
+        entry_version, chain = 1, []
+    elif version == 2:
+        entry_version, chain = member(entry, "format_version", int), member(proof, "chain", list)
+        if entry_version not in (1, 2):
+            raise Unreadable("unknown entry format_version %d" % entry_version)
+    else:
+        raise Unreadable("unknown proof format_version %d" % version)
+    if ("row" in proof) == ("detail" in proof):
+        raise Unreadable("a proof has either a row or a detail")
+    block = member(proof, "block", dict)
+    blocks = [block] + chain
+    problems = []
+
+    # 1. The row (or the event's detail) is what the entry's row_hash covers.
+    if "row" in proof:
+        row = bytes.fromhex(hex_member(proof, "row"))
+        if row[:2] != b"R" + bytes([entry_version]):
+            problems.append("the row is not a version %d row encoding" % entry_version)
+        if sha256(row).hex() != hash_member(entry, "row_hash"):
+            problems.append("the row does not hash to the entry's row_hash")
+    elif sha256(member(proof, "detail", str).encode("utf-8")).hex() != hash_member(entry, "row_hash"):
+        problems.append("the event's detail does not hash to the entry's row_hash")
+    # 2. The entry is what entry_hash covers.
+    if sha256(entry_encoding(entry, entry_version)).hex() != hash_member(proof, "entry_hash"):
         problems.append("the entry does not hash to entry_hash")
+    # 3. entry_hash is a leaf of the block's Merkle tree.
+    path = member(proof, "audit_path", list)
     root = root_from_audit_path(leaf_hash(bytes.fromhex(proof["entry_hash"])),
-                                proof["leaf_index"], block["entry_count"],
-                                [bytes.fromhex(h) for h in proof["audit_path"]])
-    if root is None or root.hex() != block["merkle_root"]:
+                                member(proof, "leaf_index", int),
+                                member(block, "entry_count", int),
+                                [bytes.fromhex(hex_value(p, "an audit path hash", 32)) for p in path])
+    if root is None or root.hex() != hash_member(block, "merkle_root"):
         problems.append("the audit path does not lead to the block's merkle_root")
-    problems.extend("block %d: %s" % (block["height"], p) for p in header_problems(block))
+    # 4, 5. The block and the headers above it obey the chain rules.
+    problems += blocks_problems(blocks, digest)
+    # 6. One of them is the trusted digest's block.
+    if digest is not None:
+        problems += anchor_problems(blocks, digest)
     return problems
 
 
 def check_chain(blocks, digest=None):
     """Problems with an exported chain; empty when it holds."""
-    problems = []
-    previous = None
-    for block in blocks:
-        h = block["height"]
-        for p in header_problems(block):
-            problems.append("block %d: %s" % (h, p))
-        hashes = [bytes.fromhex(x) for x in block["entry_hashes"]]
-        if len(hashes) != block["entry_count"]:
+    problems = blocks_problems(blocks, digest)
+    for b in blocks:
+        hashes = [bytes.fromhex(hex_value(h, "an entry hash", 32))
+                  for h in member(b, "entry_hashes", list)]
+        if len(hashes) != b["entry_count"]:
             problems.append("block %d: %d entry hashes, entry_count says %d"
-                            % (h, len(hashes), block["entry_count"]))
-        elif merkle_root([leaf_hash(x) for x in hashes]).hex() != block["merkle_root"]:
-            problems.append("block %d: entry hashes do not give its merkle_root" % h)
-        if previous is None:
-            if h == 0 and block["prev_hash"] != "00" * 32:
-                problems.append("block 0: prev_hash of the genesis block is not zero")
-        else:
-            if h != previous["height"] + 1:
-                problems.append("block %d follows block %d" % (h, previous["height"]))
-            if block["prev_hash"] != previous["block_hash"]:
-                problems.append("block %d: prev_hash is not the block_hash of block %d"
-                                % (h, previous["height"]))
-            if block["difficulty"] < previous["difficulty"]:
-                problems.append("block %d: difficulty %d is below block %d's %d"
-                                % (h, block["difficulty"], previous["height"],
-                                   previous["difficulty"]))
-        previous = block
+                            % (b["height"], len(hashes), b["entry_count"]))
+        elif hashes and merkle_root([leaf_hash(x) for x in hashes]).hex() != b["merkle_root"]:
+            problems.append("block %d: entry hashes do not give its merkle_root" % b["height"])
     if digest is not None:
-        match = [b for b in blocks if b["height"] == digest["height"]]
-        if not match:
-            problems.append("the digest's block %d is not in the export" % digest["height"])
-        elif match[0]["block_hash"] != digest["block_hash"]:
-            problems.append("block %d has hash %s, the digest says %s"
-                            % (digest["height"], match[0]["block_hash"], digest["block_hash"]))
+        problems += anchor_problems(blocks, digest)
     return problems
 
 
@@ -199,30 +413,36 @@ def load_json_lines(path):
 
 
 def main(argv):
-    if len(argv) >= 2 and argv[0] == "proof" and len(argv) == 2:
-        try:
-            problems = check_proof(load_json(argv[1]))
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            print("unreadable proof: %s" % e, file=sys.stderr)
-            return 2
-        what = "proof"
-    elif len(argv) in (2, 4) and argv[0] == "chain" and (len(argv) == 2 or argv[2] == "--digest"):
-        try:
-            blocks = load_json_lines(argv[1])
-            digest = load_json(argv[3]) if len(argv) == 4 else None
-            problems = check_chain(blocks, digest)
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            print("unreadable chain export: %s" % e, file=sys.stderr)
-            return 2
-        what = "chain of %d blocks" % len(blocks)
-    else:
+    if len(argv) not in (2, 4) or argv[0] not in ("proof", "chain") \
+            or (len(argv) == 4 and argv[2] != "--digest"):
         print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        digest = read_digest(load_json(argv[3])) if len(argv) == 4 else None
+        if argv[0] == "proof":
+            proof = load_json(argv[1])
+            problems = check_proof(proof, digest)
+        else:
+            blocks = load_json_lines(argv[1])
+            problems = check_chain(blocks, digest)
+    except (OSError, ValueError, Unreadable, struct.error) as e:
+        print("unreadable input: %s" % e, file=sys.stderr)
         return 2
     for p in problems:
         print("INVALID: %s" % p)
     if problems:
         return 1
-    print("valid %s" % what)
+    if argv[0] == "chain":
+        print("valid chain of %d blocks%s" % (len(blocks), "" if digest is None else
+              ", holding the digest's block %d" % digest["height"]))
+    else:
+        what = "entry %d in block %d" % (proof["entry"]["entry_id"], proof["block"]["height"])
+        if digest is None:
+            # Steps 1-5 hold for a block anyone can make from nothing.
+            print("valid but unanchored: %s, a block no trusted digest ties to the "
+                  "real chain (give --digest)" % what)
+        else:
+            print("valid proof: %s, anchored in the digest's block %d" % (what, digest["height"]))
     return 0
 
 
