@@ -45,6 +45,11 @@ REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 
+# Interleavings of inserts, seal(), enable() and disable() (test/isolation).
+ISOLATION = enable_cached_ids insert_seal enable_disable_insert
+ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=./tmp_check_iso \
+	--temp-config=test/regress.conf --load-extension=medchain
+
 # Multi-cluster tests (PostgreSQL::Test::Cluster); `make installcheck` runs
 # them after pg_regress, `make tap-installcheck` runs them alone.
 TAP_TESTS = 1
@@ -56,6 +61,13 @@ SHLIB_LINK += -lcrypto
 # the module's entry points and names that start with medchain_.
 SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/exports.map
 
+# make SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer;
+# the server then needs the ASan runtime preloaded (scripts/test.sh --sanitize).
+ifdef SANITIZE
+PG_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SHLIB_LINK += -fsanitize=address,undefined
+endif
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -64,5 +76,6 @@ include $(PGXS)
 tap-installcheck:
 	$(prove_installcheck)
 
-# Every object depends on the module headers.
+# Every object depends on the module headers, the library on its exports.
 $(OBJS): $(wildcard $(srcdir)/src/*.h)
+$(shlib): $(srcdir)/src/exports.map

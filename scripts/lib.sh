@@ -36,11 +36,27 @@ mc_install_packages() {
 	fi
 }
 
-# Build and install the extension into the server found by PG_CONFIG.
+# Build and install the extension into the server found by PG_CONFIG.  With
+# MC_SANITIZE set, with AddressSanitizer and UndefinedBehaviorSanitizer, and
+# every process started from here on gets the ASan runtime preloaded (the
+# server is not built with it; the library needs it loaded first).
 mc_build_install() {
+	local sanitize=()
+	if [ -n "${MC_SANITIZE:-}" ]; then
+		sanitize=(SANITIZE=1)
+		mc_say "building medchain with AddressSanitizer and UndefinedBehaviorSanitizer"
+	fi
 	mc_say "building medchain against $("$PG_CONFIG" --version)"
-	make -s -C "$MC_ROOT" PG_CONFIG="$PG_CONFIG" with_llvm=no >/dev/null
-	make -s -C "$MC_ROOT" PG_CONFIG="$PG_CONFIG" with_llvm=no install >/dev/null
+	make -s -C "$MC_ROOT" PG_CONFIG="$PG_CONFIG" with_llvm=no clean >/dev/null
+	make -s -C "$MC_ROOT" PG_CONFIG="$PG_CONFIG" with_llvm=no "${sanitize[@]}" >/dev/null
+	make -s -C "$MC_ROOT" PG_CONFIG="$PG_CONFIG" with_llvm=no "${sanitize[@]}" install >/dev/null
+	if [ -n "${MC_SANITIZE:-}" ]; then
+		export LD_PRELOAD
+		LD_PRELOAD=$(gcc -print-file-name=libasan.so)
+		# PostgreSQL frees its memory by contexts and at exit: no leak reports.
+		export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:print_summary=1"
+		export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+	fi
 }
 
 # ---------------------------------------------------------------------------
@@ -59,7 +75,8 @@ mc_choose_user() {
 
 mc_as_user() {
 	if [ "$(id -u)" -eq 0 ]; then
-		runuser -u "$MC_USER" -- env PATH="$MC_BINDIR:$PATH" "$@"
+		runuser -u "$MC_USER" -- env PATH="$MC_BINDIR:$PATH" ${LD_PRELOAD:+LD_PRELOAD="$LD_PRELOAD"} \
+			${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} "$@"
 	else
 		env PATH="$MC_BINDIR:$PATH" "$@"
 	fi

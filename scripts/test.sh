@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Run every test suite: pg_regress (sql/ + expected/), pgTAP (test/pgtap/)
-# and the multi-cluster Perl TAP tests (test/t/).  Each suite runs against
-# throwaway servers that are stopped at exit, also on failure.  The last
-# line is "N passed, N failed", counting the tests of all suites; the exit
-# status is non-zero if any test failed.
+# Run every test suite: pg_regress (sql/ + expected/), the isolation specs
+# (test/isolation/), pgTAP (test/pgtap/) and the multi-cluster Perl TAP
+# tests (test/t/).  Each suite runs against throwaway servers that are
+# stopped at exit, also on failure.  The last line is "N passed, N failed",
+# counting the tests of all suites; the exit status is non-zero if any test
+# failed.
+#
+#   bash scripts/test.sh              # as built for production
+#   bash scripts/test.sh --sanitize   # the same, with ASan and UBSan
 set -uo pipefail
+case "${1:-}" in
+	--sanitize) export MC_SANITIZE=1 ;;
+	"") ;;
+	*) echo "usage: $0 [--sanitize]" >&2; exit 2 ;;
+esac
 source "$(dirname "$0")/lib.sh"
 set -e
 mc_init
@@ -14,7 +23,8 @@ set +e
 # ordinary user owns.
 tree="$MC_SCRATCH/tree"
 mkdir "$tree"
-(cd "$MC_ROOT" && tar --exclude=.git --exclude=tmp_check --exclude=results -cf - .) | tar -C "$tree" -xf -
+(cd "$MC_ROOT" && tar --exclude=.git --exclude=tmp_check --exclude=tmp_check_iso \
+	--exclude=results --exclude=output_iso -cf - .) | tar -C "$tree" -xf -
 [ "$(id -u)" -eq 0 ] && chown -R "$MC_USER" "$tree"
 make_args=(-s -C "$tree" PG_CONFIG="$PG_CONFIG" with_llvm=no)
 
@@ -32,10 +42,14 @@ count() {	# count LOG PASS_REGEX FAIL_REGEX EXIT_STATUS
 	mc_say "$5: $p passed, $f failed"
 }
 
-mc_say "pg_regress suites"
+mc_say "pg_regress suites and isolation specs"
 mc_as_user make "${make_args[@]}" installcheck TAP_TESTS= 2>&1 | tee "$MC_SCRATCH/regress.log"
 status=${PIPESTATUS[0]}
-[ "$status" -ne 0 ] && [ -f "$tree/regression.diffs" ] && cat "$tree/regression.diffs"
+if [ "$status" -ne 0 ]; then
+	for diffs in "$tree/regression.diffs" "$tree/output_iso/regression.diffs"; do
+		[ -f "$diffs" ] && cat "$diffs"
+	done
+fi
 count "$MC_SCRATCH/regress.log" '\.\.\. ok ' '\.\.\. FAILED' "$status" pg_regress
 
 mc_say "pgTAP suites"
