@@ -116,3 +116,67 @@ SET SESSION AUTHORIZATION regress_clinician;
 SELECT count(*) FROM medchain.export_chain();
 \echo :LAST_ERROR_SQLSTATE
 RESET SESSION AUTHORIZATION;
+
+-- Anchored proofs: a proof carries the headers from its block up to an
+-- anchor, and holds against a digest of that height only if they link.
+SELECT medchain.digest() AS d_head \gset
+SELECT medchain.verify_proof(medchain.proof('public.labs', '{"id": 5}'), :'d_head') AS anchored_at_head,
+	   medchain.verify_proof(medchain.proof('public.labs', '{"id": 5}', (:'d0'::jsonb->>'height')::bigint), :'d0')
+		   AS anchored_at_older_digest,
+	   medchain.verify_proof(medchain.proof('public.labs', '{"id": 5}', (:'d0'::jsonb->>'height')::bigint), :'d_head')
+		   AS short_of_the_head,
+	   jsonb_array_length(medchain.proof('public.labs', '{"id": 5}')->'chain') =
+		   (SELECT max(height) FROM medchain.blocks) - (:'p5'::jsonb->'block'->>'height')::bigint AS headers_up_to_head;
+SELECT medchain.verify_proof(:'p5', jsonb_set(:'d_head', '{block_hash}', to_jsonb(repeat('ab', 32)))) AS wrong_digest,
+	   medchain.verify_proof(:'p5', jsonb_set(:'d_head', '{min_difficulty}', '20')) AS higher_floor;
+-- A proof built from nothing, at difficulty 0, holds by itself but not
+-- against a digest of the real chain.
+SELECT jsonb_build_object('format_version', 2,
+		'row', encode(r.row, 'hex'),
+		'entry', jsonb_build_object('format_version', 2, 'kind', 'insert', 'entry_id', 1,
+			'schema', 'public', 'table', 'labs', 'enablement_id', 1, 'row_key', '{"id": 5}',
+			'row_hash', encode(sha256(r.row), 'hex'), 'recorded_by', 'mallory',
+			'recorded_at', 0, 'xact', 1),
+		'entry_hash', encode(e.h, 'hex'), 'leaf_index', 0, 'audit_path', '[]'::jsonb,
+		'block', jsonb_build_object('height', 0, 'format_version', 2,
+			'prev_hash', repeat('00', 32), 'merkle_root', encode(sha256('\x00'::bytea || e.h), 'hex'),
+			'sealed_at', 0, 'entry_count', 1, 'difficulty', 0, 'min_difficulty', 0,
+			'node_id', encode(sha256(convert_to('mallory', 'UTF8')), 'hex'), 'node_name', 'mallory',
+			'nonce', 0, 'block_hash', encode(sha256('MCB2'::bytea || int4send(2) || int8send(0) ||
+				decode(repeat('00', 32), 'hex') || sha256('\x00'::bytea || e.h) || int8send(0) ||
+				int4send(1) || int4send(0) || int4send(0) || sha256(convert_to('mallory', 'UTF8')) ||
+				int8send(0)), 'hex')),
+		'chain', '[]'::jsonb) AS forged
+  FROM (SELECT '\x520200000000'::bytea AS row) r,
+	   LATERAL (SELECT sha256('\x4502'::bytea || forge.str('insert') || int8send(1) || forge.str('public')
+							  || forge.str('labs') || int8send(1) || '\x01'::bytea || forge.str('{"id": 5}')
+							  || sha256(r.row) || forge.str('mallory') || int8send(0) || int8send(1)) AS h) e \gset
+SELECT medchain.verify_proof(:'forged') AS forged_alone, medchain.verify_proof(:'forged', :'d_head') AS forged_anchored;
+SELECT medchain.proof('public.labs', '{"id": 5}', 100000);
+\echo :LAST_ERROR_SQLSTATE
+
+-- Proofs of events, and of the sealed rows of a released table.
+CREATE TABLE public.released_labs (id int PRIMARY KEY, value numeric);
+INSERT INTO public.released_labs VALUES (1, 4.2);
+SELECT medchain.enable('public.released_labs');
+SELECT medchain.disable('public.released_labs', 'moved to the archive') AS release_event \gset
+SELECT medchain.seal() IS NOT NULL AS sealed;
+SELECT medchain.verify_proof(medchain.proof('public.released_labs', '{"id": 1}'), medchain.digest()) AS released_row_proof,
+	   sha256(medchain.row_encoding('public.released_labs', '{"id": 1}')) =
+		   (SELECT row_hash FROM medchain.entries WHERE relation = 'public.released_labs' AND kind = 'baseline')
+		   AS released_row_encoding;
+SELECT p->'entry'->>'kind' AS kind, p->>'detail' AS detail, medchain.verify_proof(p, medchain.digest()) AS holds
+  FROM (SELECT medchain.event_proof(entry_id) AS p FROM medchain.entries
+		 WHERE relation = 'public.released_labs' AND kind = 'event' ORDER BY entry_id) e;
+SELECT medchain.verify_proof(jsonb_set(medchain.event_proof(:release_event), '{detail}',
+									   '"{\"action\": \"disable\", \"reason\": \"never\"}"')) AS altered_detail;
+SELECT medchain.event_proof(-5);
+\echo :LAST_ERROR_SQLSTATE
+SET SESSION AUTHORIZATION regress_stranger;
+SELECT medchain.event_proof(:release_event);
+\echo :LAST_ERROR_SQLSTATE
+RESET SESSION AUTHORIZATION;
+-- Once a released table's row is changed, no proof can show it.
+UPDATE public.released_labs SET value = 0 WHERE id = 1;
+SELECT medchain.proof('public.released_labs', '{"id": 1}');
+\echo :LAST_ERROR_SQLSTATE
