@@ -323,7 +323,6 @@ medchain_proof(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	key = PG_GETARG_JSONB_P(1);
 	recorded_row_find(PG_GETARG_OID(0), key, &row);
-	require_table_read(row.rel);
 	encoding = ledger_row_encoding(row.rel, row.ledger, key, row.format_version);
 	if (row.entry == NULL)
 		ereport(ERROR,

@@ -141,6 +141,17 @@ ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, ItemPointer ti
 	return found;
 }
 
+void
+require_table_read(Relation rel)
+{
+	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", RelationGetRelationName(rel)),
+				 errdetail("The row's encoding, and a proof, contain the row itself."),
+				 errhint("Ask for SELECT on the table.")));
+}
+
 /*
  * Open a table the journal has enablements for, current or released, and
  * its history; errors if it has none.  The journal decides, not the
@@ -152,6 +163,9 @@ ledger_table_open(Oid relid, Relation journal, const AttrNumber *attnums,
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	char	   *relation = ledger_relation_name(rel);
+
+	/* nothing about a table, not even whether it is a ledger, to those who may not read it */
+	require_table_read(rel);
 
 	*history = ledger_history_load(journal, attnums, relation, GetActiveSnapshot());
 	if ((*history)->enablements == NIL)
@@ -229,17 +243,6 @@ ledger_row_encoding(Relation rel, LedgerRelation *ledger, Jsonb *key, int versio
 	return buf;
 }
 
-void
-require_table_read(Relation rel)
-{
-	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", RelationGetRelationName(rel)),
-				 errdetail("The row's encoding, and a proof, contain the row itself."),
-				 errhint("Ask for SELECT on the table.")));
-}
-
 /*
  * medchain.row_encoding(tbl regclass, key jsonb) RETURNS bytea
  *
@@ -256,7 +259,6 @@ medchain_row_encoding(PG_FUNCTION_ARGS)
 	bytea	   *result;
 
 	recorded_row_find(PG_GETARG_OID(0), key, &row);
-	require_table_read(row.rel);
 	encoding = ledger_row_encoding(row.rel, row.ledger, key, row.format_version);
 	recorded_row_close(&row);
 	result = (bytea *) palloc(VARHDRSZ + encoding->len);

@@ -15,7 +15,7 @@
 SET client_encoding = 'UTF8';	-- the names below are UTF-8
 BEGIN;
 LOAD 'medchain';
-SELECT plan(137);
+SELECT plan(279);
 
 -- The same low proof-of-work throughout: seal() refuses a difficulty below
 -- the chain's.
@@ -609,6 +609,20 @@ SELECT hostile_probe.denied('hostile_reader', p.path,
   FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
  ORDER BY p.i;
 
+-- Nor by its oid, which is how a role that may not use the table's schema
+-- names it, as the auditor must; nor with a key of the wrong shape, whose
+-- error would name the key columns that the registry hides from a role
+-- that may not read the table.
+SELECT hostile_probe.denied(r.role, p.path,
+	format('SELECT medchain.row_encoding(%L, %L)', r.tbl::regclass::oid, r.key),
+	format('row_encoding(%s by oid, %s) refused to %s, %s', r.tbl, r.key, r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor', '"Ward ""7"""."select"', '{"Key \"col\"": 1}'),
+			   (2, 'hostile_auditor', '"Patient ü"."Befund ü"', '{"id": 1, "Key \"col\"": "a"}'),
+			   (3, 'hostile_reader', '"Patient ü"."Befund ü"', '{"id": 1, "Key \"col\"": "a"}'),
+			   (4, 'hostile_reader', '"Patient ü"."Befund ü"', '{"id": 1}')) r(i, role, tbl, key),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+
 ------------------------------------------------------------------------
 -- proof() and verify_proof(): whoever may read the row
 ------------------------------------------------------------------------
@@ -718,6 +732,348 @@ SELECT is(hostile_probe.tampered($$
 SELECT is(hostile_probe.value('hostile_auditor', 'hostile, pg_catalog',
 		$$SELECT pg_catalog.count(*) FROM medchain.verify()$$),
 	'0', 'with the alterations rolled back, verify() finds nothing again');
+
+------------------------------------------------------------------------
+-- Two more blocks, and a row of each table left pending
+------------------------------------------------------------------------
+
+-- Proofs anchored below the head need rows sealed below it: each table
+-- gets a row in the next block, whose digest is kept as the anchor, and
+-- another in the block above it, the head.  The rows after that stay
+-- pending, for the check of the queue further down.
+SELECT hostile_probe.lives('hostile_owner', 'hostile, pg_catalog', $$
+	WITH a AS (INSERT INTO "Ward ""7"""."select" VALUES (7, 'anchor block') RETURNING 1),
+		 b AS (INSERT INTO "Ward ""7"""."a.b; DROP TABLE x; --" VALUES ('Ünal', 5) RETURNING 1),
+		 c AS (INSERT INTO "Patient ü"."Befund ü" VALUES (5, 'e', 'anchor block') RETURNING 1)
+	SELECT 'inserted'$$,
+	'rows for the anchor block, hostile first');
+SELECT is(hostile_probe.value('hostile_owner', 'pg_catalog, hostile',
+		$$SELECT medchain.seal() IS NOT NULL$$),
+	'true', 'seal() of the anchor block as the owner, hostile last');
+INSERT INTO hostile_probe.kept VALUES ('anchor digest', medchain.digest());
+SELECT hostile_probe.lives('superuser', 'pg_catalog, hostile', $$
+	WITH a AS (INSERT INTO "Ward ""7"""."select" VALUES (8, 'head block') RETURNING 1),
+		 b AS (INSERT INTO "Ward ""7"""."a.b; DROP TABLE x; --" VALUES ('Čapek', 6) RETURNING 1),
+		 c AS (INSERT INTO "Patient ü"."Befund ü" VALUES (6, 'f', 'head block') RETURNING 1)
+	SELECT 'inserted'$$,
+	'rows for the head block, hostile last');
+SELECT is(hostile_probe.value('superuser', 'hostile, pg_catalog',
+		$$SELECT medchain.seal() IS NOT NULL$$),
+	'true', 'seal() of the head block as superuser, hostile first');
+INSERT INTO hostile_probe.kept VALUES ('head digest', medchain.digest());
+SELECT hostile_probe.lives('hostile_owner', 'pg_catalog, hostile', $$
+	WITH a AS (INSERT INTO "Ward ""7"""."select" VALUES (9, 'pending') RETURNING 1),
+		 b AS (INSERT INTO "Ward ""7"""."a.b; DROP TABLE x; --" VALUES ('pending ü', 7) RETURNING 1),
+		 c AS (INSERT INTO "Patient ü"."Befund ü" VALUES (7, 'g', 'pending') RETURNING 1)
+	SELECT 'inserted'$$,
+	'rows left pending, hostile last');
+
+------------------------------------------------------------------------
+-- proof() up to an anchor height: whoever may read the row
+------------------------------------------------------------------------
+
+-- Without an anchor the proof carries the headers up to the head and holds
+-- against the head's digest; anchored at the kept digest's height, below
+-- the head, it stops there and holds against that digest.  Each row was
+-- sealed below the anchor, so both proofs carry headers above its block.
+SELECT is(hostile_probe.value(r.role, p.path, format($$
+		SELECT pg_catalog.concat_ws(' ', medchain.verify_proof(s.p, k.doc),
+									s.p OPERATOR(pg_catalog.#>>) '{chain,-1,height}')
+		  FROM (SELECT medchain.proof(%L, %L, %s) AS p) s, hostile_probe.kept k
+		 WHERE k.label OPERATOR(pg_catalog.=) %L$$,
+		r.tbl, r.key, coalesce(k.doc ->> 'height', 'NULL'), a.digest)),
+	't ' || (SELECT doc ->> 'height' FROM hostile_probe.kept WHERE label = a.digest),
+	format('proof(%s, %s, %s) as %s, %s, holds against the %s',
+		   r.tbl, r.key, a.anchor, r.role, p.label, a.digest))
+  FROM (VALUES (1, 'hostile_owner', '"Patient ü"."Befund ü"', '{"id": 2, "Key \"col\"": "b"}'),
+			   (2, 'superuser', '"Ward ""7"""."a.b; DROP TABLE x; --"', '{"Patient ü": "ü \"quoted\""}'),
+			   (3, 'hostile_reader', '"Ward ""7"""."select"', '{"Key \"col\"": 5}')) r(i, role, tbl, key),
+	   (VALUES (1, 'NULL', 'head digest', NULL),
+			   (2, 'the anchor''s height', 'anchor digest', 'anchor digest')) a(i, anchor, digest, kept)
+	   LEFT JOIN hostile_probe.kept k ON k.label = a.kept,
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, a.i, p.i;
+-- An anchor above the head, or below the row's own block, is refused as
+-- an invalid argument, whoever asks.
+SELECT hostile_probe.refused(r.role, p.path,
+	format('SELECT medchain.proof(%L, %L, %s)', r.tbl, r.key,
+		   CASE o.i WHEN 1 THEN (SELECT max(height) + 1 FROM medchain.blocks)
+					ELSE (SELECT e.block_height - 1 FROM medchain.entries e
+						   WHERE e.relation = r.tbl AND e.row_key = r.key::jsonb
+						   ORDER BY e.entry_id DESC LIMIT 1) END),
+	'22023', format('proof(%s, %s) anchored %s fails as %s, %s', r.tbl, r.key, o.label, r.role, p.label))
+  FROM (VALUES (1, 'hostile_owner', '"Patient ü"."Befund ü"', '{"id": 2, "Key \"col\"": "b"}'),
+			   (2, 'superuser', '"Ward ""7"""."a.b; DROP TABLE x; --"', '{"Patient ü": "ü \"quoted\""}'),
+			   (3, 'hostile_reader', '"Ward ""7"""."select"', '{"Key \"col\"": 5}')) r(i, role, tbl, key),
+	   (VALUES (1, 'above the head'), (2, 'below the row''s block')) o(i, label),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, o.i, p.i;
+-- An anchor does not open a row to a role that may not read it, named by
+-- its oid or by its name, with a key of the right shape or not.
+SELECT hostile_probe.denied(r.role, p.path,
+	format('SELECT medchain.proof(%L, %L, %s)',
+		   CASE WHEN r.by_oid THEN r.tbl::regclass::oid::text ELSE r.tbl END, r.key,
+		   (SELECT doc ->> 'height' FROM hostile_probe.kept WHERE label = 'anchor digest')),
+	format('proof(%s%s, %s, the anchor''s height) refused to %s, %s',
+		   r.tbl, CASE WHEN r.by_oid THEN ' by oid' ELSE '' END, r.key, r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor', '"Ward ""7"""."select"', '{"Key \"col\"": 5}', true),
+			   (2, 'hostile_reader', '"Ward ""7"""."a.b; DROP TABLE x; --"', '{"Patient ü": "Zoë"}', false),
+			   (3, 'hostile_reader', '"Patient ü"."Befund ü"', '{"id": 2, "Key \"col\"": "b"}', true),
+			   (4, 'hostile_reader', '"Patient ü"."Befund ü"', '{"id": 2}', true)) r(i, role, tbl, key, by_oid),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+
+------------------------------------------------------------------------
+-- event_proof(): auditors, and whoever may read the table
+------------------------------------------------------------------------
+
+-- The latest enable and disable events of "select" and of
+-- "a.b; DROP TABLE x; --": the proof is of the event asked for, holds
+-- against the head's digest, and anchored at the kept digest's height
+-- holds against that one.  The auditor reads no table, yet may see every
+-- event; the ordinary role may see those of "select" only.
+SELECT is(hostile_probe.value(r.role, p.path, format($$
+		SELECT pg_catalog.concat_ws(' ',
+				(s.p OPERATOR(pg_catalog.->>) 'detail')::pg_catalog.jsonb OPERATOR(pg_catalog.->>) 'action',
+				medchain.verify_proof(s.p, h.doc), medchain.verify_proof(s.q, a.doc))
+		  FROM (SELECT medchain.event_proof(%1$s) AS p, medchain.event_proof(%1$s, %2$s) AS q) s,
+			   hostile_probe.kept h, hostile_probe.kept a
+		 WHERE h.label OPERATOR(pg_catalog.=) 'head digest'
+		   AND a.label OPERATOR(pg_catalog.=) 'anchor digest'$$,
+		(SELECT max(e.entry_id) FROM medchain.entries e
+		  WHERE e.relation = ev.tbl AND e.kind = 'event' AND e.detail ->> 'action' = ev.action),
+		(SELECT doc ->> 'height' FROM hostile_probe.kept WHERE label = 'anchor digest'))),
+	ev.action || ' t t',
+	format('event_proof() of the %s event of %s as %s, %s', ev.action, ev.tbl, r.role, p.label))
+  FROM (VALUES (1, '"Ward ""7"""."select"', 'enable'), (2, '"Ward ""7"""."select"', 'disable'),
+			   (3, '"Ward ""7"""."a.b; DROP TABLE x; --"', 'enable'),
+			   (4, '"Ward ""7"""."a.b; DROP TABLE x; --"', 'disable')) ev(i, tbl, action),
+	   (VALUES (1, 'hostile_owner'), (2, 'hostile_auditor'), (3, 'hostile_reader'), (4, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ WHERE r.role <> 'hostile_reader' OR ev.tbl = '"Ward ""7"""."select"'
+ ORDER BY ev.i, r.i, p.i;
+SELECT hostile_probe.denied('hostile_reader', p.path,
+	format('SELECT medchain.event_proof(%s)',
+		   (SELECT max(e.entry_id) FROM medchain.entries e
+			 WHERE e.relation = ev.tbl AND e.kind = 'event' AND e.detail ->> 'action' = ev.action)),
+	format('event_proof() of the %s event of %s refused to an ordinary role, %s', ev.action, ev.tbl, p.label))
+  FROM (VALUES (1, '"Ward ""7"""."a.b; DROP TABLE x; --"', 'enable'),
+			   (2, '"Ward ""7"""."a.b; DROP TABLE x; --"', 'disable'),
+			   (3, '"Patient ü"."Befund ü"', 'enable')) ev(i, tbl, action),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY ev.i, p.i;
+-- An anchor outside the chain is an invalid argument here too.
+SELECT hostile_probe.refused(r.role, p.path,
+	format('SELECT medchain.event_proof(%s, %s)', e.entry_id,
+		   CASE r.i WHEN 1 THEN (SELECT max(height) + 1 FROM medchain.blocks)
+					ELSE e.block_height - 1 END),
+	'22023', format('event_proof() of the %s event of %s anchored %s fails as %s, %s',
+					r.action, r.tbl, r.label, r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor', '"Ward ""7"""."select"', 'enable', 'above the head'),
+			   (2, 'hostile_owner', '"Ward ""7"""."a.b; DROP TABLE x; --"', 'disable',
+				'below its block')) r(i, role, tbl, action, label)
+	   CROSS JOIN LATERAL (SELECT e.entry_id, e.block_height FROM medchain.entries e
+						   WHERE e.relation = r.tbl AND e.kind = 'event' AND e.detail ->> 'action' = r.action
+						   ORDER BY e.entry_id DESC LIMIT 1) e,
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+
+------------------------------------------------------------------------
+-- verify_proof() against a trusted digest: anyone
+------------------------------------------------------------------------
+
+-- A proof up to the head, one up to the anchor, and digests that must not
+-- vouch for them: one of another chain (another node, another block at
+-- the same height) and the head's with one digit of its block_hash
+-- changed.  A proof that stops at the anchor cannot reach the head's
+-- digest either.
+INSERT INTO hostile_probe.kept
+SELECT 'head proof', medchain.proof('"Patient ü"."Befund ü"', '{"id": 3, "Key \"col\"": "c"}');
+INSERT INTO hostile_probe.kept
+SELECT 'anchored proof', medchain.proof('"Patient ü"."Befund ü"', '{"id": 3, "Key \"col\"": "c"}',
+										(doc ->> 'height')::bigint)
+  FROM hostile_probe.kept WHERE label = 'anchor digest';
+INSERT INTO hostile_probe.kept
+SELECT 'digest of another chain',
+	   jsonb_set(jsonb_set(doc, '{node}', '"node-elsewhere"'),
+				 '{block_hash}', to_jsonb(encode(sha256('another chain'::bytea), 'hex')))
+  FROM hostile_probe.kept WHERE label = 'head digest';
+INSERT INTO hostile_probe.kept
+SELECT 'digest with a changed block_hash',
+	   jsonb_set(doc, '{block_hash}',
+				 to_jsonb(overlay(doc ->> 'block_hash'
+								  PLACING CASE WHEN right(doc ->> 'block_hash', 1) = '0' THEN '1' ELSE '0' END
+								  FROM 64)))
+  FROM hostile_probe.kept WHERE label = 'head digest';
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.concat_ws(' ',
+				medchain.verify_proof(hp.doc, hd.doc), medchain.verify_proof(hp.doc, o.doc),
+				medchain.verify_proof(hp.doc, c.doc), medchain.verify_proof(ap.doc, hd.doc))
+		  FROM hostile_probe.kept hp, hostile_probe.kept hd, hostile_probe.kept o,
+			   hostile_probe.kept c, hostile_probe.kept ap
+		 WHERE hp.label OPERATOR(pg_catalog.=) 'head proof'
+		   AND hd.label OPERATOR(pg_catalog.=) 'head digest'
+		   AND o.label OPERATOR(pg_catalog.=) 'digest of another chain'
+		   AND c.label OPERATOR(pg_catalog.=) 'digest with a changed block_hash'
+		   AND ap.label OPERATOR(pg_catalog.=) 'anchored proof'$$),
+	't f f f',
+	format('verify_proof() as %s, %s: holds against its digest only', r.role, p.label))
+  FROM (VALUES (1, 'hostile_owner'), (2, 'hostile_auditor'), (3, 'hostile_reader'), (4, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+-- A trusted digest that is not one is an invalid argument, not false.
+SELECT hostile_probe.refused(m.role, p.path, format($$
+		SELECT medchain.verify_proof(k.doc, %L) FROM hostile_probe.kept k
+		 WHERE k.label OPERATOR(pg_catalog.=) 'head proof'$$, m.digest),
+	'22023', format('verify_proof() with %s as %s, %s', m.what, m.role, p.label))
+  FROM (SELECT m.i, m.role, m.what,
+			   CASE m.i
+					WHEN 1 THEN jsonb_set(k.doc, '{block_hash}', '"not hex digits"')
+					WHEN 2 THEN jsonb_set(k.doc, '{height}', to_jsonb(k.doc ->> 'height'))
+					WHEN 3 THEN jsonb_build_array(k.doc)
+					ELSE k.doc || '{"comment": "kept since"}' END AS digest
+		  FROM (VALUES (1, 'hostile_owner', 'a digest whose block_hash is not hex'),
+					   (2, 'hostile_auditor', 'a digest whose height is a string'),
+					   (3, 'hostile_reader', 'a digest that is an array'),
+					   (4, 'superuser', 'a digest with an unknown member')) m(i, role, what),
+			   hostile_probe.kept k
+		 WHERE k.label = 'head digest') m,
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY m.i, p.i;
+
+------------------------------------------------------------------------
+-- verify_digest(): every member it gives is checked
+------------------------------------------------------------------------
+
+-- The head's digest with sealed_at a microsecond later, with a higher
+-- difficulty floor, with another node: none of them is the head.  A member
+-- medchain does not write is an invalid argument.
+INSERT INTO hostile_probe.kept
+SELECT 'digest, sealed_at changed',
+	   jsonb_set(doc, '{sealed_at}',
+				 to_jsonb(to_char(((doc ->> 'sealed_at')::timestamptz + interval '1 microsecond')
+								  AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
+  FROM hostile_probe.kept WHERE label = 'head digest'
+UNION ALL
+SELECT 'digest, min_difficulty changed',
+	   jsonb_set(doc, '{min_difficulty}', to_jsonb((doc ->> 'min_difficulty')::integer + 1))
+  FROM hostile_probe.kept WHERE label = 'head digest'
+UNION ALL
+SELECT 'digest, node changed', jsonb_set(doc, '{node}', to_jsonb((doc ->> 'node') || ' elsewhere'))
+  FROM hostile_probe.kept WHERE label = 'head digest'
+UNION ALL
+SELECT 'digest with an unknown member', doc || '{"comment": "kept since"}'
+  FROM hostile_probe.kept WHERE label = 'head digest';
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.concat_ws(' ', medchain.verify_digest(h.doc), medchain.verify_digest(s.doc),
+									medchain.verify_digest(m.doc), medchain.verify_digest(n.doc))
+		  FROM hostile_probe.kept h, hostile_probe.kept s, hostile_probe.kept m, hostile_probe.kept n
+		 WHERE h.label OPERATOR(pg_catalog.=) 'head digest'
+		   AND s.label OPERATOR(pg_catalog.=) 'digest, sealed_at changed'
+		   AND m.label OPERATOR(pg_catalog.=) 'digest, min_difficulty changed'
+		   AND n.label OPERATOR(pg_catalog.=) 'digest, node changed'$$),
+	't f f f',
+	format('verify_digest() as %s, %s: sealed_at, min_difficulty and node are checked', r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT hostile_probe.refused(r.role, p.path, $$
+		SELECT medchain.verify_digest(k.doc) FROM hostile_probe.kept k
+		 WHERE k.label OPERATOR(pg_catalog.=) 'digest with an unknown member'$$,
+	r.sqlstate, format('verify_digest() of a digest with an unknown member %s %s, %s',
+					   CASE r.sqlstate WHEN '42501' THEN 'refused to' ELSE 'fails as' END, r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor', '22023'), (2, 'hostile_owner', '22023'), (3, 'superuser', '22023'),
+			   (4, 'hostile_reader', '42501')) r(i, role, sqlstate),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+
+------------------------------------------------------------------------
+-- rows_recorded() and ledger_tables: counts of the tables one may read
+------------------------------------------------------------------------
+
+-- Each table's current enablement and its first, released one, and an
+-- enablement of "a.b; DROP TABLE x; --" asked for under the name of
+-- "select", which has no such enablement.  A count counts pending rows
+-- too; a table the role may not read has none (NULL).
+CREATE TABLE hostile_probe.enablements (n integer PRIMARY KEY, relation text NOT NULL, enablement_id bigint NOT NULL);
+GRANT SELECT ON hostile_probe.enablements TO PUBLIC;
+INSERT INTO hostile_probe.enablements
+SELECT t.n, coalesce(t.asked_as, t.relation),
+	   CASE t.which
+			WHEN 'current' THEN (SELECT r.enablement_id FROM medchain.ledger_registry r
+								  WHERE r.relation = t.relation AND r.released_at IS NULL)
+			ELSE (SELECT min(r.enablement_id) FROM medchain.ledger_registry r
+				   WHERE r.relation = t.relation) END
+  FROM (VALUES (1, '"Ward ""7"""."select"', 'current', NULL),
+			   (2, '"Ward ""7"""."select"', 'first', NULL),
+			   (3, '"Ward ""7"""."a.b; DROP TABLE x; --"', 'current', NULL),
+			   (4, '"Ward ""7"""."a.b; DROP TABLE x; --"', 'first', NULL),
+			   (5, '"Patient ü"."Befund ü"', 'current', NULL),
+			   (6, '"Patient ü"."Befund ü"', 'first', NULL),
+			   (7, '"Ward ""7"""."a.b; DROP TABLE x; --"', 'current', '"Ward ""7"""."select"')) t(n, relation, which, asked_as);
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.string_agg(COALESCE(medchain.rows_recorded(t.relation, t.enablement_id)::pg_catalog.text,
+											  'null'), ' ' ORDER BY t.n)
+		  FROM hostile_probe.enablements t$$),
+	CASE r.role
+		WHEN 'hostile_reader' THEN '9 4 null null null null null'
+		ELSE '9 4 7 3 7 3 null'
+	END,
+	format('rows_recorded() as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_owner'), (2, 'hostile_auditor'), (3, 'hostile_reader'), (4, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+-- The view counts the current enablement only.
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.string_agg(pg_catalog.concat(relation, '=', rows_recorded), ' '
+									 ORDER BY relation COLLATE pg_catalog."C")
+		  FROM medchain.ledger_tables$$),
+	CASE r.role
+		WHEN 'hostile_reader' THEN '"Ward ""7"""."select"=9'
+		ELSE '"Patient ü"."Befund ü"=7 "Ward ""7"""."a.b; DROP TABLE x; --"=7 "Ward ""7"""."select"=9'
+	END,
+	format('ledger_tables after re-enabling, as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_owner'), (2, 'hostile_auditor'), (3, 'hostile_reader'), (4, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+
+------------------------------------------------------------------------
+-- verify() sees the registry and the queue altered under a hostile
+-- search_path
+------------------------------------------------------------------------
+
+-- A superuser releases a table by hand in the registry, with no disable
+-- event in the journal; then, separately, empties the pending queue, so
+-- that the three pending entries are neither sealed nor queued.  Each
+-- alteration is rolled back after the check.
+SELECT is(hostile_probe.tampered($$
+		UPDATE medchain.ledger_registry
+		   SET relid = NULL, released_at = now(), released_by = current_user, release_reason = 'x'
+		 WHERE relation = '"Ward ""7"""."a.b; DROP TABLE x; --"' AND released_at IS NULL$$,
+		r.role, p.path, $$
+		SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', v.finding, v.relation, v.row_key), '; ')
+		  FROM medchain.verify() v$$),
+	'registry_modified "Ward ""7"""."a.b; DROP TABLE x; --"',
+	format('verify() as %s, %s, names the registration released by hand', r.role, p.label))
+  FROM (VALUES (1, 'superuser'), (2, 'hostile_auditor'), (3, 'hostile_owner')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT is(hostile_probe.tampered($$DELETE FROM medchain.pending$$,
+		r.role, p.path, $$
+		SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', v.finding, e.relation, e.row_key), '; '
+									 ORDER BY e.relation COLLATE pg_catalog."C")
+		  FROM medchain.verify() v
+		  LEFT JOIN medchain.entries e ON e.entry_id OPERATOR(pg_catalog.=) v.entry_id$$),
+	'entry_unqueued "Patient ü"."Befund ü" {"id": 7, "Key \"col\"": "g"}; '
+	'entry_unqueued "Ward ""7"""."a.b; DROP TABLE x; --" {"Patient ü": "pending ü"}; '
+	'entry_unqueued "Ward ""7"""."select" {"Key \"col\"": 9}',
+	format('verify() as %s, %s, names the entries whose queue rows were deleted', r.role, p.label))
+  FROM (VALUES (1, 'superuser'), (2, 'hostile_auditor'), (3, 'hostile_owner')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT is(hostile_probe.value('superuser', 'pg_catalog, hostile',
+		$$SELECT pg_catalog.count(*) FROM medchain.verify()$$),
+	'0', 'with the registry and the queue restored, verify() finds nothing again');
 
 ------------------------------------------------------------------------
 -- Afterwards
