@@ -61,11 +61,14 @@ SHLIB_LINK += -lcrypto
 # the module's entry points and names that start with medchain_.
 SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/exports.map
 
-# make SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer;
-# the server then needs the ASan runtime preloaded (scripts/test.sh --sanitize).
+# make SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer
+# (SANITIZE=undefined with the latter alone); with AddressSanitizer the
+# server needs the ASan runtime preloaded (scripts/test.sh --sanitize).
 ifdef SANITIZE
-PG_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SHLIB_LINK += -fsanitize=address,undefined
+SANITIZERS = $(if $(filter 1,$(SANITIZE)),address$(comma)undefined,$(SANITIZE))
+comma := ,
+PG_CFLAGS += -fsanitize=$(SANITIZERS) -fno-sanitize-recover=all -fno-omit-frame-pointer
+SHLIB_LINK += -fsanitize=$(SANITIZERS)
 endif
 
 PG_CONFIG ?= pg_config

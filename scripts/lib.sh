@@ -36,26 +36,44 @@ mc_install_packages() {
 	fi
 }
 
+# Can the ASan runtime be preloaded into this server?  A server whose
+# libraries call malloc from their constructors before ASan's own one has
+# run (Debian's, through libgpg-error's bindtextdomain) deadlocks in ASan's
+# lazy start: then only UndefinedBehaviorSanitizer can be used.
+mc_asan_preloadable() {
+	timeout 10 env LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0 \
+		"$MC_BINDIR/postgres" -V >/dev/null 2>&1
+}
+
 # Build and install the extension into the server found by PG_CONFIG.  With
-# MC_SANITIZE set, with AddressSanitizer and UndefinedBehaviorSanitizer, and
-# every process started from here on gets the ASan runtime preloaded (the
-# server is not built with it; the library needs it loaded first).
+# MC_SANITIZE set, with AddressSanitizer (when the server can preload its
+# runtime; every process started from here on then gets it) and
+# UndefinedBehaviorSanitizer.
 mc_build_install() {
 	local sanitize=()
 	if [ -n "${MC_SANITIZE:-}" ]; then
-		sanitize=(SANITIZE=1)
-		mc_say "building medchain with AddressSanitizer and UndefinedBehaviorSanitizer"
+		MC_BINDIR=$("$PG_CONFIG" --bindir)
+		if mc_asan_preloadable; then
+			sanitize=(SANITIZE=address,undefined)
+			mc_say "building medchain with AddressSanitizer and UndefinedBehaviorSanitizer"
+		else
+			sanitize=(SANITIZE=undefined)
+			MC_SANITIZE=undefined
+			mc_say "this server cannot preload the AddressSanitizer runtime (it deadlocks at startup): building medchain with UndefinedBehaviorSanitizer only"
+		fi
 	fi
 	mc_say "building medchain against $("$PG_CONFIG" --version)"
 	make -s -C "$MC_ROOT" PG_CONFIG="$PG_CONFIG" with_llvm=no clean >/dev/null
 	make -s -C "$MC_ROOT" PG_CONFIG="$PG_CONFIG" with_llvm=no "${sanitize[@]}" >/dev/null
 	make -s -C "$MC_ROOT" PG_CONFIG="$PG_CONFIG" with_llvm=no "${sanitize[@]}" install >/dev/null
 	if [ -n "${MC_SANITIZE:-}" ]; then
+		export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+	fi
+	if [ "${sanitize[*]}" = "SANITIZE=address,undefined" ]; then
 		export LD_PRELOAD
 		LD_PRELOAD=$(gcc -print-file-name=libasan.so)
 		# PostgreSQL frees its memory by contexts and at exit: no leak reports.
 		export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:print_summary=1"
-		export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 	fi
 }
 
