@@ -281,12 +281,11 @@ remove_triggers(const char *relation)
 
 /*
  * An event entry of the enablement: row_hash is the SHA-256 of the
- * detail's canonical text, so the entry hash covers the detail.  entry_id
- * is given for an enable event, whose id is the enablement's.
+ * detail's canonical text, so the entry hash covers the detail.
  */
 static int64
-record_event(JournalWriter *writer, const LedgerName *name, int64 entry_id,
-			 int64 enablement_id, StringInfo detail_json)
+record_event(JournalWriter *writer, const LedgerName *name, int64 enablement_id,
+			 StringInfo detail_json)
 {
 	Jsonb	   *detail = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 															CStringGetDatum(detail_json->data)));
@@ -296,7 +295,6 @@ record_event(JournalWriter *writer, const LedgerName *name, int64 entry_id,
 	event_detail_hash(detail, MC_FORMAT_CURRENT, payload_hash);
 	record.kind = MC_KIND_EVENT;
 	record.name = name;
-	record.entry_id = entry_id;
 	record.enablement_id = enablement_id;
 	record.row_key = NULL;
 	record.row_hash = payload_hash;
@@ -393,8 +391,9 @@ session_user_name(void)
  * medchain.enable(tbl regclass) RETURNS bigint
  *
  * Makes tbl a ledger table; returns the number of existing rows recorded.
- * The enable event takes the enablement's id, drawn first, so that every
- * baseline entry can name it; it is written last, with the row count.
+ * The enablement's id is drawn first, so that every baseline entry can
+ * name it; the enable event, written last with the row count, names it too
+ * and takes the next entry id, after the baseline's.
  */
 Datum
 medchain_enable(PG_FUNCTION_ARGS)
@@ -466,7 +465,7 @@ medchain_enable(PG_FUNCTION_ARGS)
 		appendStringInfo(&detail, INT64_FORMAT "}", previous);
 	else
 		appendStringInfoString(&detail, "null}");
-	record_event(writer, &name, enablement_id, enablement_id, &detail);
+	record_event(writer, &name, enablement_id, &detail);
 
 	journal_close(writer);
 	relation_close(rel, NoLock);
@@ -535,7 +534,7 @@ medchain_disable(PG_FUNCTION_ARGS)
 	escape_json(&detail, reason);
 	appendStringInfoChar(&detail, '}');
 	writer = journal_open();
-	entry_id = record_event(writer, &name, 0, registration.enablement_id, &detail);
+	entry_id = record_event(writer, &name, registration.enablement_id, &detail);
 	journal_close(writer);
 
 	relation_close(rel, NoLock);

@@ -5,11 +5,14 @@
  *
  * Every enablement begins with an enable event and ends, if the table is
  * released, with a disable event.  In format version 2 both say which
- * enablement they are about (the enable event's own entry_id), row
- * entries carry the same id, and an enable event names the enablement
- * before it, so neither membership nor order depends on the order of
- * entry ids, which concurrent sessions draw from the sequence's caches
- * out of order.
+ * enablement they are about (an id drawn from the entry sequence before
+ * the baseline, which no entry takes as its entry_id), row entries carry
+ * the same id, and an enable event names the enablement before it, so
+ * neither membership nor order depends on the order of entry ids, which
+ * concurrent sessions draw from the sequence's caches out of order.  The
+ * enable event is written last, after the baseline, and takes the next
+ * entry_id: a block holds it after the baseline entries it closes, as the
+ * journal holds it.
  *
  * Version 1 had no such field: a version 1 row entry belongs to the
  * version 1 enablement of its table whose last release came before it,
@@ -195,7 +198,7 @@ release(List *enables, const EventEntry *disable)
 			continue;
 		if (disable->format_version >= MC_FORMAT_V2 ?
 			e->enablement_id == disable->enablement_id :
-			(e->format_version == MC_FORMAT_V1 && e->enablement_id < disable->entry_id))
+			(e->format_version == MC_FORMAT_V1 && e->enable_entry_id < disable->entry_id))
 			target = e;
 	}
 	if (target != NULL)
@@ -271,7 +274,9 @@ ledger_history_load(Relation journal, const AttrNumber *attnums, const char *rel
 			continue;
 		}
 		e = palloc0(sizeof(Enablement));
-		e->enablement_id = event->entry_id;
+		e->enable_entry_id = event->entry_id;
+		e->enablement_id = event->format_version >= MC_FORMAT_V2 ?
+			event->enablement_id : event->entry_id;
 		e->format_version = event->format_version;
 		e->enabled_at = event->recorded_at;
 		e->enabled_by = event->recorded_by;
@@ -283,7 +288,7 @@ ledger_history_load(Relation journal, const AttrNumber *attnums, const char *rel
 		{
 			EventEntry *other = lfirst(prev);
 
-			if (!other->is_enable && other->entry_id < e->enablement_id)
+			if (!other->is_enable && other->entry_id < e->enable_entry_id)
 				e->v1_floor = Max(e->v1_floor, other->entry_id);
 		}
 		enables = lappend(enables, e);

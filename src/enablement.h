@@ -6,7 +6,7 @@
  * Which tables are ledgers, since when and with which key follows from
  * the hashed event entries of the journal, not from the registry: an
  * enablement is an enable event; a disable event releases it.  Format
- * version 2 entries name their enablement; a version 1 row entry belongs
+ * version 2 entries and events name their enablement; a version 1 row entry belongs
  * to the version 1 enablement of its table that was current when it was
  * recorded (FORMAT.md, "Enablements").
  *
@@ -25,7 +25,9 @@
 
 typedef struct Enablement
 {
-	int64		enablement_id;	/* entry_id of its enable event */
+	int64		enablement_id;	/* version 2: the id its entries name; version
+								 * 1: its enable event's entry_id */
+	int64		enable_entry_id;	/* its enable event's entry_id */
 	int			format_version; /* of its enable event */
 	TimestampTz enabled_at;
 	char	   *enabled_by;

@@ -336,7 +336,7 @@ journal_append(JournalWriter *writer, const JournalRecord *record)
 
 	fields.format_version = MC_FORMAT_CURRENT;
 	fields.kind = text_slice(record->kind);
-	fields.entry_id = record->entry_id != 0 ? record->entry_id : journal_next_entry_id(writer);
+	fields.entry_id = journal_next_entry_id(writer);
 	fields.schema_name = text_slice(record->name->schema);
 	fields.table_name = text_slice(record->name->table);
 	fields.enablement_id = record->enablement_id;

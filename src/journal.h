@@ -155,7 +155,6 @@ typedef struct JournalRecord
 {
 	const char *kind;
 	const LedgerName *name;
-	int64		entry_id;		/* 0: the next from the sequence */
 	int64		enablement_id;
 	Jsonb	   *row_key;		/* NULL for events */
 	const uint8 *row_hash;

@@ -42,7 +42,7 @@
 #include "catalog/pg_type.h"
 #include "chain_rules.h"
 #include "port/pg_bswap.h"
-#include "sort_compat.h"
+
 #include "chain_config.h"
 #include "journal.h"
 #include "merkle.h"
@@ -59,87 +59,112 @@ typedef struct PendingEntry
 } PendingEntry;
 
 /*
- * A pending row as a sort key: entry_id big-endian with the sign bit
- * flipped, so that bytewise order is numeric order, then the two TIDs.
+ * The pending entries to seal: with a limit, the lowest `limit` entry ids
+ * only, kept in a max-heap (the largest kept id on top, replaced when a
+ * lower one comes), so that seal(10000) holds 10,000 entries however long
+ * the queue; then sorted ascending.
  */
-#define PENDING_KEY_LEN (8 + 2 * sizeof(ItemPointerData))
-
-static Datum
-pending_key(const PendingEntry *entry)
+typedef struct PendingList
 {
-	bytea	   *key = palloc(VARHDRSZ + PENDING_KEY_LEN);
-	uint64		ordered = pg_hton64((uint64) entry->entry_id ^ (UINT64CONST(1) << 63));
-	char	   *p = VARDATA(key);
-
-	SET_VARSIZE(key, VARHDRSZ + PENDING_KEY_LEN);
-	memcpy(p, &ordered, 8);
-	memcpy(p + 8, &entry->entry_tid, sizeof(ItemPointerData));
-	memcpy(p + 8 + sizeof(ItemPointerData), &entry->pending_tid, sizeof(ItemPointerData));
-	return PointerGetDatum(key);
-}
+	PendingEntry *entries;
+	int64		count;
+	int64		allocated;
+	int64		limit;
+	bool		heaped;			/* entries[] is a max-heap: the limit was reached */
+} PendingList;
 
 static void
-pending_from_key(Datum datum, PendingEntry *entry)
+heap_sift_down(PendingEntry *heap, int64 count, int64 i)
 {
-	const char *p = VARDATA_ANY(DatumGetByteaPP(datum));
-	uint64		ordered;
+	for (;;)
+	{
+		int64		largest = i;
+		int64		left = 2 * i + 1;
+		int64		right = left + 1;
+		PendingEntry swap;
 
-	memcpy(&ordered, p, 8);
-	entry->entry_id = (int64) (pg_ntoh64(ordered) ^ (UINT64CONST(1) << 63));
-	memcpy(&entry->entry_tid, p + 8, sizeof(ItemPointerData));
-	memcpy(&entry->pending_tid, p + 8 + sizeof(ItemPointerData), sizeof(ItemPointerData));
+		if (left < count && heap[left].entry_id > heap[largest].entry_id)
+			largest = left;
+		if (right < count && heap[right].entry_id > heap[largest].entry_id)
+			largest = right;
+		if (largest == i)
+			return;
+		swap = heap[i];
+		heap[i] = heap[largest];
+		heap[largest] = swap;
+		i = largest;
+	}
 }
 
-/*
- * The committed pending entries, sorted by entry_id; with a limit, only
- * the lowest `limit` ids are kept (a bounded heap), and the sort spills
- * to disk past work_mem, so a large backlog costs no more memory than
- * that.  Returns the sort, ready to read.
- */
-static Tuplesortstate *
-pending_collect(Relation pending, Snapshot snapshot, int64 limit)
+/* Below the limit entries are only appended; at it they become a heap. */
+static void
+pending_keep(PendingList *list, const PendingEntry *entry)
+{
+	int64		i;
+
+	if (list->count < list->limit)
+	{
+		if (list->count == list->allocated)
+		{
+			list->allocated = Min(list->allocated * 2, list->limit);
+			list->entries = repalloc_huge(list->entries, sizeof(PendingEntry) * list->allocated);
+		}
+		list->entries[list->count++] = *entry;
+		return;
+	}
+	if (!list->heaped)
+	{
+		for (i = list->count / 2 - 1; i >= 0; i--)
+			heap_sift_down(list->entries, list->count, i);
+		list->heaped = true;
+	}
+	if (entry->entry_id < list->entries[0].entry_id)
+	{
+		list->entries[0] = *entry;
+		heap_sift_down(list->entries, list->count, 0);
+	}
+}
+
+static int
+pending_entry_cmp(const void *a, const void *b)
+{
+	int64		x = ((const PendingEntry *) a)->entry_id;
+	int64		y = ((const PendingEntry *) b)->entry_id;
+
+	return (x > y) - (x < y);
+}
+
+/* The committed pending entries, at most `limit` (the lowest ids), in id order. */
+static void
+pending_collect(Relation pending, Snapshot snapshot, int64 limit, PendingList *list)
 {
 	TableScanDesc scan = table_beginscan(pending, snapshot, 0, NULL);
 	TupleDesc	desc = RelationGetDescr(pending);
-	Tuplesortstate *sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid,
-												 false, work_mem, NULL, TUPLESORT_NONE);
-	MemoryContext keycxt = AllocSetContextCreate(CurrentMemoryContext, "medchain pending key",
-												 ALLOCSET_SMALL_SIZES);
 	HeapTuple	tuple;
 
-	if (limit < PG_INT64_MAX)
-		tuplesort_set_bound(sort, limit);
+	list->limit = limit;
+	list->heaped = false;
+	list->count = 0;
+	list->allocated = Min(limit, 1024);
+	list->entries = palloc(sizeof(PendingEntry) * list->allocated);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		PendingEntry entry;
-		bool		isnull;
-		MemoryContext old;
+		bool		id_null;
+		bool		tid_null;
+		Datum		id = heap_getattr(tuple, 1, desc, &id_null);
+		Datum		tid = heap_getattr(tuple, 2, desc, &tid_null);
 
 		CHECK_FOR_INTERRUPTS();
-		entry.entry_id = DatumGetInt64(heap_getattr(tuple, 1, desc, &isnull));
-		entry.entry_tid = *(ItemPointer) DatumGetPointer(heap_getattr(tuple, 2, desc, &isnull));
+		if (id_null || tid_null)
+			continue;			/* verify() reports such a queue row */
+		entry.entry_id = DatumGetInt64(id);
+		entry.entry_tid = *(ItemPointer) DatumGetPointer(tid);
 		entry.pending_tid = tuple->t_self;
-		old = MemoryContextSwitchTo(keycxt);
-		tuplesort_putdatum(sort, pending_key(&entry), false);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(keycxt);
+		pending_keep(list, &entry);
 	}
 	table_endscan(scan);
-	MemoryContextDelete(keycxt);
-	tuplesort_performsort(sort);
-	return sort;
-}
-
-static bool
-pending_next(Tuplesortstate *sort, PendingEntry *entry)
-{
-	Datum		datum;
-
-	if (!sort_next_datum(sort, &datum))
-		return false;
-	pending_from_key(datum, entry);
-	pfree(DatumGetPointer(datum));
-	return true;
+	qsort(list->entries, list->count, sizeof(PendingEntry), pending_entry_cmp);
 }
 
 /*
@@ -307,8 +332,7 @@ medchain_seal(PG_FUNCTION_ARGS)
 	bool		have_head;
 	BlockRow	block;
 	SealState	state;
-	Tuplesortstate *sort;
-	PendingEntry pending;
+	PendingList pending;
 	int64		count = 0;
 	int64		floor;
 	DirectTable *blocks;
@@ -342,24 +366,24 @@ medchain_seal(PG_FUNCTION_ARGS)
 		memcpy(block.header.prev_hash, head.block_hash, MC_HASH_LEN);
 
 	/* entry_count is a u32 in the header; the rest waits for a later block */
-	sort = pending_collect(state.pending, state.snapshot, limit);
+	pending_collect(state.pending, state.snapshot, Min(limit, (int64) PG_INT32_MAX), &pending);
 	entrycxt = AllocSetContextCreate(CurrentMemoryContext, "medchain seal entry",
 									 ALLOCSET_DEFAULT_SIZES);
-	while (count < Min(limit, (int64) PG_INT32_MAX) && pending_next(sort, &pending))
+	for (count = 0; count < pending.count; count++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(entrycxt);
 
 		CHECK_FOR_INTERRUPTS();
-		if (count == 0)
-			block.first_entry_id = pending.entry_id;
-		block.last_entry_id = pending.entry_id;
-		seal_entry(&state, &pending, block.header.height, (int32) count);
+		seal_entry(&state, &pending.entries[count], block.header.height, (int32) count);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(entrycxt);
-		count++;
 	}
 	MemoryContextDelete(entrycxt);
-	tuplesort_end(sort);
+	if (count > 0)
+	{
+		block.first_entry_id = pending.entries[0].entry_id;
+		block.last_entry_id = pending.entries[count - 1].entry_id;
+	}
 
 	if (count > 0)
 	{

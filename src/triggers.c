@@ -48,7 +48,6 @@ record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
 					 MC_FORMAT_CURRENT, hash);
 	record.kind = kind;
 	record.name = &ledger->name;
-	record.entry_id = 0;
 	record.enablement_id = enablement_id;
 	record.row_key = row_key_build(ledger->key_layout, values, isnull);
 	record.row_hash = hash;
