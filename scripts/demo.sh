@@ -22,7 +22,8 @@ mc_psql "$datadir" "$port" ehr -At \
 	-c "SELECT medchain.proof('cdm.measurement', '{\"measurement_id\": 900001}')" > "$MC_SCRATCH/proof.json"
 mc_psql "$datadir" "$port" ehr -At -c "SELECT x FROM medchain.export_chain() x" > "$MC_SCRATCH/chain.jsonl"
 mc_psql "$datadir" "$port" ehr -At -c "SELECT medchain.digest()" > "$MC_SCRATCH/digest.json"
-python3 "$MC_ROOT/verifier/medchain_verify.py" proof "$MC_SCRATCH/proof.json"
+# Anchored in the digest kept outside the database: the proof's block is on the real chain.
+python3 "$MC_ROOT/verifier/medchain_verify.py" proof "$MC_SCRATCH/proof.json" --digest "$MC_SCRATCH/digest.json"
 python3 "$MC_ROOT/verifier/medchain_verify.py" chain "$MC_SCRATCH/chain.jsonl" --digest "$MC_SCRATCH/digest.json"
 
 mc_psql "$datadir" "$port" ehr -f "$MC_ROOT/scripts/demo_tamper.sql"

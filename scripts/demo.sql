@@ -36,9 +36,10 @@ SELECT height, entry_count, difficulty, nonce, encode(block_hash, 'hex') AS bloc
 SELECT e.recorded_by, e.recorded_at, e.block_height, e.leaf_index, b.sealed_at, b.node_name
   FROM medchain.entries e JOIN medchain.blocks b ON b.height = e.block_height
  WHERE e.relation = 'cdm.measurement' AND e.row_key = '{"measurement_id": 900001}';
-SELECT medchain.verify_proof(p) AS proof_holds, jsonb_array_length(p->'audit_path') AS audit_path_hashes,
+-- A digest to keep outside the database, and a proof anchored in it:
+SELECT medchain.digest();
+SELECT medchain.verify_proof(p, medchain.digest()) AS proof_anchored_in_digest,
+       jsonb_array_length(p->'audit_path') AS audit_path_hashes,
        p->'block'->>'block_hash' AS in_block
   FROM medchain.proof('cdm.measurement', '{"measurement_id": 900001}') AS p;
--- A digest to keep outside the database:
-SELECT medchain.digest();
 
