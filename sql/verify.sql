@@ -187,10 +187,18 @@ DELETE FROM public.labs WHERE id <= 2;
 SELECT * FROM public.report_masked ORDER BY finding, row_key::text;
 ROLLBACK;
 
--- The pending queue is checked against the unsealed entries.
+-- The pending queue is checked against the unsealed entries: an entry
+-- whose queue row was deleted stays a finding until it is sealed, and
+-- seals once re-queued as the finding says.
 BEGIN;
 DELETE FROM medchain.pending;
-SELECT finding, entry, detail FROM public.report WHERE finding LIKE '%queue%';
+SELECT finding, entry, regexp_replace(detail, '\d+', 'N', 'g') AS detail FROM public.report WHERE finding LIKE '%queue%';
+SELECT medchain.seal() IS NULL AS nothing_queued;
+SELECT finding, entry FROM public.report WHERE finding LIKE '%queue%';
+INSERT INTO medchain.pending SELECT entry_id, ctid FROM medchain.entries
+ WHERE relation = 'public.labs' AND block_height IS NULL;
+SELECT medchain.seal() IS NOT NULL AS sealed_once_requeued;
+SELECT count(*) AS findings FROM public.report;
 ROLLBACK;
 BEGIN;
 INSERT INTO medchain.pending SELECT entry_id, entry_tid FROM medchain.pending;

@@ -40,7 +40,11 @@ iso_utc(TimestampTz t)
 
 	if (TIMESTAMP_NOT_FINITE(t) || timestamp2tm(t, NULL, &tm, &fsec, NULL, NULL) != 0 ||
 		tm.tm_year < 1 || tm.tm_year > 9999)
-		elog(ERROR, "block timestamp out of range");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the head block's sealed_at is out of range"),
+				 errdetail("A digest prints sealed_at as a date between the years 1 and 9999."),
+				 errhint("Someone with superuser rights altered medchain.blocks; run medchain.verify().")));
 	return psprintf("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year, tm.tm_mon,
 					tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
 }

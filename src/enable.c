@@ -297,6 +297,7 @@ record_event(JournalWriter *writer, const LedgerName *name, int64 enablement_id,
 	record.name = name;
 	record.enablement_id = enablement_id;
 	record.row_key = NULL;
+	record.key_text_ready = false;
 	record.row_hash = payload_hash;
 	record.detail = detail;
 	return journal_append(writer, &record);

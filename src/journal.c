@@ -343,8 +343,12 @@ journal_append(JournalWriter *writer, const JournalRecord *record)
 	fields.has_row_key = record->row_key != NULL;
 	if (record->row_key != NULL)
 	{
-		resetStringInfo(&writer->key_text);
-		canonical_json_append(&writer->key_text, record->row_key);
+		/* the row trigger writes the key's text from the row's values */
+		if (!record->key_text_ready)
+		{
+			resetStringInfo(&writer->key_text);
+			canonical_json_append(&writer->key_text, record->row_key);
+		}
 		fields.row_key_utf8.data = writer->key_text.data;
 		fields.row_key_utf8.len = writer->key_text.len;
 	}

@@ -157,6 +157,7 @@ typedef struct JournalRecord
 	const LedgerName *name;
 	int64		enablement_id;
 	Jsonb	   *row_key;		/* NULL for events */
+	bool		key_text_ready; /* writer->key_text holds row_key's canonical text */
 	const uint8 *row_hash;
 	Jsonb	   *detail;			/* events only */
 } JournalRecord;

@@ -120,6 +120,25 @@ put_utf8_string(StringInfo buf, const char *name, const char *utf8, int len)
 }
 
 /*
+ * A jsonb value as the text that format `version` hashes (a row key, an
+ * event's detail), as a JSON string member.
+ */
+static void
+put_hashed_json(StringInfo buf, const char *name, Jsonb *value, int version)
+{
+	StringInfoData text;
+
+	initStringInfo(&text);
+	if (version >= MC_FORMAT_V2)
+	{
+		canonical_json_append(&text, value);
+		put_utf8_string(buf, name, text.data, text.len);
+	}
+	else
+		put_string(buf, name, JsonbToCString(NULL, &value->root, VARSIZE(value)));
+}
+
+/*
  * The entry's fields as FORMAT.md's proof JSON gives them: those its
  * version hashes, with row_key as the exact text hashed.
  */
@@ -139,7 +158,11 @@ put_entry(StringInfo buf, const AttrNumber *attnums, Datum *values, bool *isnull
 		LedgerName	name;
 
 		if (!ledger_name_parse(relation, &name))
-			elog(ERROR, "entry relation %s is not a qualified name", relation);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("entry %lld names no table", (long long) DatumGetInt64(values[attnums[COL_ENTRY_ID] - 1])),
+					 errdetail("Its relation \"%s\" is not a schema-qualified table name.", relation),
+					 errhint("Someone with superuser rights altered medchain.entries; run medchain.verify().")));
 		put_string(buf, "schema", name.schema);
 		appendStringInfoString(buf, ", ");
 		put_string(buf, "table", name.table);
@@ -154,19 +177,7 @@ put_entry(StringInfo buf, const AttrNumber *attnums, Datum *values, bool *isnull
 	if (isnull[attnums[COL_ROW_KEY] - 1])
 		appendStringInfoString(buf, "\"row_key\": null");
 	else
-	{
-		Jsonb	   *key = DatumGetJsonbP(values[attnums[COL_ROW_KEY] - 1]);
-		StringInfoData text;
-
-		initStringInfo(&text);
-		if (version >= MC_FORMAT_V2)
-		{
-			canonical_json_append(&text, key);
-			put_utf8_string(buf, "row_key", text.data, text.len);
-		}
-		else
-			put_string(buf, "row_key", JsonbToCString(NULL, &key->root, VARSIZE(key)));
-	}
+		put_hashed_json(buf, "row_key", DatumGetJsonbP(values[attnums[COL_ROW_KEY] - 1]), version);
 	appendStringInfoString(buf, ", ");
 	put_hex(buf, "row_hash", (const uint8 *) VARDATA_ANY(row_hash), VARSIZE_ANY_EXHDR(row_hash));
 	appendStringInfoString(buf, ", ");
@@ -174,22 +185,6 @@ put_entry(StringInfo buf, const AttrNumber *attnums, Datum *values, bool *isnull
 	appendStringInfo(buf, ", \"recorded_at\": " INT64_FORMAT ", \"xact\": " UINT64_FORMAT "}",
 					 mc_unix_usecs(DatumGetTimestampTz(values[attnums[COL_RECORDED_AT] - 1])),
 					 U64FromFullTransactionId(DatumGetFullTransactionId(values[attnums[COL_XACT] - 1])));
-}
-
-/* The event's detail, as the text its row_hash covers. */
-static void
-put_detail(StringInfo buf, Jsonb *detail, int version)
-{
-	StringInfoData text;
-
-	initStringInfo(&text);
-	if (version >= MC_FORMAT_V2)
-	{
-		canonical_json_append(&text, detail);
-		put_utf8_string(buf, "detail", text.data, text.len);
-	}
-	else
-		put_string(buf, "detail", JsonbToCString(NULL, &detail->root, VARSIZE(detail)));
 }
 
 static int64
@@ -269,7 +264,7 @@ proof_build(FunctionCallInfo fcinfo, int anchor_argno, Relation journal,
 	if (row != NULL)
 		put_hex(&buf, "row", (const uint8 *) row->data, row->len);
 	else
-		put_detail(&buf, DatumGetJsonbP(values[attnums[COL_DETAIL] - 1]), version);
+		put_hashed_json(&buf, "detail", DatumGetJsonbP(values[attnums[COL_DETAIL] - 1]), version);
 	appendStringInfoString(&buf, ", \"entry\": ");
 	put_entry(&buf, attnums, values, isnull);
 	appendStringInfoString(&buf, ", ");

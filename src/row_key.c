@@ -131,7 +131,12 @@ key_scalar(const TypeEncoder *encoder, Datum value, KeyScalar *out)
 			key_string(out, JsonEncodeDateTime(out->datebuf, value, encoder->typid, &utc));
 			return;
 		default:
-			elog(ERROR, "type %u cannot be part of a row key", encoder->typid);
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("a key column has type %s, which has no exact JSON form",
+							format_type_be(encoder->typid)),
+					 errdetail("Row keys are built from integers, numeric, boolean, text types, uuid, enums and date/time types."),
+					 errhint("The table's key was changed behind medchain's back; run medchain.verify().")));
 	}
 }
 

@@ -50,6 +50,10 @@ record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
 	record.name = &ledger->name;
 	record.enablement_id = enablement_id;
 	record.row_key = row_key_build(ledger->key_layout, values, isnull);
+	/* the same bytes as the canonical text of that jsonb, without reading it back */
+	resetStringInfo(&writer->key_text);
+	row_key_text(&writer->key_text, ledger->key_layout, values, isnull);
+	record.key_text_ready = true;
 	record.row_hash = hash;
 	record.detail = NULL;
 	return journal_append(writer, &record);

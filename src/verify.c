@@ -1635,7 +1635,8 @@ check_pending(VerifyState *state)
 		{
 			if (!entry_reported(&state->findings, entry))
 				report(&state->findings, "entry_unqueued", NULL, NULL, entry, -1,
-					   "the entry is neither sealed nor queued for sealing: a row of medchain.pending was deleted");
+					   psprintf("the entry is neither sealed nor queued for sealing: a row of medchain.pending was deleted; re-queue it with INSERT INTO medchain.pending SELECT entry_id, ctid FROM medchain.entries WHERE entry_id = %lld",
+								(long long) entry));
 			have_entry = next_id(state->unsealed, &entry);
 		}
 		else if (!have_entry || queue < entry)

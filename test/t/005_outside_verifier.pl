@@ -156,13 +156,15 @@ verifier_ok(1, qr/^INVALID: block \d: difficulty 10 is below the chain's floor 1
 	'export rejected with a digest whose min_difficulty is above the chain floor',
 	'chain', "$dir/chain4.jsonl", '--digest', "$dir/digest_floor_11.json");
 
-# Event proofs: the enable event of meds (block 0) and the disable event
+# Event proofs: the enable event of meds (written after its baseline, so
+# in the block that holds its last baseline entries) and the disable event
 # of orders (block 3).
-my ($enable_id, $disable_id) = split /\n/, $node->safe_psql('postgres', q{
-	SELECT min(entry_id) FROM medchain.entries WHERE kind = 'event' AND relation = 'public.meds';
+my ($enable_id, $enable_block, $disable_id) = split /\n/, $node->safe_psql('postgres', q{
+	SELECT entry_id || E'\n' || block_height FROM medchain.entries
+	 WHERE kind = 'event' AND relation = 'public.meds' ORDER BY entry_id LIMIT 1;
 	SELECT max(entry_id) FROM medchain.entries WHERE kind = 'event' AND relation = 'public.orders'});
 write_file_from_query($node, "$dir/event_enable.json", "SELECT medchain.event_proof($enable_id, 2)");
-verifier_ok(0, qr/^valid proof: entry $enable_id in block 0, anchored in the digest's block 2$/m,
+verifier_ok(0, qr/^valid proof: entry $enable_id in block $enable_block, anchored in the digest's block 2$/m,
 	'event proof of the enable event accepted', 'proof', "$dir/event_enable.json", '--digest', "$dir/digest.json");
 write_file_from_query($node, "$dir/event_disable.json", "SELECT medchain.event_proof($disable_id)");
 like(slurp_file("$dir/event_disable.json"), qr/"detail": "\{\\"action\\": \\"disable\\"/, 'the disable event proof carries its detail');
