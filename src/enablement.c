@@ -47,8 +47,6 @@ typedef struct EventEntry
 	int			format_version;
 	int64		enablement_id;	/* version 2 */
 	bool		is_enable;
-	TimestampTz recorded_at;
-	char	   *recorded_by;
 	Jsonb	   *detail;
 } EventEntry;
 
@@ -134,7 +132,7 @@ events_load(Relation journal, const AttrNumber *attnums, const char *relation,
 		for (col = 0; col < MC_ENTRY_COLUMNS; col++)
 			values[col] = heap_getattr(tuple, attnums[col], desc, &isnull[col]);
 		if (isnull[COL_ENTRY_ID] || isnull[COL_KIND] || isnull[COL_DETAIL] ||
-			isnull[COL_FORMAT_VERSION] || isnull[COL_RECORDED_AT] ||
+			isnull[COL_FORMAT_VERSION] ||
 			strcmp(TextDatumGetCString(values[COL_KIND]), MC_KIND_EVENT) != 0)
 			continue;
 		event = palloc0(sizeof(EventEntry));
@@ -145,9 +143,6 @@ events_load(Relation journal, const AttrNumber *attnums, const char *relation,
 		event->format_version = DatumGetInt16(values[COL_FORMAT_VERSION]);
 		event->enablement_id = isnull[COL_ENABLEMENT_ID] ? 0 :
 			DatumGetInt64(values[COL_ENABLEMENT_ID]);
-		event->recorded_at = DatumGetTimestampTz(values[COL_RECORDED_AT]);
-		event->recorded_by = isnull[COL_RECORDED_BY] ? "" :
-			pstrdup(NameStr(*DatumGetName(values[COL_RECORDED_BY])));
 		event->detail = DatumGetJsonbPCopy(values[COL_DETAIL]);
 		if (detail_action_is(event->detail, "enable"))
 			event->is_enable = true;
@@ -278,8 +273,6 @@ ledger_history_load(Relation journal, const AttrNumber *attnums, const char *rel
 		e->enablement_id = event->format_version >= MC_FORMAT_V2 ?
 			event->enablement_id : event->entry_id;
 		e->format_version = event->format_version;
-		e->enabled_at = event->recorded_at;
-		e->enabled_by = event->recorded_by;
 		e->event_intact = event->intact;
 		e->key_columns = detail_strings(event->detail, "key_columns");
 		e->previous_id = detail_integer(event->detail, "previous_enablement");

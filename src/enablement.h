@@ -29,8 +29,6 @@ typedef struct Enablement
 								 * 1: its enable event's entry_id */
 	int64		enable_entry_id;	/* its enable event's entry_id */
 	int			format_version; /* of its enable event */
-	TimestampTz enabled_at;
-	char	   *enabled_by;
 	List	   *key_columns;	/* of char *, from the event's detail */
 	int64		previous_id;	/* version 2: the enablement before, or 0 */
 	int64		disable_entry_id;	/* its disable event, or 0 while current */

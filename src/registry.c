@@ -37,8 +37,6 @@ typedef struct RegistryColumns
 	AttrNumber	relid;
 	AttrNumber	relation;
 	AttrNumber	key_columns;
-	AttrNumber	enabled_at;
-	AttrNumber	enabled_by;
 	AttrNumber	enablement_id;	/* missing before version 1.1 */
 	AttrNumber	released_at;
 } RegistryColumns;
@@ -52,8 +50,6 @@ registry_columns_find(Relation registry, RegistryColumns *cols)
 	cols->relid = medchain_attnum(desc, "relid");
 	cols->relation = medchain_attnum(desc, "relation");
 	cols->key_columns = medchain_attnum(desc, "key_columns");
-	cols->enabled_at = medchain_attnum(desc, "enabled_at");
-	cols->enabled_by = medchain_attnum(desc, "enabled_by");
 	cols->enablement_id = medchain_attnum_if_exists(desc, "enablement_id");
 	cols->released_at = medchain_attnum(desc, "released_at");
 }
@@ -89,10 +85,6 @@ registration_from_tuple(HeapTuple tuple, TupleDesc desc, const RegistryColumns *
 	out->relation = isnull ? pstrdup("") : TextDatumGetCString(value);
 	value = heap_getattr(tuple, cols->key_columns, desc, &isnull);
 	out->key_columns = isnull ? NIL : text_array_to_list(value);
-	value = heap_getattr(tuple, cols->enabled_at, desc, &isnull);
-	out->enabled_at = isnull ? 0 : DatumGetTimestampTz(value);
-	value = heap_getattr(tuple, cols->enabled_by, desc, &isnull);
-	out->enabled_by = isnull ? pstrdup("") : pstrdup(NameStr(*DatumGetName(value)));
 	out->enablement_id = 0;
 	if (cols->enablement_id != InvalidAttrNumber)
 	{

@@ -25,8 +25,6 @@ typedef struct Registration
 	Oid			relid;			/* InvalidOid once released */
 	char	   *relation;		/* schema-qualified, as in medchain.entries */
 	List	   *key_columns;	/* of char * */
-	TimestampTz enabled_at;
-	char	   *enabled_by;
 	int64		enablement_id;	/* the enable event's entry_id */
 	bool		released;
 } Registration;
