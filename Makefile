@@ -41,7 +41,7 @@ OBJS = \
 	src/digest.o \
 	src/proof.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs security
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs security bulk
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 

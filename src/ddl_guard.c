@@ -28,6 +28,7 @@
 #include "miscadmin.h"
 #include "access/relation.h"
 #include "commands/event_trigger.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
@@ -57,12 +58,18 @@ refuse(const char *what)
 			 errhint("Release the table with medchain.disable() first if the change is intended.")));
 }
 
-/* The extension may be half-created or being dropped: then guard nothing. */
+/*
+ * The extension may be half-created or being dropped: then guard nothing.
+ * Nor while medchain's own update script runs: it replaces the triggers
+ * of ledger tables with those of the new version.
+ */
 static bool
 registry_present(void)
 {
 	Oid			nsp = get_namespace_oid("medchain", true);
 
+	if (creating_extension && CurrentExtensionObject == get_extension_oid("medchain", true))
+		return false;
 	return OidIsValid(nsp) &&
 		OidIsValid(get_relname_relid("ledger_registry", nsp));
 }
@@ -297,6 +304,28 @@ guard_alter_table_cmd(Oid relid, const char *relation, AlterTableCmd *cmd)
 	}
 }
 
+/*
+ * A ledger table recorded by its statement trigger would not see the rows
+ * routed into it as a partition; enable() installs a row trigger on a
+ * table that is a partition already.
+ */
+static void
+guard_attach_partition(AlterTableCmd *cmd)
+{
+	Oid			relid;
+
+	if (cmd->subtype != AT_AttachPartition)
+		return;
+	relid = ledger_from_rangevar(castNode(PartitionCmd, cmd->def)->name);
+	if (OidIsValid(relid) && !get_rel_relispartition(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot attach ledger table %s as a partition",
+						relation_display_name(relid)),
+				 errdetail("Its rows are recorded by a statement trigger, which does not fire for rows routed into a partition through its parent."),
+				 errhint("Release it with medchain.disable(), attach it, and enable it again: a partition is enabled with a trigger that records routed rows.")));
+}
+
 static void
 guard_alter_table(AlterTableStmt *stmt)
 {
@@ -310,6 +339,8 @@ guard_alter_table(AlterTableStmt *stmt)
 		guard_type_change(composite_type_of(stmt->relation), "change the attributes of");
 		return;
 	}
+	foreach(lc, stmt->cmds)
+		guard_attach_partition(lfirst_node(AlterTableCmd, lc));
 	relid = ledger_from_rangevar(stmt->relation);
 	if (!OidIsValid(relid))
 		return;

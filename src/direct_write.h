@@ -28,6 +28,7 @@ typedef struct DirectTable
 
 extern DirectTable *direct_open(Oid relid, LOCKMODE lockmode);
 extern void direct_insert(DirectTable *table, HeapTuple tuple);
+extern void direct_multi_insert(DirectTable *table, TupleTableSlot **slots, int n);
 extern void direct_update(DirectTable *table, ItemPointer otid, HeapTuple tuple);
 extern void direct_close(DirectTable *table);
 

@@ -40,6 +40,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "enable.h"
 #include "enablement.h"
 #include "journal.h"
 #include "ledger_cache.h"
@@ -52,9 +53,12 @@
 PG_FUNCTION_INFO_V1(medchain_enable);
 PG_FUNCTION_INFO_V1(medchain_disable);
 
-/* Run one registry statement as the registry's owner. */
-static void
-registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *args, int expected_rc)
+/*
+ * Run one statement on medchain's own tables (the registry, the enable
+ * progress) as their owner.
+ */
+void
+enable_registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *args, int expected_rc)
 {
 	HeapTuple	tuple = SearchSysCache1(RELOID,
 										ObjectIdGetDatum(medchain_relation("ledger_registry")));
@@ -69,7 +73,7 @@ registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *args, int exp
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	medchain_spi_execute(sql, nargs, argtypes, args, false, 0, expected_rc, 1);
+	medchain_spi_execute(sql, nargs, argtypes, args, false, 0, expected_rc, -1);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
@@ -241,17 +245,51 @@ notice_text_output_columns(Relation rel)
 	}
 }
 
+/*
+ * Everything enable() requires of a table: returns its key columns as a
+ * text[] datum and its names.
+ */
+Datum
+enable_check_table(Relation rel, LedgerName *name)
+{
+	Datum		key_columns;
+
+	check_relkind(rel);
+	check_no_rules(rel);
+	check_persistence(rel);
+	check_not_system(rel);
+	check_owner(rel);
+	key_columns = check_key(rel);
+	ledger_name_of(rel, name);
+	return key_columns;
+}
+
 /* ---------- triggers ---------- */
 
-static void
-install_triggers(const char *relation)
+/*
+ * The recording trigger, installed as the extension's own objects are:
+ * by statement with a transition table, or by row on a partition, whose
+ * statement triggers do not fire for rows routed through its parent.
+ */
+static const char *
+record_trigger_definition(bool partition)
+{
+	return partition ?
+		"CREATE TRIGGER " MC_TRIGGER_RECORD " AFTER INSERT ON %s"
+		" FOR EACH ROW EXECUTE FUNCTION medchain.record_row();" :
+		"CREATE TRIGGER " MC_TRIGGER_RECORD " AFTER INSERT ON %s"
+		" REFERENCING NEW TABLE AS medchain_new_rows"
+		" FOR EACH STATEMENT EXECUTE FUNCTION medchain.record_rows();";
+}
+
+void
+enable_install_triggers(const char *relation, bool partition)
 {
 	StringInfoData sql;
 
 	initStringInfo(&sql);
+	appendStringInfo(&sql, record_trigger_definition(partition), relation);
 	appendStringInfo(&sql,
-					 "CREATE TRIGGER " MC_TRIGGER_RECORD " AFTER INSERT ON %s"
-					 " FOR EACH ROW EXECUTE FUNCTION medchain.record_row();"
 					 "CREATE TRIGGER " MC_TRIGGER_APPEND_ONLY " BEFORE UPDATE OR DELETE ON %s"
 					 " FOR EACH ROW EXECUTE FUNCTION medchain.refuse_change();"
 					 "CREATE TRIGGER " MC_TRIGGER_NO_TRUNCATE " BEFORE TRUNCATE ON %s"
@@ -259,12 +297,12 @@ install_triggers(const char *relation)
 					 "ALTER TABLE %s ENABLE ALWAYS TRIGGER " MC_TRIGGER_RECORD ","
 					 " ENABLE ALWAYS TRIGGER " MC_TRIGGER_APPEND_ONLY ","
 					 " ENABLE ALWAYS TRIGGER " MC_TRIGGER_NO_TRUNCATE,
-					 relation, relation, relation, relation);
+					 relation, relation, relation);
 	medchain_spi_execute(sql.data, 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
 }
 
-static void
-remove_triggers(const char *relation)
+void
+enable_remove_triggers(const char *relation)
 {
 	StringInfoData sql;
 
@@ -283,9 +321,9 @@ remove_triggers(const char *relation)
  * An event entry of the enablement: row_hash is the SHA-256 of the
  * detail's canonical text, so the entry hash covers the detail.
  */
-static int64
-record_event(JournalWriter *writer, const LedgerName *name, int64 enablement_id,
-			 StringInfo detail_json)
+int64
+enable_record_event(JournalWriter *writer, const LedgerName *name, int64 enablement_id,
+					StringInfo detail_json)
 {
 	Jsonb	   *detail = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 															CStringGetDatum(detail_json->data)));
@@ -304,8 +342,8 @@ record_event(JournalWriter *writer, const LedgerName *name, int64 enablement_id,
 }
 
 /* The enablement of the table before this one, per the journal; 0 if none. */
-static int64
-previous_enablement(JournalWriter *writer, const char *relation)
+int64
+enable_previous_enablement(JournalWriter *writer, const char *relation)
 {
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	LedgerHistory *history = ledger_history_load(writer->entries->rel, writer->attnums,
@@ -381,8 +419,8 @@ table_argument(FunctionCallInfo fcinfo, const char *usage)
 	return PG_GETARG_OID(0);
 }
 
-static Datum
-session_user_name(void)
+Datum
+enable_session_user_name(void)
 {
 	return DirectFunctionCall1(namein,
 							   CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
@@ -403,6 +441,7 @@ medchain_enable(PG_FUNCTION_ARGS)
 	Relation	rel;
 	LedgerName	name;
 	Datum		key_columns;
+	bool		partition;
 	int64		count;
 	int64		enablement_id;
 	int64		previous;
@@ -423,6 +462,7 @@ medchain_enable(PG_FUNCTION_ARGS)
 	check_owner(rel);
 	key_columns = check_key(rel);
 	ledger_name_of(rel, &name);
+	partition = rel->rd_rel->relispartition;
 
 	if (registry_active(relid, NULL))
 		ereport(ERROR,
@@ -437,17 +477,17 @@ medchain_enable(PG_FUNCTION_ARGS)
 
 	writer = journal_open();
 	enablement_id = journal_next_entry_id(writer);
-	previous = previous_enablement(writer, name.display);
+	previous = enable_previous_enablement(writer, name.display);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	install_triggers(name.display);
+	enable_install_triggers(name.display, partition);
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = CStringGetTextDatum(name.display);
 	args[2] = key_columns;
-	args[3] = session_user_name();
+	args[3] = enable_session_user_name();
 	args[4] = Int64GetDatum(enablement_id);
-	registry_execute("INSERT INTO medchain.ledger_registry"
+	enable_registry_execute("INSERT INTO medchain.ledger_registry"
 					 " (relid, relation, key_columns, enabled_at, enabled_by, enablement_id)"
 					 " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5)",
 					 5, argtypes, args, SPI_OK_INSERT);
@@ -466,7 +506,7 @@ medchain_enable(PG_FUNCTION_ARGS)
 		appendStringInfo(&detail, INT64_FORMAT "}", previous);
 	else
 		appendStringInfoString(&detail, "null}");
-	record_event(writer, &name, enablement_id, &detail);
+	enable_record_event(writer, &name, enablement_id, &detail);
 
 	journal_close(writer);
 	relation_close(rel, NoLock);
@@ -520,14 +560,14 @@ medchain_disable(PG_FUNCTION_ARGS)
 
 	/* Leave the registry first, so the DDL guard lets the triggers go. */
 	args[0] = ObjectIdGetDatum(relid);
-	args[1] = session_user_name();
+	args[1] = enable_session_user_name();
 	args[2] = CStringGetTextDatum(reason);
-	registry_execute("UPDATE medchain.ledger_registry"
+	enable_registry_execute("UPDATE medchain.ledger_registry"
 					 " SET relid = NULL, released_at = pg_catalog.now(),"
 					 " released_by = $2, release_reason = $3"
 					 " WHERE relid OPERATOR(pg_catalog.=) $1 AND released_at IS NULL",
 					 3, argtypes, args, SPI_OK_UPDATE);
-	remove_triggers(name.display);
+	enable_remove_triggers(name.display);
 	SPI_finish();
 
 	initStringInfo(&detail);
@@ -535,7 +575,7 @@ medchain_disable(PG_FUNCTION_ARGS)
 	escape_json(&detail, reason);
 	appendStringInfoChar(&detail, '}');
 	writer = journal_open();
-	entry_id = record_event(writer, &name, registration.enablement_id, &detail);
+	entry_id = enable_record_event(writer, &name, registration.enablement_id, &detail);
 	journal_close(writer);
 
 	relation_close(rel, NoLock);

@@ -255,24 +255,13 @@ journal_target_load(DirectTable *entries)
 	journal_target.valid = true;
 }
 
-/* The pending row: (entry_id, entry_tid), in that column order. */
-static void
-pending_append(DirectTable *pending, int64 entry_id, ItemPointer entry_tid)
-{
-	Datum		values[2];
-	bool		isnull[2] = {false, false};
-
-	values[0] = Int64GetDatum(entry_id);
-	values[1] = PointerGetDatum(entry_tid);
-	direct_insert(pending, heap_form_tuple(RelationGetDescr(pending->rel), values, isnull));
-}
-
 JournalWriter *
 journal_open(void)
 {
 	JournalWriter *writer = palloc0(sizeof(JournalWriter));
 	Oid			session_user = GetSessionUserId();
 	Oid			entries = InvalidOid;
+	int			natts;
 
 	/*
 	 * Locking processes pending invalidations; if they include a drop of the
@@ -306,6 +295,12 @@ journal_open(void)
 	writer->xact = GetTopFullTransactionId();
 	initStringInfo(&writer->scratch);
 	initStringInfo(&writer->key_text);
+	natts = RelationGetDescr(writer->entries->rel)->natts;
+	writer->values = palloc(sizeof(Datum) * natts);
+	writer->isnull = palloc(sizeof(bool) * natts);
+	writer->cxt = CurrentMemoryContext;
+	writer->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "medchain journal batch",
+											  ALLOCSET_DEFAULT_SIZES);
 	return writer;
 }
 
@@ -315,23 +310,98 @@ journal_next_entry_id(JournalWriter *writer)
 	return nextval_internal(writer->sequence, false);
 }
 
+/* Slots live as long as the writer, their tuples only as long as the batch. */
+static TupleTableSlot *
+batch_slot(JournalWriter *writer, TupleTableSlot **slots, int i, DirectTable *table)
+{
+	if (slots[i] == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(writer->cxt);
+
+		slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(table->rel), &TTSOpsHeapTuple);
+		MemoryContextSwitchTo(old);
+	}
+	return slots[i];
+}
+
+/*
+ * Write the batched entries and their pending rows (entry_id, entry_tid),
+ * which can only be formed once the entries have their places.  A batch
+ * of one goes the single-tuple way: most statements insert one row.
+ */
+static void
+journal_flush(JournalWriter *writer)
+{
+	int			n = writer->nbatched;
+	TupleDesc	pending_desc = RelationGetDescr(writer->pending->rel);
+	MemoryContext old;
+	int			i;
+
+	if (n == 0)
+		return;
+	old = MemoryContextSwitchTo(writer->batch_cxt);
+	if (n == 1)
+	{
+		HeapTuple	tuple = ExecFetchSlotHeapTuple(writer->entry_slots[0], false, NULL);
+
+		direct_insert(writer->entries, tuple);
+		writer->entry_slots[0]->tts_tid = tuple->t_self;
+	}
+	else
+		direct_multi_insert(writer->entries, writer->entry_slots, n);
+	for (i = 0; i < n; i++)
+	{
+		TupleTableSlot *slot = batch_slot(writer, writer->pending_slots, i, writer->pending);
+		Datum		values[2];
+		bool		isnull[2] = {false, false};
+
+		values[0] = Int64GetDatum(writer->batched_ids[i]);
+		values[1] = PointerGetDatum(&writer->entry_slots[i]->tts_tid);
+		ExecStoreHeapTuple(heap_form_tuple(pending_desc, values, isnull), slot, true);
+	}
+	if (n == 1)
+		direct_insert(writer->pending,
+					  ExecFetchSlotHeapTuple(writer->pending_slots[0], false, NULL));
+	else
+		direct_multi_insert(writer->pending, writer->pending_slots, n);
+	for (i = 0; i < n; i++)
+	{
+		ExecClearTuple(writer->entry_slots[i]);
+		ExecClearTuple(writer->pending_slots[i]);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(writer->batch_cxt);
+	writer->nbatched = 0;
+}
+
 void
 journal_close(JournalWriter *writer)
 {
+	int			i;
+
+	journal_flush(writer);
+	for (i = 0; i < MC_JOURNAL_BATCH && writer->entry_slots[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(writer->entry_slots[i]);
+	for (i = 0; i < MC_JOURNAL_BATCH && writer->pending_slots[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(writer->pending_slots[i]);
 	direct_close(writer->pending);
 	direct_close(writer->entries);
+	MemoryContextDelete(writer->batch_cxt);
 }
 
-/* Append one entry, in the current format, and return its entry_id. */
+/*
+ * Append one entry, in the current format, and return its entry_id.  It
+ * is written with its batch (journal_close writes the last one).
+ */
 int64
 journal_append(JournalWriter *writer, const JournalRecord *record)
 {
 	TupleDesc	desc = RelationGetDescr(writer->entries->rel);
-	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
-	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
+	Datum	   *values = writer->values;
+	bool	   *isnull = writer->isnull;
 	EntryFields fields;
 	uint8		entry_hash[MC_HASH_LEN];
-	HeapTuple	tuple;
+	MemoryContext old;
 	int			col;
 
 	fields.format_version = MC_FORMAT_CURRENT;
@@ -361,6 +431,7 @@ journal_append(JournalWriter *writer, const JournalRecord *record)
 	entry_encode(&writer->scratch, &fields);
 	mc_sha256(writer->scratch.data, writer->scratch.len, entry_hash);
 
+	old = MemoryContextSwitchTo(writer->batch_cxt);
 	memset(isnull, true, sizeof(bool) * desc->natts);
 	for (col = 0; col < MC_ENTRY_COLUMNS; col++)
 	{
@@ -416,10 +487,13 @@ journal_append(JournalWriter *writer, const JournalRecord *record)
 		values[attnum - 1] = value;
 		isnull[attnum - 1] = false;
 	}
-
-	tuple = heap_form_tuple(desc, values, isnull);
-	direct_insert(writer->entries, tuple);
-	pending_append(writer->pending, fields.entry_id, &tuple->t_self);
+	writer->batched_ids[writer->nbatched] = fields.entry_id;
+	ExecStoreHeapTuple(heap_form_tuple(desc, values, isnull),
+					   batch_slot(writer, writer->entry_slots, writer->nbatched, writer->entries),
+					   true);
+	MemoryContextSwitchTo(old);
+	if (++writer->nbatched == MC_JOURNAL_BATCH)
+		journal_flush(writer);
 	return fields.entry_id;
 }
 
@@ -686,8 +760,9 @@ journal_scan_relation(JournalScan *js, Relation journal, const AttrNumber *attnu
 	int			nkeys = 1;
 
 	js->index = index_open(medchain_relation("entries_relation_row_key_idx"), AccessShareLock);
+	/* the index's collation: the scan positions itself by it */
 	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
-						   InvalidOid, DEFAULT_COLLATION_OID, F_TEXTEQ,
+						   InvalidOid, js->index->rd_indcollation[0], F_TEXTEQ,
 						   CStringGetTextDatum(relation));
 	if (what == JOURNAL_ROW_KEY)
 		ScanKeyEntryInitialize(&keys[nkeys++], 0, attnums[COL_ROW_KEY], BTEqualStrategyNumber,

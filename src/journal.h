@@ -13,6 +13,7 @@
 
 #include "access/genam.h"
 #include "access/transam.h"
+#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
@@ -136,7 +137,17 @@ extern const char *entry_integrity_problem(const AttrNumber *attnums,
 										   EntryCheckBuffers *buffers,
 										   CheckedEntry *checked);
 
-/* Appends entries for the current transaction. */
+/*
+ * Entries a writer holds before it writes them with one multi-insert;
+ * COPY buffers as many rows.
+ */
+#define MC_JOURNAL_BATCH 1000
+
+/*
+ * Appends entries for the current (sub)transaction.  Appended entries are
+ * written in batches: they are in the journal once the batch is full or
+ * the writer is closed, within the same (sub)transaction either way.
+ */
 typedef struct JournalWriter
 {
 	DirectTable *entries;
@@ -148,6 +159,14 @@ typedef struct JournalWriter
 	FullTransactionId xact;
 	StringInfoData scratch;
 	StringInfoData key_text;
+	Datum	   *values;			/* one entry's columns, by attribute */
+	bool	   *isnull;
+	MemoryContext cxt;			/* the writer's own */
+	MemoryContext batch_cxt;	/* the batched entries; reset when written */
+	int			nbatched;
+	int64		batched_ids[MC_JOURNAL_BATCH];
+	TupleTableSlot *entry_slots[MC_JOURNAL_BATCH];	/* created as needed */
+	TupleTableSlot *pending_slots[MC_JOURNAL_BATCH];
 } JournalWriter;
 
 /* One entry to append. */

@@ -1,12 +1,22 @@
 /*-------------------------------------------------------------------------
  *
  * triggers.c
- *	  medchain.record_row() and medchain.refuse_change().
+ *	  medchain.record_rows(), medchain.record_row() and
+ *	  medchain.refuse_change().
  *
- * record_row runs AFTER INSERT FOR EACH ROW, so it hashes the row exactly
- * as stored: after defaults, generated columns and every BEFORE trigger.
- * Its entry is written in the same (sub)transaction as the row, so a
- * rolled-back insert leaves no entry.
+ * record_rows runs AFTER INSERT FOR EACH STATEMENT with the statement's
+ * new rows as a transition table, so it hashes the rows exactly as stored:
+ * after defaults, generated columns and every BEFORE trigger.  It fires at
+ * the end of the statement, in the statement's (sub)transaction, so the
+ * entries of a rolled-back statement or savepoint go with its rows.  A
+ * statement of many rows costs one pass over its transition table, which
+ * the server keeps within work_mem and spills beyond it, and multi-inserts
+ * into the journal; an AFTER ROW trigger would queue an event per row in
+ * memory until the statement ends.
+ *
+ * record_row, the AFTER INSERT FOR EACH ROW form, records the rows of
+ * partitions: rows routed into a partition through its parent fire the
+ * partition's row triggers but not its statement triggers.
  *
  * refuse_change runs BEFORE UPDATE OR DELETE FOR EACH ROW and BEFORE
  * TRUNCATE.  Being a row trigger, it refuses exactly the statements that
@@ -20,11 +30,15 @@
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/tuplestore.h"
 
 #include "row_key.h"
 #include "triggers.h"
 
+PG_FUNCTION_INFO_V1(medchain_record_rows);
 PG_FUNCTION_INFO_V1(medchain_record_row);
 PG_FUNCTION_INFO_V1(medchain_refuse_change);
 
@@ -71,6 +85,67 @@ trigger_data_checked(FunctionCallInfo fcinfo, const char *funcname)
 	return (TriggerData *) fcinfo->context;
 }
 
+static void
+require_after_insert(TriggerData *trigdata, bool for_row, const char *function)
+{
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		(TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) != 0) != for_row ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+		(!for_row && trigdata->tg_newtable == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s must fire AFTER INSERT %s", function,
+						for_row ? "FOR EACH ROW" :
+						"FOR EACH STATEMENT with a NEW TABLE transition table"),
+				 errdetail("It was installed on table \"%s\" in another way.",
+						   RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("Use medchain.enable() to make a table a ledger table.")));
+}
+
+Datum
+medchain_record_rows(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = trigger_data_checked(fcinfo, "medchain.record_rows()");
+	Tuplestorestate *rows;
+	TupleTableSlot *slot;
+	LedgerRelation *ledger;
+	JournalWriter *writer;
+	MemoryContext rowcxt;
+	int64		enablement_id;
+
+	require_after_insert(trigdata, false, "medchain.record_rows()");
+	rows = trigdata->tg_newtable;
+	if (tuplestore_tuple_count(rows) == 0)
+		return PointerGetDatum(NULL);
+
+	ledger = ledger_relation_get(trigdata->tg_relation);
+	enablement_id = ledger_relation_enablement(ledger);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(trigdata->tg_relation),
+									&TTSOpsMinimalTuple);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "medchain row",
+								   ALLOCSET_DEFAULT_SIZES);
+	writer = journal_open();
+	/* other triggers may read the same transition table: start from the top */
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(rowcxt);
+		slot_getallattrs(slot);
+		record_row_entry(writer, ledger, MC_KIND_INSERT, enablement_id,
+						 slot->tts_values, slot->tts_isnull);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+	}
+	tuplestore_rescan(rows);
+	journal_close(writer);
+	MemoryContextDelete(rowcxt);
+	ExecDropSingleTupleTableSlot(slot);
+	return PointerGetDatum(NULL);
+}
+
 Datum
 medchain_record_row(PG_FUNCTION_ARGS)
 {
@@ -79,16 +154,7 @@ medchain_record_row(PG_FUNCTION_ARGS)
 	LedgerRelation *ledger;
 	JournalWriter *writer;
 
-	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("medchain.record_row() must fire AFTER INSERT FOR EACH ROW"),
-				 errdetail("It was installed on table \"%s\" in another way.",
-						   RelationGetRelationName(trigdata->tg_relation)),
-				 errhint("Use medchain.enable() to make a table a ledger table.")));
-
+	require_after_insert(trigdata, true, "medchain.record_row()");
 	ledger = ledger_relation_get(trigdata->tg_relation);
 	slot_getallattrs(slot);
 	writer = journal_open();

@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(67);
+SELECT plan(68);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -32,7 +32,8 @@ SELECT function_returns('medchain', 'enable', ARRAY['regclass'], 'bigint');
 SELECT function_returns('medchain', 'disable', ARRAY['regclass', 'text'], 'bigint');
 SELECT function_returns('medchain', 'row_encoding', ARRAY['regclass', 'jsonb'], 'bytea');
 SELECT function_lang_is('medchain', 'enable', ARRAY['regclass'], 'c');
-SELECT function_lang_is('medchain', 'record_row', ARRAY[]::name[], 'c', 'row trigger is C');
+SELECT function_lang_is('medchain', 'record_rows', ARRAY[]::name[], 'c', 'statement trigger is C');
+SELECT function_lang_is('medchain', 'record_row', ARRAY[]::name[], 'c', 'row trigger of partitions is C');
 
 -- Only medchain_admin (and superusers) may enable or disable.
 SELECT function_privs_are('medchain', 'enable', ARRAY['regclass'], 'public', ARRAY[]::text[]);
@@ -91,7 +92,7 @@ SELECT is((SELECT evtevent::text FROM pg_event_trigger WHERE evtname = 'medchain
 	'guard_drop sees every dropped object');
 
 -- Version 1.1: format version 2, enablements named by the journal.
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'medchain'), '1.1', 'extension version 1.1');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'medchain'), '1.2', 'extension version 1.2');
 SELECT col_type_is('medchain', 'entries', 'format_version', 'smallint', 'entries say their format version');
 SELECT col_not_null('medchain', 'entries', 'format_version', 'format_version is never NULL');
 SELECT col_type_is('medchain', 'entries', 'enablement_id', 'bigint', 'entries name their enablement');

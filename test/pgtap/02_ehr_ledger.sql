@@ -17,7 +17,7 @@ SELECT results_eq(
 	'ledger_tables lists every enabled table with its rows');
 
 SELECT has_trigger('cdm', 'measurement', 'medchain_record', 'record trigger installed');
-SELECT trigger_is('cdm', 'measurement', 'medchain_record', 'medchain', 'record_row');
+SELECT trigger_is('cdm', 'measurement', 'medchain_record', 'medchain', 'record_rows');
 SELECT trigger_is('cdm', 'measurement', 'medchain_append_only', 'medchain', 'refuse_change');
 SELECT trigger_is('cdm', 'measurement', 'medchain_no_truncate', 'medchain', 'refuse_change');
 

@@ -1,9 +1,9 @@
-# The 1.0 -> 1.1 upgrade: a database made by medchain 1.0 (the dump in
+# The upgrade from 1.0: a database made by medchain 1.0 (the dump in
 # test/fixtures/v1_0_database.sql: entries, blocks, entries still pending,
 # a released table, a table enabled twice, a digest and proofs kept
 # outside the journal) is restored with the extension at version 1.0 and
-# updated.  Before the update the new library refuses to write into the
-# old journal; after it, verify() is clean, the old digest and proofs still
+# updated to the current version, through every step.  Before the update
+# the new library refuses to write into the old journal; after it, verify() is clean, the old digest and proofs still
 # verify, and new entries and blocks are format version 2, chained onto
 # the version 1 blocks.
 use strict;
@@ -43,8 +43,8 @@ my %evidence = map { split /\|/, $_, 2 } split /\n/,
 is(scalar(keys %evidence), 4, 'the kept digest and proofs are there');
 
 $node->safe_psql('ehr10', 'ALTER EXTENSION medchain UPDATE');
-is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}), '1.1',
-	'ALTER EXTENSION UPDATE reaches 1.1');
+is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}), '1.2',
+	'ALTER EXTENSION UPDATE reaches 1.2, through 1.1');
 
 is(query('SELECT count(*) FROM medchain.verify()'), '0', 'verify() is clean after the update');
 is(query(q{SELECT string_agg(DISTINCT format_version::text, ',') FROM medchain.entries}), '1',

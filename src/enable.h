@@ -1,0 +1,36 @@
+/*-------------------------------------------------------------------------
+ *
+ * enable.h
+ *	  What enable() and the concurrent enable share: the checks a table
+ *	  must pass, its triggers, its events and the registry statements.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDCHAIN_ENABLE_H
+#define MEDCHAIN_ENABLE_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/rel.h"
+
+#include "journal.h"
+
+/* Checks a table must pass to be enabled; returns its key columns as text[]. */
+extern Datum enable_check_table(Relation rel, LedgerName *name);
+
+extern void enable_install_triggers(const char *relation, bool partition);
+extern void enable_remove_triggers(const char *relation);
+
+/* An event entry of the enablement, whose row_hash covers its detail. */
+extern int64 enable_record_event(JournalWriter *writer, const LedgerName *name,
+								 int64 enablement_id, StringInfo detail_json);
+extern int64 enable_previous_enablement(JournalWriter *writer, const char *relation);
+
+/* A statement on medchain's own tables, run as their owner; inside SPI. */
+extern void enable_registry_execute(const char *sql, int nargs, Oid *argtypes,
+									Datum *args, int expected_rc);
+
+extern Datum enable_session_user_name(void);
+
+#endif							/* MEDCHAIN_ENABLE_H */
