@@ -25,6 +25,7 @@ OBJS = \
 	src/canonical_json.o \
 	src/row_key.o \
 	src/enable.o \
+	src/enable_concurrently.o \
 	src/ddl_guard.o \
 	src/rows.o \
 	src/direct_write.o \

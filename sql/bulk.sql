@@ -156,3 +156,27 @@ SELECT count(*) FROM bulk.misused;
 
 DROP TRIGGER a_count ON bulk.labs;
 DROP TRIGGER z_count ON bulk.labs;
+
+-- Enabling concurrently: the same journal as enable(), written in steps
+-- of their own transactions by a background worker while inserts go on.
+CREATE TABLE bulk.orders (order_id bigint PRIMARY KEY, person_id int NOT NULL, code text);
+INSERT INTO bulk.orders SELECT g, g % 30, 'c' || g FROM generate_series(1, 3000) g;
+BEGIN;
+SELECT medchain.enable('bulk.orders', concurrently => true);
+ROLLBACK;
+SELECT medchain.enable('bulk.orders', concurrently => NULL);
+WITH w AS (INSERT INTO bulk.orders VALUES (9999, 1, 'x') RETURNING 1)
+SELECT medchain.enable('bulk.orders', concurrently => true) FROM w;
+SELECT medchain.enable('bulk.orders', concurrently => true);
+SELECT relation, state, rows_recorded, baseline_blocks, baseline_error
+  FROM medchain.ledger_tables WHERE relation = 'bulk.orders';
+SELECT detail FROM medchain.entries WHERE relation = 'bulk.orders' AND kind = 'event' ORDER BY entry_id;
+SELECT count(*) AS baseline, count(DISTINCT row_key) AS keys,
+	   count(*) FILTER (WHERE sha256(medchain.row_encoding('bulk.orders', row_key)) <> row_hash) AS mismatches,
+	   bool_and(recorded_by = session_user) AS recorded_by_caller
+  FROM medchain.entries WHERE relation = 'bulk.orders' AND kind = 'baseline';
+SELECT count(*) AS progress_rows FROM medchain.enable_progress;
+SELECT medchain.enable('bulk.orders', concurrently => true);
+INSERT INTO bulk.orders VALUES (3001, 1, 'after');
+UPDATE bulk.orders SET code = 'changed' WHERE order_id = 1;
+SELECT * FROM medchain.verify('bulk.orders');

@@ -226,7 +226,7 @@ check_key(Relation rel)
 }
 
 /* Columns whose values are hashed through their type's text output. */
-static void
+void
 notice_text_output_columns(Relation rel)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -427,12 +427,80 @@ enable_session_user_name(void)
 }
 
 /*
- * medchain.enable(tbl regclass) RETURNS bigint
+ * The detail of an enable event.  A concurrent enable writes it before its
+ * baseline, with baseline_rows null; its baseline_complete event gives the
+ * count.
+ */
+void
+enable_event_detail(StringInfo detail, Datum key_columns, int64 previous,
+					int64 baseline_rows)
+{
+	appendStringInfoString(detail, "{\"action\": \"enable\", \"baseline_rows\": ");
+	if (baseline_rows >= 0)
+		appendStringInfo(detail, INT64_FORMAT, baseline_rows);
+	else
+		appendStringInfoString(detail, "null");
+	appendStringInfo(detail, ", \"key_columns\": %s, \"previous_enablement\": ",
+					 TextDatumGetCString(DirectFunctionCall1(array_to_json, key_columns)));
+	if (previous != 0)
+		appendStringInfo(detail, INT64_FORMAT "}", previous);
+	else
+		appendStringInfoString(detail, "null}");
+}
+
+/* The active registration of a table about to be enabled; inside SPI. */
+void
+enable_register(Oid relid, const LedgerName *name, Datum key_columns,
+				int64 enablement_id, bool enabling)
+{
+	Oid			argtypes[6] = {REGCLASSOID, TEXTOID, TEXTARRAYOID, NAMEOID, INT8OID, TEXTOID};
+	Datum		args[6];
+
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = CStringGetTextDatum(name->display);
+	args[2] = key_columns;
+	args[3] = enable_session_user_name();
+	args[4] = Int64GetDatum(enablement_id);
+	args[5] = CStringGetTextDatum("enabling");
+	/* state is left to its default when enabled: 1.1's registry has no such column */
+	if (enabling)
+		enable_registry_execute("INSERT INTO medchain.ledger_registry"
+								" (relid, relation, key_columns, enabled_at, enabled_by,"
+								" enablement_id, state)"
+								" VALUES ($1, $2, $3, pg_catalog.now(), $4, $5, $6)",
+								6, argtypes, args, SPI_OK_INSERT);
+	else
+		enable_registry_execute("INSERT INTO medchain.ledger_registry"
+								" (relid, relation, key_columns, enabled_at, enabled_by,"
+								" enablement_id)"
+								" VALUES ($1, $2, $3, pg_catalog.now(), $4, $5)",
+								5, argtypes, args, SPI_OK_INSERT);
+}
+
+void
+enable_refuse_registered(const Registration *registration, const LedgerName *name)
+{
+	if (registration->enabling)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s is being enabled concurrently", name->display),
+				 errdetail("Its baseline is not complete: see medchain.ledger_tables."),
+				 errhint("Call medchain.enable() with concurrently => true to resume it, or medchain.disable() to abandon it.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DUPLICATE_OBJECT),
+			 errmsg("table %s is already a ledger table", name->display),
+			 errdetail("Its rows are being recorded since it was enabled."),
+			 errhint("See medchain.ledger_tables.")));
+}
+
+/*
+ * medchain.enable(tbl regclass, concurrently boolean) RETURNS bigint
  *
  * Makes tbl a ledger table; returns the number of existing rows recorded.
  * The enablement's id is drawn first, so that every baseline entry can
  * name it; the enable event, written last with the row count, names it too
- * and takes the next entry id, after the baseline's.
+ * and takes the next entry id, after the baseline's.  With concurrently,
+ * enable_concurrently.c does it in steps while inserts go on.
  */
 Datum
 medchain_enable(PG_FUNCTION_ARGS)
@@ -447,29 +515,25 @@ medchain_enable(PG_FUNCTION_ARGS)
 	int64		previous;
 	JournalWriter *writer;
 	StringInfoData detail;
-	Oid			argtypes[5] = {REGCLASSOID, TEXTOID, TEXTARRAYOID, NAMEOID, INT8OID};
-	Datum		args[5];
+	Registration registration;
 
 	require_admin("enable a ledger table");
 	relid = table_argument(fcinfo, "medchain.enable('schema.table')");
+	if (PG_NARGS() > 1 && PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("concurrently must not be null"),
+				 errdetail("It says whether inserts may go on while the existing rows are recorded."),
+				 errhint("Pass true or false, or leave it out for false.")));
+	if (PG_NARGS() > 1 && PG_GETARG_BOOL(1))
+		PG_RETURN_INT64(enable_concurrently(relid));
 
 	/* Excludes concurrent writers until commit; CREATE TRIGGER needs it too. */
 	rel = relation_open(relid, ShareRowExclusiveLock);
-	check_relkind(rel);
-	check_no_rules(rel);
-	check_persistence(rel);
-	check_not_system(rel);
-	check_owner(rel);
-	key_columns = check_key(rel);
-	ledger_name_of(rel, &name);
+	key_columns = enable_check_table(rel, &name);
 	partition = rel->rd_rel->relispartition;
-
-	if (registry_active(relid, NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("table %s is already a ledger table", name.display),
-				 errdetail("Its rows are being recorded since it was enabled."),
-				 errhint("See medchain.ledger_tables.")));
+	if (registry_active(relid, &registration))
+		enable_refuse_registered(&registration, &name);
 	notice_text_output_columns(rel);
 
 	/* ALTER TABLE refuses a table this backend holds open; the lock stays. */
@@ -482,30 +546,14 @@ medchain_enable(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	enable_install_triggers(name.display, partition);
-	args[0] = ObjectIdGetDatum(relid);
-	args[1] = CStringGetTextDatum(name.display);
-	args[2] = key_columns;
-	args[3] = enable_session_user_name();
-	args[4] = Int64GetDatum(enablement_id);
-	enable_registry_execute("INSERT INTO medchain.ledger_registry"
-					 " (relid, relation, key_columns, enabled_at, enabled_by, enablement_id)"
-					 " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5)",
-					 5, argtypes, args, SPI_OK_INSERT);
+	enable_register(relid, &name, key_columns, enablement_id, false);
 	SPI_finish();
 
 	rel = relation_open(relid, ShareRowExclusiveLock);
 	count = record_baseline(writer, rel, enablement_id);
 
 	initStringInfo(&detail);
-	appendStringInfo(&detail, "{\"action\": \"enable\", \"baseline_rows\": " INT64_FORMAT
-					 ", \"key_columns\": %s, \"previous_enablement\": ",
-					 count,
-					 TextDatumGetCString(DirectFunctionCall1(array_to_json,
-															 key_columns)));
-	if (previous != 0)
-		appendStringInfo(&detail, INT64_FORMAT "}", previous);
-	else
-		appendStringInfoString(&detail, "null}");
+	enable_event_detail(&detail, key_columns, previous, count);
 	enable_record_event(writer, &name, enablement_id, &detail);
 
 	journal_close(writer);
@@ -563,10 +611,20 @@ medchain_disable(PG_FUNCTION_ARGS)
 	args[1] = enable_session_user_name();
 	args[2] = CStringGetTextDatum(reason);
 	enable_registry_execute("UPDATE medchain.ledger_registry"
-					 " SET relid = NULL, released_at = pg_catalog.now(),"
-					 " released_by = $2, release_reason = $3"
-					 " WHERE relid OPERATOR(pg_catalog.=) $1 AND released_at IS NULL",
-					 3, argtypes, args, SPI_OK_UPDATE);
+							" SET relid = NULL, released_at = pg_catalog.now(),"
+							" released_by = $2, release_reason = $3"
+							" WHERE relid OPERATOR(pg_catalog.=) $1 AND released_at IS NULL",
+							3, argtypes, args, SPI_OK_UPDATE);
+	/* a concurrent enable abandoned midway leaves its progress behind */
+	if (registration.enabling)
+	{
+		Oid			idtype = INT8OID;
+		Datum		id = Int64GetDatum(registration.registration_id);
+
+		enable_registry_execute("DELETE FROM medchain.enable_progress"
+								" WHERE registration_id OPERATOR(pg_catalog.=) $1",
+								1, &idtype, &id, SPI_OK_DELETE);
+	}
 	enable_remove_triggers(name.display);
 	SPI_finish();
 

@@ -15,6 +15,7 @@
 #include "utils/rel.h"
 
 #include "journal.h"
+#include "registry.h"
 
 /* Checks a table must pass to be enabled; returns its key columns as text[]. */
 extern Datum enable_check_table(Relation rel, LedgerName *name);
@@ -32,5 +33,16 @@ extern void enable_registry_execute(const char *sql, int nargs, Oid *argtypes,
 									Datum *args, int expected_rc);
 
 extern Datum enable_session_user_name(void);
+
+extern void notice_text_output_columns(Relation rel);
+extern void enable_event_detail(StringInfo detail, Datum key_columns, int64 previous,
+								int64 baseline_rows);
+extern void enable_register(Oid relid, const LedgerName *name, Datum key_columns,
+							int64 enablement_id, bool enabling);
+extern void enable_refuse_registered(const Registration *registration,
+									 const LedgerName *name);
+
+/* enable_concurrently.c: medchain.enable(tbl, concurrently => true) */
+extern int64 enable_concurrently(Oid relid);
 
 #endif							/* MEDCHAIN_ENABLE_H */

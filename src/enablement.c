@@ -40,13 +40,20 @@
 
 PG_FUNCTION_INFO_V1(medchain_rows_recorded);
 
+typedef enum EventAction
+{
+	EVENT_ENABLE,
+	EVENT_DISABLE,
+	EVENT_BASELINE_COMPLETE		/* the baseline of a concurrent enable is in */
+} EventAction;
+
 typedef struct EventEntry
 {
 	bool		intact;			/* it hashes to its entry_hash */
 	int64		entry_id;
 	int			format_version;
 	int64		enablement_id;	/* version 2 */
-	bool		is_enable;
+	EventAction action;
 	Jsonb	   *detail;
 } EventEntry;
 
@@ -71,6 +78,15 @@ detail_action_is(Jsonb *detail, const char *action)
 	return value != NULL && value->type == jbvString &&
 		value->val.string.len == strlen(action) &&
 		memcmp(value->val.string.val, action, value->val.string.len) == 0;
+}
+
+/* A member that is there, as JSON null. */
+static bool
+detail_is_null(Jsonb *detail, const char *name)
+{
+	JsonbValue *value = detail_member(detail, name);
+
+	return value != NULL && value->type == jbvNull;
 }
 
 static int64
@@ -145,8 +161,13 @@ events_load(Relation journal, const AttrNumber *attnums, const char *relation,
 			DatumGetInt64(values[COL_ENABLEMENT_ID]);
 		event->detail = DatumGetJsonbPCopy(values[COL_DETAIL]);
 		if (detail_action_is(event->detail, "enable"))
-			event->is_enable = true;
-		else if (!detail_action_is(event->detail, "disable"))
+			event->action = EVENT_ENABLE;
+		else if (detail_action_is(event->detail, "disable"))
+			event->action = EVENT_DISABLE;
+		else if (detail_action_is(event->detail, "baseline_complete") &&
+				 event->format_version >= MC_FORMAT_V2)
+			event->action = EVENT_BASELINE_COMPLETE;
+		else
 			continue;			/* another kind of event: no enablement of its own */
 		events = lappend(events, event);
 	}
@@ -198,6 +219,29 @@ release(List *enables, const EventEntry *disable)
 	}
 	if (target != NULL)
 		target->disable_entry_id = disable->entry_id;
+}
+
+/*
+ * The baseline of a concurrent enable is complete: its event names the
+ * enablement and says how many rows the baseline recorded.
+ */
+static void
+baseline_completes(List *enables, const EventEntry *complete)
+{
+	ListCell   *lc;
+
+	foreach(lc, enables)
+	{
+		Enablement *e = lfirst(lc);
+
+		if (e->concurrent && e->baseline_entry_id == 0 &&
+			e->enablement_id == complete->enablement_id)
+		{
+			e->baseline_entry_id = complete->entry_id;
+			e->baseline_rows = detail_integer(complete->detail, "baseline_rows");
+			return;
+		}
+	}
 }
 
 /*
@@ -263,9 +307,14 @@ ledger_history_load(Relation journal, const AttrNumber *attnums, const char *rel
 		Enablement *e;
 		ListCell   *prev;
 
-		if (!event->is_enable)
+		if (event->action == EVENT_DISABLE)
 		{
 			release(enables, event);
+			continue;
+		}
+		if (event->action == EVENT_BASELINE_COMPLETE)
+		{
+			baseline_completes(enables, event);
 			continue;
 		}
 		e = palloc0(sizeof(Enablement));
@@ -275,13 +324,15 @@ ledger_history_load(Relation journal, const AttrNumber *attnums, const char *rel
 		e->format_version = event->format_version;
 		e->event_intact = event->intact;
 		e->key_columns = detail_strings(event->detail, "key_columns");
+		e->concurrent = detail_is_null(event->detail, "baseline_rows");
+		e->baseline_rows = detail_integer(event->detail, "baseline_rows");
 		e->previous_id = detail_integer(event->detail, "previous_enablement");
 		/* version 1: above the latest release before it */
 		foreach(prev, events)
 		{
 			EventEntry *other = lfirst(prev);
 
-			if (!other->is_enable && other->entry_id < e->enable_entry_id)
+			if (other->action == EVENT_DISABLE && other->entry_id < e->enable_entry_id)
 				e->v1_floor = Max(e->v1_floor, other->entry_id);
 		}
 		enables = lappend(enables, e);

@@ -35,7 +35,17 @@ typedef struct Enablement
 	int64		v1_floor;		/* version 1: its row entries have ids above */
 	bool		event_intact;	/* its enable event hashes right (else verify()
 								 * reports it, and its detail is not trusted) */
+	bool		concurrent;		/* enabled concurrently: its baseline comes after */
+	int64		baseline_entry_id;	/* concurrent: its baseline_complete event, or 0 */
+	int64		baseline_rows;	/* rows its baseline recorded, once known */
 } Enablement;
+
+/* A concurrent enablement whose baseline is not complete yet. */
+static inline bool
+enablement_enabling(const Enablement *e)
+{
+	return e->concurrent && e->baseline_entry_id == 0;
+}
 
 typedef struct LedgerHistory
 {

@@ -39,6 +39,7 @@ typedef struct RegistryColumns
 	AttrNumber	key_columns;
 	AttrNumber	enablement_id;	/* missing before version 1.1 */
 	AttrNumber	released_at;
+	AttrNumber	state;			/* missing before version 1.2 */
 } RegistryColumns;
 
 static void
@@ -52,6 +53,7 @@ registry_columns_find(Relation registry, RegistryColumns *cols)
 	cols->key_columns = medchain_attnum(desc, "key_columns");
 	cols->enablement_id = medchain_attnum_if_exists(desc, "enablement_id");
 	cols->released_at = medchain_attnum(desc, "released_at");
+	cols->state = medchain_attnum_if_exists(desc, "state");
 }
 
 static List *
@@ -93,6 +95,12 @@ registration_from_tuple(HeapTuple tuple, TupleDesc desc, const RegistryColumns *
 	}
 	(void) heap_getattr(tuple, cols->released_at, desc, &isnull);
 	out->released = !isnull;
+	out->enabling = false;
+	if (cols->state != InvalidAttrNumber)
+	{
+		value = heap_getattr(tuple, cols->state, desc, &isnull);
+		out->enabling = !isnull && strcmp(TextDatumGetCString(value), "enabling") == 0;
+	}
 }
 
 typedef bool (*RegistryVisitor) (Registration *row, void *arg);

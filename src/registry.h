@@ -27,6 +27,7 @@ typedef struct Registration
 	List	   *key_columns;	/* of char * */
 	int64		enablement_id;	/* the enable event's entry_id */
 	bool		released;
+	bool		enabling;		/* its baseline is being recorded concurrently */
 } Registration;
 
 /*

@@ -737,6 +737,13 @@ check_registration(VerifyState *state, const Registration *reg, LedgerHistory *h
 						psprintf("registration %lld says the table is a ledger table, but the journal released enablement %lld in entry %lld",
 								 (long long) reg->registration_id, (long long) e->enablement_id,
 								 (long long) e->disable_entry_id));
+	if (!reg->released && reg->enabling != enablement_enabling(e) && e->disable_entry_id == 0)
+		report_registry(state, reg->relation,
+						reg->enabling ?
+						psprintf("registration %lld says the table is being enabled, but the journal says the baseline of enablement %lld is complete",
+								 (long long) reg->registration_id, (long long) e->enablement_id) :
+						psprintf("registration %lld says the table is enabled, but the journal has no complete baseline for enablement %lld",
+								 (long long) reg->registration_id, (long long) e->enablement_id));
 	if (reg->released && e->disable_entry_id == 0)
 		report_registry(state, reg->relation,
 						psprintf("registration %lld says the table was released, but the journal has no disable event for enablement %lld",
@@ -839,6 +846,14 @@ table_check_open(VerifyState *state, LedgerHistory *history)
 	}
 	if (OidIsValid(state->only) && relid != state->only)
 		return NULL;
+	/* its rows are not all recorded yet: nothing to pair them with */
+	if (enablement_enabling(history->current))
+	{
+		report(&state->findings, "enable_incomplete", history->relation, NULL, -1, -1,
+			   psprintf("the table is being enabled concurrently since enable event %lld and its baseline is not complete, so its rows are not checked; medchain.enable() with concurrently => true resumes it, medchain.disable() abandons it",
+						(long long) history->current->enable_entry_id));
+		return NULL;
+	}
 	rel = table_open(relid, AccessShareLock);
 	if ((why = table_unverifiable(rel, history->current)) != NULL)
 	{

@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(68);
+SELECT plan(70);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -26,18 +26,23 @@ SELECT col_not_null('medchain', 'entries', 'entry_hash', 'entry_hash is never NU
 SELECT has_table('medchain', 'ledger_registry', 'registry table');
 SELECT has_view('medchain', 'ledger_tables', 'ledger_tables view');
 SELECT columns_are('medchain', 'ledger_tables',
-	ARRAY['relation', 'key_columns', 'enabled_at', 'enabled_by', 'rows_recorded']);
+	ARRAY['relation', 'key_columns', 'enabled_at', 'enabled_by', 'rows_recorded', 'state',
+		  'baseline_blocks_done', 'baseline_blocks', 'baseline_rows_recorded',
+		  'baseline_rows_estimated', 'baseline_updated_at', 'baseline_worker_pid',
+		  'baseline_error']);
+SELECT has_table('medchain', 'enable_progress', 'progress of concurrent enables');
+SELECT table_privs_are('medchain', 'enable_progress', 'public', ARRAY[]::text[]);
 
-SELECT function_returns('medchain', 'enable', ARRAY['regclass'], 'bigint');
+SELECT function_returns('medchain', 'enable', ARRAY['regclass', 'boolean'], 'bigint');
 SELECT function_returns('medchain', 'disable', ARRAY['regclass', 'text'], 'bigint');
 SELECT function_returns('medchain', 'row_encoding', ARRAY['regclass', 'jsonb'], 'bytea');
-SELECT function_lang_is('medchain', 'enable', ARRAY['regclass'], 'c');
+SELECT function_lang_is('medchain', 'enable', ARRAY['regclass', 'boolean'], 'c');
 SELECT function_lang_is('medchain', 'record_rows', ARRAY[]::name[], 'c', 'statement trigger is C');
 SELECT function_lang_is('medchain', 'record_row', ARRAY[]::name[], 'c', 'row trigger of partitions is C');
 
 -- Only medchain_admin (and superusers) may enable or disable.
-SELECT function_privs_are('medchain', 'enable', ARRAY['regclass'], 'public', ARRAY[]::text[]);
-SELECT function_privs_are('medchain', 'enable', ARRAY['regclass'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'enable', ARRAY['regclass', 'boolean'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'enable', ARRAY['regclass', 'boolean'], 'medchain_admin', ARRAY['EXECUTE']);
 SELECT function_privs_are('medchain', 'disable', ARRAY['regclass', 'text'], 'public', ARRAY[]::text[]);
 SELECT function_privs_are('medchain', 'disable', ARRAY['regclass', 'text'], 'medchain_admin', ARRAY['EXECUTE']);
 -- Nobody but the owner writes the journal.
