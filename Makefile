@@ -19,6 +19,7 @@ OBJS = \
 	src/row_encoding.o \
 	src/ledger_cache.o \
 	src/journal.o \
+	src/entry_batches.o \
 	src/triggers.o \
 	src/registry.o \
 	src/enablement.o \

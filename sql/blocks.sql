@@ -36,8 +36,9 @@ SELECT count(*) FILTER (WHERE block_height = 0) = :pending_before AS all_in_bloc
   FROM (SELECT block_height, leaf_index, row_number() OVER (ORDER BY entry_id) - 1 AS position
 		  FROM medchain.entries) e;
 -- Every entry hash is what FORMAT.md's entry encoding gives.
-SELECT count(*) FILTER (WHERE forge.entry_hash(e) <> e.entry_hash) AS entry_hash_mismatches
-  FROM medchain.entries e;
+SELECT count(*) FILTER (WHERE forge.entry_hash(e) <> e.entry_hash) AS entry_hash_mismatches,
+	   count(*) > 0 AS some
+  FROM medchain.journal e;
 SELECT height = 0 AS at_genesis, pending_entries, oldest_pending_age IS NULL AS nothing_waits
   FROM medchain.chain_status;
 
@@ -68,12 +69,12 @@ INSERT INTO public.pulses VALUES (11, 71);
 PREPARE TRANSACTION 'pulses_11';
 INSERT INTO public.pulses VALUES (12, 72);
 SELECT medchain.seal() AS height;
-SELECT row_key, block_height FROM medchain.entries WHERE relation = 'public.pulses' AND row_key->>'id' IN ('10', '11', '12') ORDER BY 1::text;
+SELECT row_key, block_height FROM medchain.entries WHERE relation = 'public.pulses' AND row_key->>'id' IN ('10', '11', '12') ORDER BY row_key::text;
 COMMIT PREPARED 'pulses_10';
 ROLLBACK PREPARED 'pulses_11';
 SELECT pending_entries FROM medchain.chain_status;
 SELECT medchain.seal() AS height;
-SELECT row_key, block_height FROM medchain.entries WHERE relation = 'public.pulses' AND row_key->>'id' IN ('10', '11', '12') ORDER BY 1::text;
+SELECT row_key, block_height FROM medchain.entries WHERE relation = 'public.pulses' AND row_key->>'id' IN ('10', '11', '12') ORDER BY row_key::text;
 SELECT count(*) AS sealed_twice FROM (SELECT entry_id FROM medchain.entries GROUP BY 1 HAVING count(*) > 1) d;
 
 -- A seal rolled back leaves the entries pending.
@@ -123,31 +124,52 @@ SELECT count(*) > 0 AS blocks_readable FROM medchain.blocks;
 RESET SESSION AUTHORIZATION;
 
 -- A journal altered behind medchain's back stops sealing with a clear
--- error: a pending entry deleted, marked sealed by hand, or its hash cut.
+-- error.  Queued entries (events): one deleted from the journal, marked
+-- sealed by hand, or its hash cut.
+CREATE TABLE public.pulse_notes (id int PRIMARY KEY, note text);
 BEGIN;
-INSERT INTO public.pulses VALUES (15, 75);
-DELETE FROM medchain.entries WHERE relation = 'public.pulses' AND row_key = '{"id": 15}';
+SELECT medchain.enable('public.pulse_notes') AS baseline;
+DELETE FROM medchain.journal WHERE relation = 'public.pulse_notes' AND kind = 'event';
 \set VERBOSITY sqlstate
 SELECT medchain.seal();
 \set VERBOSITY default
 ROLLBACK;
 SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '[0-9]+', 'N') AS error;
 BEGIN;
-INSERT INTO public.pulses VALUES (16, 76);
-UPDATE medchain.entries SET block_height = 0 WHERE relation = 'public.pulses' AND row_key = '{"id": 16}';
+SELECT medchain.enable('public.pulse_notes') AS baseline;
+UPDATE medchain.journal SET block_height = 0 WHERE relation = 'public.pulse_notes' AND kind = 'event';
 \set VERBOSITY sqlstate
 SELECT medchain.seal();
 \set VERBOSITY default
 ROLLBACK;
 SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '[0-9]+', 'N') AS error;
 BEGIN;
-INSERT INTO public.pulses VALUES (17, 77);
-UPDATE medchain.entries SET entry_hash = '\x00' WHERE relation = 'public.pulses' AND row_key = '{"id": 17}';
+SELECT medchain.enable('public.pulse_notes') AS baseline;
+UPDATE medchain.journal SET entry_hash = '\x00' WHERE relation = 'public.pulse_notes' AND kind = 'event';
 \set VERBOSITY sqlstate
 SELECT medchain.seal();
 \set VERBOSITY default
 ROLLBACK;
 SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '[0-9]+', 'N') AS error;
+-- Batched row entries: a batch row's packed entries cut short, or its
+-- count of them changed.
+BEGIN;
+INSERT INTO public.pulses VALUES (15, 75), (16, 76);
+UPDATE medchain.entry_batches SET entries = substr(entries, 1, 100)
+ WHERE relation = 'public.pulses';
+\set VERBOSITY sqlstate
+SELECT medchain.seal();
+\set VERBOSITY default
+ROLLBACK;
+SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '[0-9]+', 'N', 'g') AS error;
+BEGIN;
+INSERT INTO public.pulses VALUES (15, 75), (16, 76);
+UPDATE medchain.entry_batches SET entry_count = 3 WHERE relation = 'public.pulses';
+\set VERBOSITY sqlstate
+SELECT medchain.seal();
+\set VERBOSITY default
+ROLLBACK;
+SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '[0-9]+', 'N', 'g') AS error;
 
 -- The whole chain, checked: clean.
 SELECT * FROM medchain.verify();

@@ -79,7 +79,7 @@ SELECT medchain.enable('pg_catalog.pg_class');
 \echo :LAST_ERROR_SQLSTATE
 SELECT medchain.enable('information_schema.sql_features');
 \echo :LAST_ERROR_SQLSTATE
-SELECT medchain.enable('medchain.entries');
+SELECT medchain.enable('medchain.journal');
 \echo :LAST_ERROR_SQLSTATE
 CREATE SEQUENCE public.some_seq;
 SELECT medchain.enable('public.some_seq');

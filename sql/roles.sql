@@ -23,11 +23,13 @@ VALUES (5000, 1, 3004410, '2026-01-01', 32817);
 SELECT DISTINCT relation FROM medchain.entries ORDER BY 1;
 SELECT relation, row_key, recorded_by FROM medchain.entries WHERE kind = 'insert' ORDER BY entry_id;
 -- Nobody writes the journal or the registry directly.
-INSERT INTO medchain.entries (entry_id, relation, row_hash, entry_hash, kind, recorded_by, recorded_at, xact)
+INSERT INTO medchain.journal (entry_id, relation, row_hash, entry_hash, kind, recorded_by, recorded_at, xact)
 VALUES (-1, 'cdm.note', '\x00', '\x00', 'insert', 'forger', now(), '1');
 \echo :LAST_ERROR_SQLSTATE
+UPDATE medchain.journal SET row_hash = '\x00';
+DELETE FROM medchain.journal;
+DELETE FROM medchain.entry_batches;
 UPDATE medchain.entries SET row_hash = '\x00';
-DELETE FROM medchain.entries;
 UPDATE medchain.ledger_registry SET released_at = now();
 SELECT nextval('medchain.entries_entry_id_seq');
 RESET SESSION AUTHORIZATION;
@@ -42,7 +44,8 @@ SET SESSION AUTHORIZATION regress_auditor;
 SELECT count(*) = (SELECT count(*) FROM medchain.entries) AS sees_all,
        count(DISTINCT relation) > 3 AS many_tables
   FROM medchain.entries;
-DELETE FROM medchain.entries;
+DELETE FROM medchain.journal;
+DELETE FROM medchain.entry_batches;
 SELECT medchain.enable('public.keyless');
 RESET SESSION AUTHORIZATION;
 

@@ -334,8 +334,7 @@ enable_record_event(JournalWriter *writer, const LedgerName *name, int64 enablem
 	record.kind = MC_KIND_EVENT;
 	record.name = name;
 	record.enablement_id = enablement_id;
-	record.row_key = NULL;
-	record.key_text_ready = false;
+	record.has_row_key = false;
 	record.row_hash = payload_hash;
 	record.detail = detail;
 	return journal_append(writer, &record);
@@ -382,15 +381,8 @@ record_baseline(JournalWriter *writer, Relation rel, int64 enablement_id)
 	settings_level = medchain_value_settings_fix();
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		MemoryContext old;
-
 		CHECK_FOR_INTERRUPTS();
-		old = MemoryContextSwitchTo(rowcxt);
-		slot_getallattrs(slot);
-		record_row_entry(writer, ledger, MC_KIND_BASELINE, enablement_id,
-						 slot->tts_values, slot->tts_isnull);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(rowcxt);
+		record_slot_entry(writer, ledger, MC_KIND_BASELINE, enablement_id, slot, rowcxt);
 		count++;
 	}
 	if (settings_level >= 0)
@@ -477,6 +469,26 @@ enable_register(Oid relid, const LedgerName *name, Datum key_columns,
 								5, argtypes, args, SPI_OK_INSERT);
 }
 
+/*
+ * Draw the enablement's id, install the triggers and register the table
+ * (enabling: its baseline is recorded concurrently).  *previous is the
+ * enablement before, for the enable event.
+ */
+int64
+enable_begin(JournalWriter *writer, Oid relid, const LedgerName *name, Datum key_columns,
+			 bool partition, bool enabling, int64 *previous)
+{
+	int64		enablement_id = journal_next_entry_id(writer);
+
+	*previous = enable_previous_enablement(writer, name->display);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	enable_install_triggers(name->display, partition);
+	enable_register(relid, name, key_columns, enablement_id, enabling);
+	SPI_finish();
+	return enablement_id;
+}
+
 void
 enable_refuse_registered(const Registration *registration, const LedgerName *name)
 {
@@ -540,14 +552,8 @@ medchain_enable(PG_FUNCTION_ARGS)
 	relation_close(rel, NoLock);
 
 	writer = journal_open();
-	enablement_id = journal_next_entry_id(writer);
-	previous = enable_previous_enablement(writer, name.display);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	enable_install_triggers(name.display, partition);
-	enable_register(relid, &name, key_columns, enablement_id, false);
-	SPI_finish();
+	enablement_id = enable_begin(writer, relid, &name, key_columns, partition, false,
+								 &previous);
 
 	rel = relation_open(relid, ShareRowExclusiveLock);
 	count = record_baseline(writer, rel, enablement_id);

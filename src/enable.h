@@ -39,6 +39,8 @@ extern void enable_event_detail(StringInfo detail, Datum key_columns, int64 prev
 								int64 baseline_rows);
 extern void enable_register(Oid relid, const LedgerName *name, Datum key_columns,
 							int64 enablement_id, bool enabling);
+extern int64 enable_begin(JournalWriter *writer, Oid relid, const LedgerName *name,
+						  Datum key_columns, bool partition, bool enabling, int64 *previous);
 extern void enable_refuse_registered(const Registration *registration,
 									 const LedgerName *name);
 

@@ -74,6 +74,7 @@
 
 #include "enable.h"
 #include "enablement.h"
+#include "entry_batches.h"
 #include "journal.h"
 #include "ledger_cache.h"
 #include "privileges.h"
@@ -301,12 +302,9 @@ enabling_begin(Oid relid)
 	relation_close(rel, NoLock);
 
 	writer = journal_open();
-	enablement_id = journal_next_entry_id(writer);
-	previous = enable_previous_enablement(writer, name.display);
+	enablement_id = enable_begin(writer, relid, &name, key_columns, partition, true, &previous);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	enable_install_triggers(name.display, partition);
-	enable_register(relid, &name, key_columns, enablement_id, true);
 	if (!registry_active(relid, &registration))
 		elog(ERROR, "registration of %s not found", name.display);
 	args[0] = Int64GetDatum(registration.registration_id);
@@ -394,6 +392,31 @@ progress_restart(EnableProgress *progress, Relation rel)
 	progress->probe_all = true;
 }
 
+static void
+count_batches(void *arg, EntryBatch *batch)
+{
+	(*(int64 *) arg)++;
+}
+
+/*
+ * Looking every row up would scan the table's batched entries once per
+ * row: after a rewrite the baseline starts over only once they are sealed.
+ */
+static void
+require_no_batches(Relation rel)
+{
+	int64		batches = 0;
+
+	entry_batches_scan(GetActiveSnapshot(), ledger_relation_name(rel), count_batches, &batches);
+	if (batches > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s was rewritten while it was being enabled, and entries of it wait in batches",
+						ledger_relation_name(rel)),
+				 errdetail("Its baseline starts over, looking each row up in the journal, which it does only for sealed entries."),
+				 errhint("Run medchain.seal(), then call medchain.enable() with concurrently => true again.")));
+}
+
 /*
  * Record the rows of one range of blocks that the triggers did not,
  * then the progress; one transaction.  Returns false once every block is
@@ -430,6 +453,8 @@ baseline_range(int64 registration_id, Oid relid)
 	rel = table_open(relid, ShareUpdateExclusiveLock);
 	if (rel->rd_rel->relfilenode != progress.relfilenode)
 		progress_restart(&progress, rel);
+	if (progress.probe_all)
+		require_no_batches(rel);
 	if (progress.blocks_done >= progress.heap_blocks)
 	{
 		table_close(rel, NoLock);
@@ -440,7 +465,7 @@ baseline_range(int64 registration_id, Oid relid)
 	ItemPointerSet(&last, (BlockNumber) (end - 1), MaxOffsetNumber);
 
 	ledger = ledger_relation_get(rel);
-	journal = table_open(medchain_relation("entries"), AccessShareLock);
+	journal = table_open(medchain_journal_relid(), AccessShareLock);
 	entry_columns_find(journal, attnums);
 	writer = journal_open();
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "medchain baseline row",
@@ -454,22 +479,24 @@ baseline_range(int64 registration_id, Oid relid)
 		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, NULL);
 		bool		unsure;
 		bool		skip;
-		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		old = MemoryContextSwitchTo(rowcxt);
 		skip = inserted_after_triggers(tuple->t_data, &progress, &unsure);
-		slot_getallattrs(slot);
 		if (unsure || progress.probe_all)
+		{
+			MemoryContext old = MemoryContextSwitchTo(rowcxt);
+
+			slot_getallattrs(slot);
 			skip = journal_has_row(journal, attnums, ledger, progress.enablement_id,
 								   slot->tts_values, slot->tts_isnull);
+			MemoryContextSwitchTo(old);
+		}
 		if (!skip)
 		{
-			record_row_entry(writer, ledger, MC_KIND_BASELINE, progress.enablement_id,
-							 slot->tts_values, slot->tts_isnull);
+			record_slot_entry(writer, ledger, MC_KIND_BASELINE, progress.enablement_id,
+							  slot, rowcxt);
 			count++;
 		}
-		MemoryContextSwitchTo(old);
 		MemoryContextReset(rowcxt);
 	}
 	if (settings_level >= 0)
@@ -705,7 +732,7 @@ worker_wait(BackgroundWorkerHandle *handle)
 static int64
 completed_baseline_rows(const LedgerName *name, int64 enablement_id)
 {
-	Relation	journal = table_open(medchain_relation("entries"), AccessShareLock);
+	Relation	journal = table_open(medchain_journal_relid(), AccessShareLock);
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	LedgerHistory *history;

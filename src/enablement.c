@@ -34,7 +34,9 @@
 #include "fmgr.h"
 #include "utils/snapmgr.h"
 
+#include "canonical_json.h"
 #include "enablement.h"
+#include "entry_batches.h"
 #include "privileges.h"
 #include "journal.h"
 
@@ -362,6 +364,48 @@ enablement_includes(const Enablement *e, int format_version, int64 entry_id,
 		(e->disable_entry_id == 0 || entry_id < e->disable_entry_id);
 }
 
+static bool
+row_entry_kind(const char *kind)
+{
+	return strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0;
+}
+
+/* Looking for one row's entry among the batches. */
+typedef struct BatchedRowSearch
+{
+	Relation	journal;
+	const AttrNumber *attnums;
+	const Enablement *e;
+	StringInfoData key;			/* canonical text of the key sought */
+	HeapTuple	found;
+	int64		found_id;
+} BatchedRowSearch;
+
+static void
+batched_row_entry(void *arg, EntryBatch *batch)
+{
+	BatchedRowSearch *search = arg;
+	int			i;
+
+	if (batch->malformed != NULL || !row_entry_kind(batch->kind))
+		return;
+	for (i = 0; i < batch->nentries; i++)
+	{
+		const BatchEntry *entry = &batch->entries[i];
+
+		if (entry->key_utf8.len == search->key.len &&
+			memcmp(entry->key_utf8.data, search->key.data, search->key.len) == 0 &&
+			enablement_includes(search->e, batch->format_version, entry->entry_id,
+								batch->enablement_id) &&
+			(search->found == NULL || entry->entry_id > search->found_id))
+		{
+			search->found = batch_entry_tuple(search->journal, search->attnums, batch,
+											  entry, -1, 0);
+			search->found_id = entry->entry_id;
+		}
+	}
+}
+
 HeapTuple
 enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enablement *e,
 					 const char *relation, Jsonb *key, Snapshot snapshot)
@@ -371,6 +415,7 @@ enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enableme
 	HeapTuple	tuple;
 	HeapTuple	found = NULL;
 	int64		found_id = 0;
+	BatchedRowSearch search;
 
 	journal_scan_relation(&scan, journal, attnums, snapshot, relation, JOURNAL_ROW_KEY, key);
 	while ((tuple = journal_scan_next(&scan)) != NULL)
@@ -382,7 +427,7 @@ enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enableme
 		Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
 		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
 
-		if ((strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0) &&
+		if (row_entry_kind(kind) &&
 			enablement_includes(e, version, entry_id,
 								enablement_null ? 0 : DatumGetInt64(enablement)) &&
 			(found == NULL || entry_id > found_id))
@@ -392,7 +437,37 @@ enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enableme
 		}
 	}
 	journal_scan_end(&scan);
-	return found;
+
+	/* or it waits in a batch, as a row recorded since the last seal does */
+	search.journal = journal;
+	search.attnums = attnums;
+	search.e = e;
+	initStringInfo(&search.key);
+	canonical_json_append(&search.key, key);
+	search.found = found;
+	search.found_id = found_id;
+	entry_batches_scan(snapshot, relation, batched_row_entry, &search);
+	return search.found;
+}
+
+typedef struct BatchedRows
+{
+	const Enablement *e;
+	int64		count;
+} BatchedRows;
+
+static void
+batched_rows_count(void *arg, EntryBatch *batch)
+{
+	BatchedRows *rows = arg;
+	int			i;
+
+	if (!row_entry_kind(batch->kind))
+		return;
+	for (i = 0; i < batch->nentries; i++)
+		if (enablement_includes(rows->e, batch->format_version, batch->entries[i].entry_id,
+								batch->enablement_id))
+			rows->count++;
 }
 
 /*
@@ -413,10 +488,11 @@ medchain_rows_recorded(PG_FUNCTION_ARGS)
 	JournalScan scan;
 	HeapTuple	tuple;
 	int64		count = 0;
+	BatchedRows batched;
 
 	if (!may_read_relation(relation))
 		PG_RETURN_NULL();
-	journal = table_open(medchain_relation("entries"), AccessShareLock);
+	journal = table_open(medchain_journal_relid(), AccessShareLock);
 	entry_columns_find(journal, attnums);
 	history = ledger_history_load(journal, attnums, relation, GetActiveSnapshot());
 	if ((e = ledger_history_find(history, enablement_id)) == NULL)
@@ -434,13 +510,16 @@ medchain_rows_recorded(PG_FUNCTION_ARGS)
 		Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
 		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
 
-		if ((strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0) &&
+		if (row_entry_kind(kind) &&
 			enablement_includes(e, DatumGetInt16(heap_getattr(tuple, attnums[COL_FORMAT_VERSION], desc, &isnull)),
 								DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull)),
 								enablement_null ? 0 : DatumGetInt64(enablement)))
 			count++;
 	}
 	journal_scan_end(&scan);
+	batched.e = e;
+	batched.count = 0;
+	entry_batches_scan(GetActiveSnapshot(), relation, batched_rows_count, &batched);
 	table_close(journal, AccessShareLock);
-	PG_RETURN_INT64(count);
+	PG_RETURN_INT64(count + batched.count);
 }

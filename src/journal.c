@@ -3,10 +3,12 @@
  * journal.c
  *	  Writing entries to medchain.entries.
  *
- * The row trigger appends one entry per inserted row, so this path avoids
- * SQL altogether (direct_write.c).  No lock beyond RowExclusiveLock is
- * taken and nothing is shared between inserters except the entry_id
- * sequence: chaining happens at sealing time.
+ * The triggers append one entry per inserted row, so this path avoids SQL
+ * altogether (direct_write.c): row entries go packed into batch rows
+ * (entry_batches.c), events into the journal and the pending queue.  No
+ * lock beyond RowExclusiveLock is taken and nothing is shared between
+ * inserters except the entry_id sequence: chaining happens at sealing
+ * time.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +31,7 @@
 #include "utils/xid8.h"
 
 #include "canonical_json.h"
+#include "entry_batches.h"
 #include "journal.h"
 #include "wire.h"
 
@@ -65,6 +68,18 @@ medchain_relation(const char *name)
 				 errdetail("The medchain extension's objects are incomplete."),
 				 errhint("Reinstall the extension from a backup of the database.")));
 	return relid;
+}
+
+/*
+ * The journal's table: medchain.journal since 1.2, where medchain.entries
+ * became the view of every entry; medchain.entries itself before.
+ */
+Oid
+medchain_journal_relid(void)
+{
+	Oid			relid = get_relname_relid("journal", medchain_namespace());
+
+	return OidIsValid(relid) ? relid : medchain_relation("entries");
 }
 
 /* A column of one of medchain's own tables, or InvalidAttrNumber. */
@@ -199,6 +214,7 @@ typedef struct JournalTarget
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];	/* by EntryColumn */
 	Oid			session_user;	/* whose name recorded_by holds */
 	NameData	recorded_by;
+	bool		batched;		/* medchain.entry_batches exists */
 } JournalTarget;
 
 static JournalTarget journal_target;
@@ -251,8 +267,21 @@ journal_target_load(DirectTable *entries)
 	entry_columns_find(entries->rel, journal_target.attnums);
 	journal_target.sequence = medchain_relation("entries_entry_id_seq");
 	journal_target.pending = medchain_relation("pending");
+	journal_target.batched = OidIsValid(get_relname_relid("entry_batches", medchain_namespace()));
 	journal_target.entries = RelationGetRelid(entries->rel);
 	journal_target.valid = true;
+}
+
+/* The pending row: (entry_id, entry_tid), in that column order. */
+static void
+pending_append(DirectTable *pending, int64 entry_id, ItemPointer entry_tid)
+{
+	Datum		values[2];
+	bool		isnull[2] = {false, false};
+
+	values[0] = Int64GetDatum(entry_id);
+	values[1] = PointerGetDatum(entry_tid);
+	direct_insert(pending, heap_form_tuple(RelationGetDescr(pending->rel), values, isnull));
 }
 
 JournalWriter *
@@ -261,7 +290,6 @@ journal_open(void)
 	JournalWriter *writer = palloc0(sizeof(JournalWriter));
 	Oid			session_user = GetSessionUserId();
 	Oid			entries = InvalidOid;
-	int			natts;
 
 	/*
 	 * Locking processes pending invalidations; if they include a drop of the
@@ -278,7 +306,7 @@ journal_open(void)
 		}
 	}
 	if (!OidIsValid(entries))
-		entries = medchain_relation("entries");
+		entries = medchain_journal_relid();
 	writer->entries = direct_open(entries, RowExclusiveLock);
 	if (!journal_target.valid)
 		journal_target_load(writer->entries);
@@ -293,14 +321,14 @@ journal_open(void)
 	writer->recorded_by = journal_target.recorded_by;
 	writer->recorded_at = GetCurrentTransactionStartTimestamp();
 	writer->xact = GetTopFullTransactionId();
+	writer->batched = journal_target.batched;
 	initStringInfo(&writer->scratch);
 	initStringInfo(&writer->key_text);
-	natts = RelationGetDescr(writer->entries->rel)->natts;
-	writer->values = palloc(sizeof(Datum) * natts);
-	writer->isnull = palloc(sizeof(bool) * natts);
-	writer->cxt = CurrentMemoryContext;
-	writer->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "medchain journal batch",
-											  ALLOCSET_DEFAULT_SIZES);
+	if (writer->batched)
+	{
+		writer->batches = palloc(sizeof(BatchWriter));
+		batch_writer_open(writer->batches);
+	}
 	return writer;
 }
 
@@ -310,128 +338,32 @@ journal_next_entry_id(JournalWriter *writer)
 	return nextval_internal(writer->sequence, false);
 }
 
-/* Slots live as long as the writer, their tuples only as long as the batch. */
-static TupleTableSlot *
-batch_slot(JournalWriter *writer, TupleTableSlot **slots, int i, DirectTable *table)
-{
-	if (slots[i] == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(writer->cxt);
-
-		slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(table->rel), &TTSOpsHeapTuple);
-		MemoryContextSwitchTo(old);
-	}
-	return slots[i];
-}
-
-/*
- * Write the batched entries and their pending rows (entry_id, entry_tid),
- * which can only be formed once the entries have their places.  A batch
- * of one goes the single-tuple way: most statements insert one row.
- */
-static void
-journal_flush(JournalWriter *writer)
-{
-	int			n = writer->nbatched;
-	TupleDesc	pending_desc = RelationGetDescr(writer->pending->rel);
-	MemoryContext old;
-	int			i;
-
-	if (n == 0)
-		return;
-	old = MemoryContextSwitchTo(writer->batch_cxt);
-	if (n == 1)
-	{
-		HeapTuple	tuple = ExecFetchSlotHeapTuple(writer->entry_slots[0], false, NULL);
-
-		direct_insert(writer->entries, tuple);
-		writer->entry_slots[0]->tts_tid = tuple->t_self;
-	}
-	else
-		direct_multi_insert(writer->entries, writer->entry_slots, n);
-	for (i = 0; i < n; i++)
-	{
-		TupleTableSlot *slot = batch_slot(writer, writer->pending_slots, i, writer->pending);
-		Datum		values[2];
-		bool		isnull[2] = {false, false};
-
-		values[0] = Int64GetDatum(writer->batched_ids[i]);
-		values[1] = PointerGetDatum(&writer->entry_slots[i]->tts_tid);
-		ExecStoreHeapTuple(heap_form_tuple(pending_desc, values, isnull), slot, true);
-	}
-	if (n == 1)
-		direct_insert(writer->pending,
-					  ExecFetchSlotHeapTuple(writer->pending_slots[0], false, NULL));
-	else
-		direct_multi_insert(writer->pending, writer->pending_slots, n);
-	for (i = 0; i < n; i++)
-	{
-		ExecClearTuple(writer->entry_slots[i]);
-		ExecClearTuple(writer->pending_slots[i]);
-	}
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(writer->batch_cxt);
-	writer->nbatched = 0;
-}
-
 void
 journal_close(JournalWriter *writer)
 {
-	int			i;
-
-	journal_flush(writer);
-	for (i = 0; i < MC_JOURNAL_BATCH && writer->entry_slots[i] != NULL; i++)
-		ExecDropSingleTupleTableSlot(writer->entry_slots[i]);
-	for (i = 0; i < MC_JOURNAL_BATCH && writer->pending_slots[i] != NULL; i++)
-		ExecDropSingleTupleTableSlot(writer->pending_slots[i]);
+	if (writer->batched)
+	{
+		batch_flush(writer, writer->batches);
+		batch_writer_close(writer->batches);
+	}
 	direct_close(writer->pending);
 	direct_close(writer->entries);
-	MemoryContextDelete(writer->batch_cxt);
 }
 
 /*
- * Append one entry, in the current format, and return its entry_id.  It
- * is written with its batch (journal_close writes the last one).
+ * Insert an entry into medchain.entries and queue it: events, and row
+ * entries while the objects are still those of 1.1, which have no batches.
  */
-int64
-journal_append(JournalWriter *writer, const JournalRecord *record)
+static void
+entry_insert(JournalWriter *writer, const JournalRecord *record, const EntryFields *fields,
+			 const uint8 *entry_hash)
 {
 	TupleDesc	desc = RelationGetDescr(writer->entries->rel);
-	Datum	   *values = writer->values;
-	bool	   *isnull = writer->isnull;
-	EntryFields fields;
-	uint8		entry_hash[MC_HASH_LEN];
-	MemoryContext old;
+	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
+	HeapTuple	tuple;
 	int			col;
 
-	fields.format_version = MC_FORMAT_CURRENT;
-	fields.kind = text_slice(record->kind);
-	fields.entry_id = journal_next_entry_id(writer);
-	fields.schema_name = text_slice(record->name->schema);
-	fields.table_name = text_slice(record->name->table);
-	fields.enablement_id = record->enablement_id;
-	fields.has_row_key = record->row_key != NULL;
-	if (record->row_key != NULL)
-	{
-		/* the row trigger writes the key's text from the row's values */
-		if (!record->key_text_ready)
-		{
-			resetStringInfo(&writer->key_text);
-			canonical_json_append(&writer->key_text, record->row_key);
-		}
-		fields.row_key_utf8.data = writer->key_text.data;
-		fields.row_key_utf8.len = writer->key_text.len;
-	}
-	fields.row_hash = record->row_hash;
-	fields.recorded_by = text_slice(NameStr(writer->recorded_by));
-	fields.recorded_at = writer->recorded_at;
-	fields.xact = U64FromFullTransactionId(writer->xact);
-
-	resetStringInfo(&writer->scratch);
-	entry_encode(&writer->scratch, &fields);
-	mc_sha256(writer->scratch.data, writer->scratch.len, entry_hash);
-
-	old = MemoryContextSwitchTo(writer->batch_cxt);
 	memset(isnull, true, sizeof(bool) * desc->natts);
 	for (col = 0; col < MC_ENTRY_COLUMNS; col++)
 	{
@@ -441,15 +373,18 @@ journal_append(JournalWriter *writer, const JournalRecord *record)
 		switch ((EntryColumn) col)
 		{
 			case COL_ENTRY_ID:
-				value = Int64GetDatum(fields.entry_id);
+				value = Int64GetDatum(fields->entry_id);
 				break;
 			case COL_RELATION:
 				value = CStringGetTextDatum(record->name->display);
 				break;
 			case COL_ROW_KEY:
-				if (record->row_key == NULL)
+				if (!record->has_row_key)
 					continue;
-				value = JsonbPGetDatum(record->row_key);
+				value = DirectFunctionCall1(jsonb_in,
+											CStringGetDatum(pg_any_to_server(writer->key_text.data,
+																			 writer->key_text.len,
+																			 PG_UTF8)));
 				break;
 			case COL_ROW_HASH:
 				value = PointerGetDatum(mc_hash_to_bytea(record->row_hash));
@@ -487,13 +422,48 @@ journal_append(JournalWriter *writer, const JournalRecord *record)
 		values[attnum - 1] = value;
 		isnull[attnum - 1] = false;
 	}
-	writer->batched_ids[writer->nbatched] = fields.entry_id;
-	ExecStoreHeapTuple(heap_form_tuple(desc, values, isnull),
-					   batch_slot(writer, writer->entry_slots, writer->nbatched, writer->entries),
-					   true);
-	MemoryContextSwitchTo(old);
-	if (++writer->nbatched == MC_JOURNAL_BATCH)
-		journal_flush(writer);
+	tuple = heap_form_tuple(desc, values, isnull);
+	direct_insert(writer->entries, tuple);
+	pending_append(writer->pending, fields->entry_id, &tuple->t_self);
+}
+
+/* Append one entry, in the current format, and return its entry_id. */
+int64
+journal_append(JournalWriter *writer, const JournalRecord *record)
+{
+	EntryFields fields;
+	uint8		entry_hash[MC_HASH_LEN];
+
+	fields.format_version = MC_FORMAT_CURRENT;
+	fields.kind = text_slice(record->kind);
+	fields.entry_id = journal_next_entry_id(writer);
+	fields.schema_name = text_slice(record->name->schema);
+	fields.table_name = text_slice(record->name->table);
+	fields.enablement_id = record->enablement_id;
+	fields.has_row_key = record->has_row_key;
+	if (record->has_row_key)
+	{
+		fields.row_key_utf8.data = writer->key_text.data;
+		fields.row_key_utf8.len = writer->key_text.len;
+	}
+	fields.row_hash = record->row_hash;
+	fields.recorded_by = text_slice(NameStr(writer->recorded_by));
+	fields.recorded_at = writer->recorded_at;
+	fields.xact = U64FromFullTransactionId(writer->xact);
+
+	resetStringInfo(&writer->scratch);
+	entry_encode(&writer->scratch, &fields);
+	mc_sha256(writer->scratch.data, writer->scratch.len, entry_hash);
+
+	if (record->has_row_key && writer->batched)
+	{
+		BatchGroup	group = {record->name, record->enablement_id, record->kind};
+
+		batch_append(writer, writer->batches, &group, fields.entry_id, record->row_hash,
+					 entry_hash, fields.row_key_utf8);
+	}
+	else
+		entry_insert(writer, record, &fields, entry_hash);
 	return fields.entry_id;
 }
 

@@ -13,7 +13,6 @@
 
 #include "access/genam.h"
 #include "access/transam.h"
-#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
@@ -138,15 +137,11 @@ extern const char *entry_integrity_problem(const AttrNumber *attnums,
 										   CheckedEntry *checked);
 
 /*
- * Entries a writer holds before it writes them with one multi-insert;
- * COPY buffers as many rows.
- */
-#define MC_JOURNAL_BATCH 1000
-
-/*
- * Appends entries for the current (sub)transaction.  Appended entries are
- * written in batches: they are in the journal once the batch is full or
- * the writer is closed, within the same (sub)transaction either way.
+ * Appends entries for the current (sub)transaction.  Row entries go into
+ * medchain.entry_batches, packed (entry_batches.h), and are there once the
+ * batch is full or the writer is closed, within the same (sub)transaction
+ * either way; events go into medchain.entries and the pending queue at
+ * once.
  */
 typedef struct JournalWriter
 {
@@ -158,15 +153,9 @@ typedef struct JournalWriter
 	TimestampTz recorded_at;
 	FullTransactionId xact;
 	StringInfoData scratch;
-	StringInfoData key_text;
-	Datum	   *values;			/* one entry's columns, by attribute */
-	bool	   *isnull;
-	MemoryContext cxt;			/* the writer's own */
-	MemoryContext batch_cxt;	/* the batched entries; reset when written */
-	int			nbatched;
-	int64		batched_ids[MC_JOURNAL_BATCH];
-	TupleTableSlot *entry_slots[MC_JOURNAL_BATCH];	/* created as needed */
-	TupleTableSlot *pending_slots[MC_JOURNAL_BATCH];
+	StringInfoData key_text;	/* the row key's canonical JSON, UTF-8 */
+	bool		batched;		/* the objects have entry_batches (1.2) */
+	struct BatchWriter *batches;
 } JournalWriter;
 
 /* One entry to append. */
@@ -175,8 +164,8 @@ typedef struct JournalRecord
 	const char *kind;
 	const LedgerName *name;
 	int64		enablement_id;
-	Jsonb	   *row_key;		/* NULL for events */
-	bool		key_text_ready; /* writer->key_text holds row_key's canonical text */
+	bool		has_row_key;	/* a row entry: its key's text is in
+								 * writer->key_text */
 	const uint8 *row_hash;
 	Jsonb	   *detail;			/* events only */
 } JournalRecord;
@@ -232,6 +221,7 @@ extern void journal_scan_end(JournalScan *js);
 
 extern Oid	medchain_namespace(void);
 extern Oid	medchain_relation(const char *name);
+extern Oid	medchain_journal_relid(void);
 extern AttrNumber medchain_attnum(TupleDesc desc, const char *column);
 extern AttrNumber medchain_attnum_if_exists(TupleDesc desc, const char *column);
 

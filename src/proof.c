@@ -390,7 +390,7 @@ medchain_event_proof(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	entry_id = PG_GETARG_INT64(0);
-	journal = table_open(medchain_relation("entries"), AccessShareLock);
+	journal = table_open(medchain_journal_relid(), AccessShareLock);
 	entry_columns_find(journal, attnums);
 	desc = RelationGetDescr(journal);
 	ScanKeyInit(&key, attnums[COL_ENTRY_ID], BTEqualStrategyNumber, F_INT8EQ,

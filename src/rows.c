@@ -180,7 +180,7 @@ ledger_table_open(Oid relid, Relation journal, const AttrNumber *attnums,
 void
 recorded_row_find(Oid relid, Jsonb *key, RecordedRow *row)
 {
-	row->journal = table_open(medchain_relation("entries"), AccessShareLock);
+	row->journal = table_open(medchain_journal_relid(), AccessShareLock);
 	entry_columns_find(row->journal, row->attnums);
 	row->rel = ledger_table_open(relid, row->journal, row->attnums, &row->history);
 	row->ledger = ledger_relation_get(row->rel);

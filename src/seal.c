@@ -27,12 +27,15 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -44,6 +47,7 @@
 #include "port/pg_bswap.h"
 
 #include "chain_config.h"
+#include "entry_batches.h"
 #include "journal.h"
 #include "merkle.h"
 #include "pow.h"
@@ -51,10 +55,20 @@
 
 PG_FUNCTION_INFO_V1(medchain_seal);
 
+/* Batched entries become journal rows this many at a time. */
+#define MC_SEAL_INSERT_BATCH 1000
+
+/*
+ * An entry waiting to be sealed: queued in medchain.pending (its journal
+ * row and its queue row), or packed in a batch (the batch row and its
+ * place in it).
+ */
 typedef struct PendingEntry
 {
 	int64		entry_id;
-	ItemPointerData entry_tid;
+	bool		batched;
+	int32		batch_index;
+	ItemPointerData entry_tid;	/* or the batch's */
 	ItemPointerData pending_tid;
 } PendingEntry;
 
@@ -134,7 +148,43 @@ pending_entry_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The committed pending entries, at most `limit` (the lowest ids), in id order. */
+static void
+refuse_malformed_batch(const EntryBatch *batch)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("entry batch (%u,%u) of %s cannot be sealed",
+					ItemPointerGetBlockNumber(&batch->tid),
+					ItemPointerGetOffsetNumber(&batch->tid), batch->relation),
+			 errdetail("In medchain.entry_batches, %s.", batch->malformed),
+			 errhint("Someone with superuser rights altered the journal; run medchain.verify().")));
+}
+
+static void
+batch_collect(void *arg, EntryBatch *batch)
+{
+	PendingList *list = arg;
+	int			i;
+
+	if (batch->malformed != NULL)
+		refuse_malformed_batch(batch);
+	for (i = 0; i < batch->nentries; i++)
+	{
+		PendingEntry entry;
+
+		entry.entry_id = batch->entries[i].entry_id;
+		entry.batched = true;
+		entry.batch_index = i;
+		entry.entry_tid = batch->tid;
+		ItemPointerSetInvalid(&entry.pending_tid);
+		pending_keep(list, &entry);
+	}
+}
+
+/*
+ * The committed pending entries, queued or batched, at most `limit` (the
+ * lowest ids), in id order.
+ */
 static void
 pending_collect(Relation pending, Snapshot snapshot, int64 limit, PendingList *list)
 {
@@ -159,11 +209,14 @@ pending_collect(Relation pending, Snapshot snapshot, int64 limit, PendingList *l
 		if (id_null || tid_null)
 			continue;			/* verify() reports such a queue row */
 		entry.entry_id = DatumGetInt64(id);
+		entry.batched = false;
+		entry.batch_index = -1;
 		entry.entry_tid = *(ItemPointer) DatumGetPointer(tid);
 		entry.pending_tid = tuple->t_self;
 		pending_keep(list, &entry);
 	}
 	table_endscan(scan);
+	entry_batches_scan(snapshot, NULL, batch_collect, list);
 	qsort(list->entries, list->count, sizeof(PendingEntry), pending_entry_cmp);
 }
 
@@ -211,14 +264,39 @@ entry_fetch(Relation entries, Relation pkey, Snapshot snapshot,
 	return tuple;
 }
 
+/*
+ * A batch some of whose entries this block takes: which, and (while it
+ * is among the last few used) its entries unpacked.  Entries are sealed in
+ * id order, and a batch's ids run mostly together, so each batch is
+ * mostly read once.
+ */
+typedef struct TouchedBatch
+{
+	ItemPointerData tid;		/* hash key */
+	bool	   *taken;			/* by place in the batch */
+	int			ntaken;
+	int			nentries;
+	EntryBatch *batch;			/* NULL once evicted */
+	MemoryContext cxt;
+	uint64		last_use;
+} TouchedBatch;
+
+#define MC_SEAL_BATCHES_CACHED 8
+
 typedef struct SealState
 {
 	DirectTable *entries;
 	Relation	pkey;
 	Relation	pending;
+	Relation	batches;
 	Snapshot	snapshot;
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];
 	MerkleBuilder merkle;
+	HTAB	   *touched;
+	int			ncached;
+	uint64		uses;
+	TupleTableSlot *slots[MC_SEAL_INSERT_BATCH];	/* batched entries, placed */
+	int			nslots;
 } SealState;
 
 /* Seal one entry as leaf `leaf` of block `height`. */
@@ -259,6 +337,141 @@ seal_entry(SealState *state, const PendingEntry *pending, int64 height, int32 le
 	isnull[leaf_at] = false;
 	direct_update(state->entries, &tuple->t_self, heap_form_tuple(desc, values, isnull));
 	simple_heap_delete(state->pending, (ItemPointer) &pending->pending_tid);
+}
+
+/* Drop the unpacked entries of the batch used longest ago. */
+static void
+batch_cache_evict(SealState *state)
+{
+	HASH_SEQ_STATUS seq;
+	TouchedBatch *t;
+	TouchedBatch *oldest = NULL;
+
+	hash_seq_init(&seq, state->touched);
+	while ((t = hash_seq_search(&seq)) != NULL)
+		if (t->batch != NULL && (oldest == NULL || t->last_use < oldest->last_use))
+			oldest = t;
+	if (oldest == NULL)
+		return;
+	MemoryContextDelete(oldest->cxt);
+	oldest->cxt = NULL;
+	oldest->batch = NULL;
+	state->ncached--;
+}
+
+static TouchedBatch *
+batch_touch(SealState *state, ItemPointer tid)
+{
+	bool		found;
+	TouchedBatch *t = hash_search(state->touched, tid, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		t->taken = NULL;
+		t->ntaken = 0;
+		t->batch = NULL;
+		t->cxt = NULL;
+	}
+	if (t->batch == NULL)
+	{
+		MemoryContext old;
+
+		if (state->ncached == MC_SEAL_BATCHES_CACHED)
+			batch_cache_evict(state);
+		t->cxt = AllocSetContextCreate(TopTransactionContext, "medchain seal batch",
+									   ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(t->cxt);
+		t->batch = palloc(sizeof(EntryBatch));
+		if (!entry_batch_fetch(state->batches, state->snapshot, tid, t->batch))
+			elog(ERROR, "entry batch (%u,%u) vanished while sealing",
+				 ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
+		MemoryContextSwitchTo(old);
+		if (t->batch->malformed != NULL)
+			refuse_malformed_batch(t->batch);
+		if (t->taken == NULL)
+		{
+			t->nentries = t->batch->nentries;
+			t->taken = MemoryContextAllocZero(TopTransactionContext,
+											  sizeof(bool) * t->nentries);
+		}
+		state->ncached++;
+	}
+	t->last_use = ++state->uses;
+	return t;
+}
+
+static void
+batched_entries_insert(SealState *state)
+{
+	int			i;
+
+	if (state->nslots == 0)
+		return;
+	direct_multi_insert(state->entries, state->slots, state->nslots);
+	for (i = 0; i < state->nslots; i++)
+		ExecClearTuple(state->slots[i]);
+	state->nslots = 0;
+}
+
+/*
+ * Seal a batched entry as leaf `leaf` of block `height`: it becomes a row
+ * of medchain.entries, already placed.
+ */
+static void
+seal_batched_entry(SealState *state, const PendingEntry *pending, int64 height, int32 leaf)
+{
+	TouchedBatch *t = batch_touch(state, (ItemPointer) &pending->entry_tid);
+	const BatchEntry *entry = &t->batch->entries[pending->batch_index];
+	HeapTuple	tuple;
+	MemoryContext old;
+
+	if (entry->entry_id != pending->entry_id || t->taken[pending->batch_index])
+		elog(ERROR, "entry batch (%u,%u) changed while sealing",
+			 ItemPointerGetBlockNumber(&t->tid), ItemPointerGetOffsetNumber(&t->tid));
+	t->taken[pending->batch_index] = true;
+	t->ntaken++;
+	merkle_add_entry(&state->merkle, entry->entry_hash);
+
+	tuple = batch_entry_tuple(state->entries->rel, state->attnums, t->batch, entry,
+							  height, leaf);
+	/* the slot keeps it past the per-entry context */
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	if (state->slots[state->nslots] == NULL)
+		state->slots[state->nslots] =
+			MakeSingleTupleTableSlot(RelationGetDescr(state->entries->rel), &TTSOpsHeapTuple);
+	ExecStoreHeapTuple(heap_copytuple(tuple), state->slots[state->nslots], true);
+	MemoryContextSwitchTo(old);
+	if (++state->nslots == MC_SEAL_INSERT_BATCH)
+		batched_entries_insert(state);
+}
+
+/* The batches this block took entries from lose them. */
+static void
+batches_settle(SealState *state)
+{
+	HASH_SEQ_STATUS seq;
+	TouchedBatch *t;
+
+	batched_entries_insert(state);
+	hash_seq_init(&seq, state->touched);
+	while ((t = hash_seq_search(&seq)) != NULL)
+	{
+		int			i;
+		bool	   *keep;
+
+		CHECK_FOR_INTERRUPTS();
+		if (t->ntaken == t->nentries)
+		{
+			simple_heap_delete(state->batches, &t->tid);
+			continue;
+		}
+		if (t->batch == NULL)
+			t = batch_touch(state, &t->tid);
+		keep = palloc(sizeof(bool) * t->nentries);
+		for (i = 0; i < t->nentries; i++)
+			keep[i] = !t->taken[i];
+		entry_batch_keep_only(state->batches, state->snapshot, t->batch, keep);
+	}
 }
 
 /*
@@ -337,6 +550,8 @@ medchain_seal(PG_FUNCTION_ARGS)
 	int64		floor;
 	DirectTable *blocks;
 	MemoryContext entrycxt;
+	HASHCTL		ctl;
+	int			slot;
 
 	require_admin("seal blocks");
 	limit = max_entries_argument(fcinfo);
@@ -354,10 +569,22 @@ medchain_seal(PG_FUNCTION_ARGS)
 	check_difficulty(have_head ? &head : NULL, floor, chain_difficulty());
 
 	state.pending = table_open(medchain_relation("pending"), RowExclusiveLock);
-	state.entries = direct_open(medchain_relation("entries"), RowExclusiveLock);
+	state.entries = direct_open(medchain_journal_relid(), RowExclusiveLock);
 	state.pkey = index_open(medchain_relation("entries_pkey"), RowExclusiveLock);
 	entry_columns_find(state.entries->rel, state.attnums);
 	merkle_begin(&state.merkle);
+	state.batches = OidIsValid(get_relname_relid("entry_batches", medchain_namespace())) ?
+		table_open(medchain_relation("entry_batches"), RowExclusiveLock) : NULL;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(ItemPointerData);
+	ctl.entrysize = sizeof(TouchedBatch);
+	ctl.hcxt = CurrentMemoryContext;
+	state.touched = hash_create("medchain seal batches", 64, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	state.ncached = 0;
+	state.uses = 0;
+	state.nslots = 0;
+	memset(state.slots, 0, sizeof(state.slots));
 
 	memset(&block, 0, sizeof(block));
 	block.header.format_version = MC_BLOCK_FORMAT_CURRENT;
@@ -374,11 +601,16 @@ medchain_seal(PG_FUNCTION_ARGS)
 		MemoryContext old = MemoryContextSwitchTo(entrycxt);
 
 		CHECK_FOR_INTERRUPTS();
-		seal_entry(&state, &pending.entries[count], block.header.height, (int32) count);
+		if (pending.entries[count].batched)
+			seal_batched_entry(&state, &pending.entries[count], block.header.height,
+							   (int32) count);
+		else
+			seal_entry(&state, &pending.entries[count], block.header.height, (int32) count);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(entrycxt);
 	}
 	MemoryContextDelete(entrycxt);
+	batches_settle(&state);
 	if (count > 0)
 	{
 		block.first_entry_id = pending.entries[0].entry_id;
@@ -398,6 +630,10 @@ medchain_seal(PG_FUNCTION_ARGS)
 		direct_insert(blocks, block_row_to_tuple(&block, RelationGetDescr(blocks->rel)));
 	}
 
+	for (slot = 0; slot < MC_SEAL_INSERT_BATCH && state.slots[slot] != NULL; slot++)
+		ExecDropSingleTupleTableSlot(state.slots[slot]);
+	if (state.batches != NULL)
+		table_close(state.batches, NoLock);
 	index_close(state.pkey, NoLock);
 	direct_close(state.entries);
 	table_close(state.pending, NoLock);

@@ -63,14 +63,26 @@ record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
 	record.kind = kind;
 	record.name = &ledger->name;
 	record.enablement_id = enablement_id;
-	record.row_key = row_key_build(ledger->key_layout, values, isnull);
-	/* the same bytes as the canonical text of that jsonb, without reading it back */
+	/* the canonical text of the key's jsonb, written from the values */
+	record.has_row_key = true;
 	resetStringInfo(&writer->key_text);
 	row_key_text(&writer->key_text, ledger->key_layout, values, isnull);
-	record.key_text_ready = true;
 	record.row_hash = hash;
 	record.detail = NULL;
 	return journal_append(writer, &record);
+}
+
+/* The same for the row in slot, its work done in rowcxt, reset after it. */
+void
+record_slot_entry(JournalWriter *writer, const LedgerRelation *ledger, const char *kind,
+				  int64 enablement_id, TupleTableSlot *slot, MemoryContext rowcxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(rowcxt);
+
+	slot_getallattrs(slot);
+	record_row_entry(writer, ledger, kind, enablement_id, slot->tts_values, slot->tts_isnull);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(rowcxt);
 }
 
 static TriggerData *
@@ -129,15 +141,8 @@ medchain_record_rows(PG_FUNCTION_ARGS)
 	tuplestore_rescan(rows);
 	while (tuplestore_gettupleslot(rows, true, false, slot))
 	{
-		MemoryContext old;
-
 		CHECK_FOR_INTERRUPTS();
-		old = MemoryContextSwitchTo(rowcxt);
-		slot_getallattrs(slot);
-		record_row_entry(writer, ledger, MC_KIND_INSERT, enablement_id,
-						 slot->tts_values, slot->tts_isnull);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(rowcxt);
+		record_slot_entry(writer, ledger, MC_KIND_INSERT, enablement_id, slot, rowcxt);
 	}
 	tuplestore_rescan(rows);
 	journal_close(writer);

@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 
+#include "executor/tuptable.h"
 #include "journal.h"
 #include "ledger_cache.h"
 
@@ -24,5 +25,8 @@ extern bool is_medchain_trigger_name(const char *name);
 extern int64 record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
 							  const char *kind, int64 enablement_id,
 							  Datum *values, bool *isnull);
+extern void record_slot_entry(JournalWriter *writer, const LedgerRelation *ledger,
+							  const char *kind, int64 enablement_id,
+							  TupleTableSlot *slot, MemoryContext rowcxt);
 
 #endif							/* MEDCHAIN_TRIGGERS_H */

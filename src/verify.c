@@ -8,10 +8,13 @@
  * when and with which key, it reads from the journal's hashed events
  * (enablement.c); the registry is a claim checked against them, and a
  * table the journal says is a ledger is checked whatever the registry
- * says.  The pending queue is checked against the unsealed entries, and a
- * block's first and last entry ids against its entries.
+ * says.  The pending queue and the batches are checked against the
+ * unsealed entries, and a block's first and last entry ids against its
+ * entries.
  *
- * One sequential pass over the journal does three jobs at once:
+ * One sequential pass over the journal, then over the batch rows (each
+ * batched entry taken as the journal row seal() would make of it), does
+ * three jobs at once:
  *
  * - each entry is re-hashed and compared with its entry_hash;
  * - each sealed entry's leaf goes into its block's Merkle tree, in
@@ -79,6 +82,7 @@
 #include "canonical_json.h"
 #include "chain_rules.h"
 #include "enablement.h"
+#include "entry_batches.h"
 #include "journal.h"
 #include "ledger_cache.h"
 #include "merkle.h"
@@ -210,6 +214,9 @@ typedef struct VerifyState
 	List	   *late_relations; /* events of relations the registry does not name */
 	List	   *registry_reported;	/* relations a registry finding named */
 	Tuplesortstate *unsealed;	/* ids of entries without a block */
+	Tuplesortstate *batched;	/* those of them that batch rows hold */
+	struct ChainWalk *walk;		/* the walk over the journal, while it runs */
+	TableCheck *late_check;		/* the late relation being checked */
 	int64		head_height;	/* -1 without blocks */
 	MemoryContext percall;		/* reset for every few entries and rows */
 	EntryCheckBuffers entry_buffers;
@@ -1466,8 +1473,12 @@ offer_entry(VerifyState *state, TableCheck *check, const CheckedEntry *checked,
 	take_entry(state, check, &entry);
 }
 
+/*
+ * One entry of the journal, or of a batch (batched: an entry a batch row
+ * holds, which is its own queue row).
+ */
 static void
-walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
+walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple, bool batched)
 {
 	TupleDesc	desc = RelationGetDescr(state->journal);
 	Datum	   *values = state->entry_values;
@@ -1497,7 +1508,11 @@ walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 						  problem == NULL);
 	}
 	else if (entry_id >= 0)
+	{
 		tuplesort_putdatum(state->unsealed, Int64GetDatum(entry_id), false);
+		if (batched)
+			tuplesort_putdatum(state->batched, Int64GetDatum(entry_id), false);
+	}
 
 	if (problem != NULL)
 	{
@@ -1535,6 +1550,46 @@ walk_entry(VerifyState *state, ChainWalk *walk, HeapTuple tuple)
 				entry_id, height, &state->entry_buffers.row_key);
 }
 
+/* An entry of a late relation, offered to its rows; the walk reported a broken one. */
+static void
+late_offer(VerifyState *state, TableCheck *check, HeapTuple tuple)
+{
+	CheckedEntry checked;
+	const AttrNumber *a = state->attnums;
+	int64		height;
+
+	heap_deform_tuple(tuple, RelationGetDescr(state->journal),
+					  state->entry_values, state->entry_isnull);
+	if (entry_integrity_problem(a, state->entry_values, state->entry_isnull,
+								&state->entry_buffers, &checked) == NULL &&
+		!checked.is_event)
+	{
+		height = state->entry_isnull[a[COL_BLOCK_HEIGHT] - 1] ? -1 :
+			DatumGetInt64(state->entry_values[a[COL_BLOCK_HEIGHT] - 1]);
+		offer_entry(state, check, &checked,
+					DatumGetInt64(state->entry_values[a[COL_ENTRY_ID] - 1]), height,
+					&state->entry_buffers.row_key);
+	}
+}
+
+static void
+late_batch(void *arg, EntryBatch *batch)
+{
+	VerifyState *state = arg;
+	int			i;
+
+	for (i = 0; i < batch->nentries; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(state->percall);
+
+		late_offer(state, state->late_check,
+				   batch_entry_tuple(state->journal, state->attnums, batch,
+									 &batch->entries[i], -1, 0));
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(state->percall);
+	}
+}
+
 /*
  * A relation whose events the registry does not name at all (its rows
  * were deleted): its history and rows, checked now, its entries read
@@ -1564,26 +1619,13 @@ late_relation_check(VerifyState *state, const char *relation)
 	while ((tuple = journal_scan_next(&scan)) != NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(state->percall);
-		CheckedEntry checked;
-		const AttrNumber *a = state->attnums;
-		int64		height;
 
-		heap_deform_tuple(tuple, RelationGetDescr(state->journal),
-						  state->entry_values, state->entry_isnull);
-		/* an entry that fails its own hash was reported by the walk */
-		if (entry_integrity_problem(a, state->entry_values, state->entry_isnull,
-									&state->entry_buffers, &checked) == NULL &&
-			!checked.is_event)
-		{
-			height = state->entry_isnull[a[COL_BLOCK_HEIGHT] - 1] ? -1 :
-				DatumGetInt64(state->entry_values[a[COL_BLOCK_HEIGHT] - 1]);
-			offer_entry(state, check, &checked,
-						DatumGetInt64(state->entry_values[a[COL_ENTRY_ID] - 1]), height,
-						&state->entry_buffers.row_key);
-		}
+		late_offer(state, check, tuple);
 		MemoryContextSwitchTo(old);
 	}
 	journal_scan_end(&scan);
+	state->late_check = check;
+	entry_batches_scan(state->snapshot, relation, late_batch, state);
 	table_check_finish(state, check);
 	row_streams_close(streams);
 	table_close(check->rel, AccessShareLock);
@@ -1632,6 +1674,11 @@ check_pending(VerifyState *state)
 	}
 	table_endscan(scan);
 	table_close(pending, AccessShareLock);
+	/* a batched entry is queued by its batch row */
+	tuplesort_performsort(state->batched);
+	while (next_id(state->batched, &entry))
+		tuplesort_putdatum(queued, Int64GetDatum(entry), false);
+	tuplesort_end(state->batched);
 
 	tuplesort_performsort(queued);
 	tuplesort_performsort(state->unsealed);
@@ -1644,13 +1691,16 @@ check_pending(VerifyState *state)
 		{
 			report(&state->findings, "queue_modified", NULL, NULL, queue, -1,
 				   "the pending queue names this entry more than once");
+			/* a batch row copied whole copies its entries too: one finding */
+			if (have_entry && entry == queue)
+				have_entry = next_id(state->unsealed, &entry);
 			have_queue = next_id(queued, &queue);
 		}
 		else if (have_entry && (!have_queue || entry < queue))
 		{
 			if (!entry_reported(&state->findings, entry))
 				report(&state->findings, "entry_unqueued", NULL, NULL, entry, -1,
-					   psprintf("the entry is neither sealed nor queued for sealing: a row of medchain.pending was deleted; re-queue it with INSERT INTO medchain.pending SELECT entry_id, ctid FROM medchain.entries WHERE entry_id = %lld",
+					   psprintf("the entry is neither sealed nor queued for sealing: a row of medchain.pending was deleted; re-queue it with INSERT INTO medchain.pending SELECT entry_id, ctid FROM medchain.journal WHERE entry_id = %lld",
 								(long long) entry));
 			have_entry = next_id(state->unsealed, &entry);
 		}
@@ -1749,6 +1799,66 @@ head_height(Snapshot snapshot)
 	return block_head(snapshot, &head) ? head.header.height : -1;
 }
 
+/* A batch row that cannot be read is reported whole; its entries cannot be. */
+static void
+report_malformed_batch(VerifyState *state, const EntryBatch *batch)
+{
+	report(&state->findings, "entry_modified", batch->relation, NULL, -1, -1,
+		   psprintf("entry batch (%u,%u) cannot be read: %s",
+					ItemPointerGetBlockNumber(&batch->tid),
+					ItemPointerGetOffsetNumber(&batch->tid), batch->malformed));
+}
+
+/* Is there a journal row with this id?  A batched entry must have none. */
+static bool
+journal_has_entry(VerifyState *state, int64 entry_id)
+{
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		found;
+
+	ScanKeyInit(&key, state->attnums[COL_ENTRY_ID], BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(entry_id));
+	scan = systable_beginscan(state->journal, medchain_relation("entries_pkey"), true,
+							  state->snapshot, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	return found;
+}
+
+/*
+ * The entries of a batch row go through the walk as the journal rows
+ * seal() will make of them; each is queued by being there.
+ */
+static void
+walk_batch(void *arg, EntryBatch *batch)
+{
+	VerifyState *state = arg;
+	int			i;
+
+	if (batch->malformed != NULL)
+		report_malformed_batch(state, batch);
+	for (i = 0; i < batch->nentries; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(state->percall);
+		const BatchEntry *entry = &batch->entries[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (journal_has_entry(state, entry->entry_id))
+			report(&state->findings, "queue_modified", batch->relation, NULL,
+				   entry->entry_id, -1,
+				   psprintf("entry batch (%u,%u) holds an entry that the journal has too",
+							ItemPointerGetBlockNumber(&batch->tid),
+							ItemPointerGetOffsetNumber(&batch->tid)));
+		else
+			walk_entry(state, state->walk,
+					   batch_entry_tuple(state->journal, state->attnums, batch, entry, -1, 0),
+					   true);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(state->percall);
+	}
+}
+
 static void
 walk_journal(VerifyState *state)
 {
@@ -1775,7 +1885,7 @@ walk_journal(VerifyState *state)
 		MemoryContext old = MemoryContextSwitchTo(state->percall);
 
 		CHECK_FOR_INTERRUPTS();
-		walk_entry(state, &walk, tuple);
+		walk_entry(state, &walk, tuple, false);
 		MemoryContextSwitchTo(old);
 		/* what an entry leaves behind is small: free it in batches */
 		if (++entries_walked % 1024 == 0)
@@ -1783,6 +1893,8 @@ walk_journal(VerifyState *state)
 	}
 	table_endscan(scan);
 	MemoryContextReset(state->percall);
+	state->walk = &walk;
+	entry_batches_scan(state->snapshot, NULL, walk_batch, state);
 
 	blocks_settle(state, &walk);
 
@@ -1855,7 +1967,7 @@ medchain_verify(PG_FUNCTION_ARGS)
 	/* rows are encoded, by this backend and its workers, under fixed settings */
 	settings_level = medchain_value_settings_fix();
 	state.snapshot = RegisterSnapshot(GetActiveSnapshot());
-	state.journal = table_open(medchain_relation("entries"), AccessShareLock);
+	state.journal = table_open(medchain_journal_relid(), AccessShareLock);
 	entry_columns_find(state.journal, state.attnums);
 	if (OidIsValid(state.only))
 		require_ledger_table(&state, state.only);
@@ -1866,6 +1978,8 @@ medchain_verify(PG_FUNCTION_ARGS)
 	entry_check_buffers_init(&state.entry_buffers);
 	state.unsealed = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid,
 										   false, work_mem, NULL, TUPLESORT_NONE);
+	state.batched = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid,
+										  false, work_mem, NULL, TUPLESORT_NONE);
 
 	state.head_height = head_height(state.snapshot);
 	ledgers_load(&state);

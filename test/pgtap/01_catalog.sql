@@ -2,13 +2,18 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(70);
+SELECT plan(75);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
 SELECT has_role('medchain_auditor');
 
-SELECT has_table('medchain', 'entries', 'journal table');
+SELECT has_table('medchain', 'journal', 'journal table');
+SELECT has_view('medchain', 'entries', 'entries view: the journal and the batched entries');
+SELECT has_table('medchain', 'entry_batches', 'batches of entries waiting to be sealed');
+SELECT table_privs_are('medchain', 'entry_batches', 'public', ARRAY['SELECT']);
+SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'medchain.entry_batches'::regclass),
+	'row-level security on the batches');
 SELECT col_type_is('medchain', 'entries', 'entry_id', 'bigint', 'entry_id bigint');
 SELECT col_type_is('medchain', 'entries', 'relation', 'text', 'relation text');
 SELECT col_type_is('medchain', 'entries', 'row_key', 'jsonb', 'row_key jsonb');
@@ -19,9 +24,9 @@ SELECT col_type_is('medchain', 'entries', 'recorded_by', 'name', 'recorded_by na
 SELECT col_type_is('medchain', 'entries', 'recorded_at', 'timestamp with time zone', 'recorded_at timestamptz');
 SELECT col_type_is('medchain', 'entries', 'xact', 'xid8', 'xact xid8');
 SELECT col_type_is('medchain', 'entries', 'block_height', 'bigint', 'block_height bigint');
-SELECT col_is_pk('medchain', 'entries', 'entry_id', 'entry_id is the primary key');
-SELECT col_not_null('medchain', 'entries', 'row_hash', 'row_hash is never NULL');
-SELECT col_not_null('medchain', 'entries', 'entry_hash', 'entry_hash is never NULL');
+SELECT col_is_pk('medchain', 'journal', 'entry_id', 'entry_id is the primary key');
+SELECT col_not_null('medchain', 'journal', 'row_hash', 'row_hash is never NULL');
+SELECT col_not_null('medchain', 'journal', 'entry_hash', 'entry_hash is never NULL');
 
 SELECT has_table('medchain', 'ledger_registry', 'registry table');
 SELECT has_view('medchain', 'ledger_tables', 'ledger_tables view');
@@ -46,18 +51,19 @@ SELECT function_privs_are('medchain', 'enable', ARRAY['regclass', 'boolean'], 'm
 SELECT function_privs_are('medchain', 'disable', ARRAY['regclass', 'text'], 'public', ARRAY[]::text[]);
 SELECT function_privs_are('medchain', 'disable', ARRAY['regclass', 'text'], 'medchain_admin', ARRAY['EXECUTE']);
 -- Nobody but the owner writes the journal.
+SELECT table_privs_are('medchain', 'journal', 'public', ARRAY['SELECT']);
 SELECT table_privs_are('medchain', 'entries', 'public', ARRAY['SELECT']);
-SELECT ok(NOT has_table_privilege('medchain_admin', 'medchain.entries', 'INSERT, UPDATE, DELETE, TRUNCATE'),
+SELECT ok(NOT has_table_privilege('medchain_admin', 'medchain.journal', 'INSERT, UPDATE, DELETE, TRUNCATE'),
 	'medchain_admin cannot write the journal');
-SELECT ok(NOT has_table_privilege('medchain_auditor', 'medchain.entries', 'INSERT, UPDATE, DELETE, TRUNCATE'),
+SELECT ok(NOT has_table_privilege('medchain_auditor', 'medchain.journal', 'INSERT, UPDATE, DELETE, TRUNCATE'),
 	'medchain_auditor cannot write the journal');
 SELECT table_privs_are('medchain', 'ledger_registry', 'public', ARRAY['SELECT']);
-SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'medchain.entries'::regclass),
+SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'medchain.journal'::regclass),
 	'row-level security on the journal');
 
 -- The journal and registry travel with pg_dump.
 SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'medchain'$$,
-	ARRAY['medchain.entries', 'medchain.entries_entry_id_seq', 'medchain.ledger_registry',
+	ARRAY['medchain.journal', 'medchain.entry_batches', 'medchain.entries_entry_id_seq', 'medchain.ledger_registry',
 		  'medchain.ledger_registry_registration_id_seq', 'medchain.pending', 'medchain.blocks'],
 	'journal, registry, pending queue, blocks and their sequences are dumped');
 
@@ -99,7 +105,7 @@ SELECT is((SELECT evtevent::text FROM pg_event_trigger WHERE evtname = 'medchain
 -- Version 1.1: format version 2, enablements named by the journal.
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'medchain'), '1.2', 'extension version 1.2');
 SELECT col_type_is('medchain', 'entries', 'format_version', 'smallint', 'entries say their format version');
-SELECT col_not_null('medchain', 'entries', 'format_version', 'format_version is never NULL');
+SELECT col_not_null('medchain', 'journal', 'format_version', 'format_version is never NULL');
 SELECT col_type_is('medchain', 'entries', 'enablement_id', 'bigint', 'entries name their enablement');
 SELECT col_type_is('medchain', 'ledger_registry', 'enablement_id', 'bigint', 'registrations name their enablement');
 SELECT hasnt_column('medchain', 'ledger_registry', 'prior_entry_id', 'no enablement boundary by entry id');

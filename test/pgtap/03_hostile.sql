@@ -1058,16 +1058,15 @@ SELECT is(hostile_probe.tampered($$
   FROM (VALUES (1, 'superuser'), (2, 'hostile_auditor'), (3, 'hostile_owner')) r(i, role),
 	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
  ORDER BY r.i, p.i;
-SELECT is(hostile_probe.tampered($$DELETE FROM medchain.pending$$,
+SELECT is(hostile_probe.tampered($$DELETE FROM medchain.entry_batches$$,
 		r.role, p.path, $$
-		SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', v.finding, e.relation, e.row_key), '; '
-									 ORDER BY e.relation COLLATE pg_catalog."C")
-		  FROM medchain.verify() v
-		  LEFT JOIN medchain.entries e ON e.entry_id OPERATOR(pg_catalog.=) v.entry_id$$),
-	'entry_unqueued "Patient ü"."Befund ü" {"id": 7, "Key \"col\"": "g"}; '
-	'entry_unqueued "Ward ""7"""."a.b; DROP TABLE x; --" {"Patient ü": "pending ü"}; '
-	'entry_unqueued "Ward ""7"""."select" {"Key \"col\"": 9}',
-	format('verify() as %s, %s, names the entries whose queue rows were deleted', r.role, p.label))
+		SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', v.finding, v.relation, v.row_key), '; '
+									 ORDER BY v.relation COLLATE pg_catalog."C")
+		  FROM medchain.verify() v$$),
+	'row_unrecorded "Patient ü"."Befund ü" {"id": 7, "Key \"col\"": "g"}; '
+	'row_unrecorded "Ward ""7"""."a.b; DROP TABLE x; --" {"Patient ü": "pending ü"}; '
+	'row_unrecorded "Ward ""7"""."select" {"Key \"col\"": 9}',
+	format('verify() as %s, %s, names the rows whose batched entries were deleted', r.role, p.label))
   FROM (VALUES (1, 'superuser'), (2, 'hostile_auditor'), (3, 'hostile_owner')) r(i, role),
 	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
  ORDER BY r.i, p.i;

@@ -195,8 +195,13 @@ foreach my $line (split /\n/, query(q{SELECT relation || '|' || rows_recorded FR
 
 # The next block seals the entries pending from 1.1, the one recorded
 # before the update and the new ones, on top of the 1.1 chain.
-my $pending = query('SELECT count(*) FROM medchain.pending');
+# 1.1's and the one inserted before the update wait in the queue, the new
+# ones in batches.
+is(query('SELECT count(*) FROM medchain.pending'), 3, 'the entries of 1.1 wait in the queue');
+my $pending = query('SELECT count(*) FROM medchain.entries WHERE block_height IS NULL');
 is($pending, 2 + 1 + 2500 + 4 + 3, 'all of them are pending');
+is(query('SELECT pending_entries FROM medchain.chain_status'), $pending,
+	'chain_status counts them all');
 my $height = query('SELECT medchain.seal()');
 is($height, $head + 1, 'seal() makes the next block');
 is(query(qq{SELECT format_version || ',' || min_difficulty || ',' || entry_count
