@@ -118,15 +118,17 @@ direct_insert(DirectTable *table, HeapTuple tuple)
 /*
  * Insert the tuples of n slots at once: one WAL record and one buffer
  * lock per page instead of per tuple, as COPY does.  Each slot's tts_tid
- * tells where its tuple went.  No bulk-insert ring: the pages stay in
- * shared buffers for seal(), which updates every entry soon after.
+ * tells where its tuple went.  bistate, if not NULL, writes the pages
+ * through a small ring of buffers, as COPY does, so that a large load does
+ * not push everything else out of shared buffers.
  */
 void
-direct_multi_insert(DirectTable *table, TupleTableSlot **slots, int n)
+direct_multi_insert(DirectTable *table, TupleTableSlot **slots, int n,
+					BulkInsertState bistate)
 {
 	int			i;
 
-	heap_multi_insert(table->rel, slots, n, GetCurrentCommandId(true), 0, NULL);
+	heap_multi_insert(table->rel, slots, n, GetCurrentCommandId(true), 0, bistate);
 	for (i = 0; i < n; i++)
 		insert_slot_index_entries(table, slots[i], &slots[i]->tts_tid);
 }

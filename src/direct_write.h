@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/htup.h"
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
@@ -28,7 +29,8 @@ typedef struct DirectTable
 
 extern DirectTable *direct_open(Oid relid, LOCKMODE lockmode);
 extern void direct_insert(DirectTable *table, HeapTuple tuple);
-extern void direct_multi_insert(DirectTable *table, TupleTableSlot **slots, int n);
+extern void direct_multi_insert(DirectTable *table, TupleTableSlot **slots, int n,
+								BulkInsertState bistate);
 extern void direct_update(DirectTable *table, ItemPointer otid, HeapTuple tuple);
 extern void direct_close(DirectTable *table);
 

@@ -195,7 +195,15 @@ batch_rows_write(BatchWriter *bw)
 
 	if (bw->nrows == 0)
 		return;
-	direct_multi_insert(bw->table, bw->rows, bw->nrows);
+	/* a statement that fills a whole set of rows is a bulk load */
+	if (bw->nrows == MC_BATCH_ROWS && bw->bistate == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(bw->cxt);
+
+		bw->bistate = GetBulkInsertState();
+		MemoryContextSwitchTo(old);
+	}
+	direct_multi_insert(bw->table, bw->rows, bw->nrows, bw->bistate);
 	for (i = 0; i < bw->nrows; i++)
 		ExecClearTuple(bw->rows[i]);
 	bw->nrows = 0;
@@ -216,6 +224,8 @@ batch_writer_close(BatchWriter *bw)
 
 	for (i = 0; i < MC_BATCH_ROWS && bw->rows[i] != NULL; i++)
 		ExecDropSingleTupleTableSlot(bw->rows[i]);
+	if (bw->bistate != NULL)
+		FreeBulkInsertState(bw->bistate);
 	direct_close(bw->table);
 }
 

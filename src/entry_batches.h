@@ -18,6 +18,7 @@
 
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/htup.h"
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
@@ -81,6 +82,7 @@ typedef struct BatchWriter
 	MemoryContext cxt;			/* the writer's */
 	int			nrows;			/* rows formed, not yet written */
 	TupleTableSlot *rows[MC_BATCH_ROWS];
+	BulkInsertState bistate;	/* once a statement proves a bulk load */
 } BatchWriter;
 
 extern void batch_writer_open(BatchWriter *bw);

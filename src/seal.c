@@ -407,7 +407,7 @@ batched_entries_insert(SealState *state)
 
 	if (state->nslots == 0)
 		return;
-	direct_multi_insert(state->entries, state->slots, state->nslots);
+	direct_multi_insert(state->entries, state->slots, state->nslots, NULL);
 	for (i = 0; i < state->nslots; i++)
 		ExecClearTuple(state->slots[i]);
 	state->nslots = 0;
