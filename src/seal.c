@@ -293,10 +293,12 @@ typedef struct SealState
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];
 	MerkleBuilder merkle;
 	HTAB	   *touched;
+	TouchedBatch *cached[MC_SEAL_BATCHES_CACHED];	/* those unpacked now */
 	int			ncached;
 	uint64		uses;
 	TupleTableSlot *slots[MC_SEAL_INSERT_BATCH];	/* batched entries, placed */
 	int			nslots;
+	MemoryContext insertcxt;	/* their tuples, until written */
 } SealState;
 
 /* Seal one entry as leaf `leaf` of block `height`. */
@@ -339,24 +341,23 @@ seal_entry(SealState *state, const PendingEntry *pending, int64 height, int32 le
 	simple_heap_delete(state->pending, (ItemPointer) &pending->pending_tid);
 }
 
-/* Drop the unpacked entries of the batch used longest ago. */
+/*
+ * Drop the unpacked entries of the batch used longest ago; the cached
+ * ones are few, and listed apart from the hash of every batch touched.
+ */
 static void
 batch_cache_evict(SealState *state)
 {
-	HASH_SEQ_STATUS seq;
-	TouchedBatch *t;
-	TouchedBatch *oldest = NULL;
+	int			oldest = 0;
+	int			i;
 
-	hash_seq_init(&seq, state->touched);
-	while ((t = hash_seq_search(&seq)) != NULL)
-		if (t->batch != NULL && (oldest == NULL || t->last_use < oldest->last_use))
-			oldest = t;
-	if (oldest == NULL)
-		return;
-	MemoryContextDelete(oldest->cxt);
-	oldest->cxt = NULL;
-	oldest->batch = NULL;
-	state->ncached--;
+	for (i = 1; i < state->ncached; i++)
+		if (state->cached[i]->last_use < state->cached[oldest]->last_use)
+			oldest = i;
+	MemoryContextDelete(state->cached[oldest]->cxt);
+	state->cached[oldest]->cxt = NULL;
+	state->cached[oldest]->batch = NULL;
+	state->cached[oldest] = state->cached[--state->ncached];
 }
 
 static TouchedBatch *
@@ -394,7 +395,7 @@ batch_touch(SealState *state, ItemPointer tid)
 			t->taken = MemoryContextAllocZero(TopTransactionContext,
 											  sizeof(bool) * t->nentries);
 		}
-		state->ncached++;
+		state->cached[state->ncached++] = t;
 	}
 	t->last_use = ++state->uses;
 	return t;
@@ -411,6 +412,7 @@ batched_entries_insert(SealState *state)
 	for (i = 0; i < state->nslots; i++)
 		ExecClearTuple(state->slots[i]);
 	state->nslots = 0;
+	MemoryContextReset(state->insertcxt);
 }
 
 /*
@@ -432,14 +434,15 @@ seal_batched_entry(SealState *state, const PendingEntry *pending, int64 height, 
 	t->ntaken++;
 	merkle_add_entry(&state->merkle, entry->entry_hash);
 
+	/* formed where it lives until its set of rows is written */
+	old = MemoryContextSwitchTo(state->insertcxt);
 	tuple = batch_entry_tuple(state->entries->rel, state->attnums, t->batch, entry,
 							  height, leaf);
-	/* the slot keeps it past the per-entry context */
-	old = MemoryContextSwitchTo(TopTransactionContext);
+	MemoryContextSwitchTo(TopTransactionContext);
 	if (state->slots[state->nslots] == NULL)
 		state->slots[state->nslots] =
 			MakeSingleTupleTableSlot(RelationGetDescr(state->entries->rel), &TTSOpsHeapTuple);
-	ExecStoreHeapTuple(heap_copytuple(tuple), state->slots[state->nslots], true);
+	ExecStoreHeapTuple(tuple, state->slots[state->nslots], false);
 	MemoryContextSwitchTo(old);
 	if (++state->nslots == MC_SEAL_INSERT_BATCH)
 		batched_entries_insert(state);
@@ -585,6 +588,8 @@ medchain_seal(PG_FUNCTION_ARGS)
 	state.uses = 0;
 	state.nslots = 0;
 	memset(state.slots, 0, sizeof(state.slots));
+	state.insertcxt = AllocSetContextCreate(CurrentMemoryContext, "medchain seal rows",
+											ALLOCSET_DEFAULT_SIZES);
 
 	memset(&block, 0, sizeof(block));
 	block.header.format_version = MC_BLOCK_FORMAT_CURRENT;
