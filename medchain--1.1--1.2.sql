@@ -86,6 +86,13 @@ SELECT pg_catalog.pg_extension_config_dump('medchain.entry_batches', '');
 -- arrive sealed and are never updated: no room is kept for it any more.
 ALTER TABLE medchain.entries RENAME TO journal;
 ALTER TABLE medchain.journal SET (fillfactor = 100);
+-- seal() inserts an entry into this index per sealed row: compare the
+-- table names byte by byte, as text_pattern_ops does, rather than through
+-- the locale's collation at every step down the tree.  Equality lookups
+-- by name (all that medchain and provenance queries do) still use it.
+DROP INDEX medchain.entries_relation_row_key_idx;
+CREATE INDEX entries_relation_row_key_idx
+	ON medchain.journal (relation text_pattern_ops, row_key);
 COMMENT ON TABLE medchain.journal IS
 	'Journal of ledger tables: sealed entries and events, written only by medchain; medchain.entries adds the entries waiting in batches';
 
