@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * canonical_json.c
- *	  Canonical JSON text, written straight from a jsonb value.
+ *	  Canonical JSON text, written straight from a jsonb value, and read
+ *	  back into one (a batched entry's key).
  *
  * jsonb_out orders object keys by their length and bytes in the database
  * encoding, so in a LATIN1 database {"ß": 1, "ab": 2} prints in another
@@ -26,6 +27,8 @@
  */
 #include "postgres.h"
 
+#include "common/jsonapi.h"
+#include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -237,4 +240,126 @@ void
 canonical_json_append(StringInfo buf, Jsonb *value)
 {
 	put_container(buf, &value->root);
+}
+
+/* ---------- from canonical text back to jsonb ---------- */
+
+/* Building a jsonb from JSON text as jsonb_in does, without its errors. */
+typedef struct KeyParse
+{
+	JsonbParseState *state;
+	JsonbValue *result;
+} KeyParse;
+
+static void
+key_push(KeyParse *parse, JsonbIteratorToken token, JsonbValue *value)
+{
+	parse->result = pushJsonbValue(&parse->state, token, value);
+}
+
+static void
+key_object_start(void *arg)
+{
+	key_push(arg, WJB_BEGIN_OBJECT, NULL);
+}
+
+static void
+key_object_end(void *arg)
+{
+	key_push(arg, WJB_END_OBJECT, NULL);
+}
+
+static void
+key_array_start(void *arg)
+{
+	key_push(arg, WJB_BEGIN_ARRAY, NULL);
+}
+
+static void
+key_array_end(void *arg)
+{
+	key_push(arg, WJB_END_ARRAY, NULL);
+}
+
+static void
+key_field(void *arg, char *fname, bool isnull)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = fname;
+	v.val.string.len = strlen(fname);
+	key_push(arg, WJB_KEY, &v);
+}
+
+static void
+key_scalar(void *arg, char *token, JsonTokenType type)
+{
+	KeyParse   *parse = arg;
+	JsonbValue	v;
+
+	switch (type)
+	{
+		case JSON_TOKEN_STRING:
+			v.type = jbvString;
+			v.val.string.val = token;
+			v.val.string.len = strlen(token);
+			break;
+		case JSON_TOKEN_NUMBER:
+			v.type = jbvNumeric;
+			v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in,
+																CStringGetDatum(token),
+																ObjectIdGetDatum(InvalidOid),
+																Int32GetDatum(-1)));
+			break;
+		case JSON_TOKEN_TRUE:
+		case JSON_TOKEN_FALSE:
+			v.type = jbvBool;
+			v.val.boolean = type == JSON_TOKEN_TRUE;
+			break;
+		default:
+			v.type = jbvNull;
+			break;
+	}
+	if (parse->state == NULL)
+	{
+		JsonbValue	array;
+
+		array.type = jbvArray;
+		array.val.array.rawScalar = true;
+		array.val.array.nElems = 1;
+		key_push(parse, WJB_BEGIN_ARRAY, &array);
+		key_push(parse, WJB_ELEM, &v);
+		key_push(parse, WJB_END_ARRAY, NULL);
+	}
+	else
+		key_push(parse, parse->state->contVal.type == jbvArray ? WJB_ELEM : WJB_VALUE, &v);
+}
+
+/*
+ * JSON text in UTF-8 (a row key's canonical text, as entries hash it) as
+ * the jsonb jsonb_in would make of it, in one pass; NULL if it is not JSON
+ * (a batch row altered by hand), without an error.
+ */
+Jsonb *
+canonical_json_parse(const char *utf8, int len)
+{
+	char	   *text = pg_any_to_server(utf8, len, PG_UTF8);
+	JsonLexContext *lex = makeJsonLexContextCstringLen(text,
+													   text == utf8 ? len : strlen(text),
+													   GetDatabaseEncoding(), true);
+	KeyParse	parse = {NULL, NULL};
+	JsonSemAction sem;
+
+	memset(&sem, 0, sizeof(sem));
+	sem.semstate = &parse;
+	sem.object_start = key_object_start;
+	sem.object_end = key_object_end;
+	sem.array_start = key_array_start;
+	sem.array_end = key_array_end;
+	sem.object_field_start = key_field;
+	sem.scalar = key_scalar;
+	if (pg_parse_json(lex, &sem) != JSON_SUCCESS || parse.result == NULL)
+		return NULL;
+	return JsonbValueToJsonb(parse.result);
 }

@@ -19,6 +19,9 @@
 /* Append the canonical UTF-8 text of a jsonb value. */
 extern void canonical_json_append(StringInfo buf, Jsonb *value);
 
+/* Canonical text (UTF-8) back to jsonb; NULL if it is not JSON. */
+extern Jsonb *canonical_json_parse(const char *utf8, int len);
+
 /* Append text in the server encoding as a JSON string, in UTF-8. */
 extern void canonical_json_string(StringInfo buf, const char *text, int len);
 

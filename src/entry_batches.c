@@ -46,6 +46,7 @@
 #include "ledger_cache.h"
 #include "privileges.h"
 
+#include "canonical_json.h"
 #include "entry_batches.h"
 #include "sha256.h"
 #include "wire.h"
@@ -381,123 +382,6 @@ entry_batch_fetch(Relation batches, Snapshot snapshot, ItemPointer tid, EntryBat
 	return true;
 }
 
-/* Building a jsonb from JSON text as jsonb_in does, without its errors. */
-typedef struct KeyParse
-{
-	JsonbParseState *state;
-	JsonbValue *result;
-} KeyParse;
-
-static void
-key_push(KeyParse *parse, JsonbIteratorToken token, JsonbValue *value)
-{
-	parse->result = pushJsonbValue(&parse->state, token, value);
-}
-
-static void
-key_object_start(void *arg)
-{
-	key_push(arg, WJB_BEGIN_OBJECT, NULL);
-}
-
-static void
-key_object_end(void *arg)
-{
-	key_push(arg, WJB_END_OBJECT, NULL);
-}
-
-static void
-key_array_start(void *arg)
-{
-	key_push(arg, WJB_BEGIN_ARRAY, NULL);
-}
-
-static void
-key_array_end(void *arg)
-{
-	key_push(arg, WJB_END_ARRAY, NULL);
-}
-
-static void
-key_field(void *arg, char *fname, bool isnull)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = fname;
-	v.val.string.len = strlen(fname);
-	key_push(arg, WJB_KEY, &v);
-}
-
-static void
-key_scalar(void *arg, char *token, JsonTokenType type)
-{
-	KeyParse   *parse = arg;
-	JsonbValue	v;
-
-	switch (type)
-	{
-		case JSON_TOKEN_STRING:
-			v.type = jbvString;
-			v.val.string.val = token;
-			v.val.string.len = strlen(token);
-			break;
-		case JSON_TOKEN_NUMBER:
-			v.type = jbvNumeric;
-			v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in,
-																CStringGetDatum(token),
-																ObjectIdGetDatum(InvalidOid),
-																Int32GetDatum(-1)));
-			break;
-		case JSON_TOKEN_TRUE:
-		case JSON_TOKEN_FALSE:
-			v.type = jbvBool;
-			v.val.boolean = type == JSON_TOKEN_TRUE;
-			break;
-		default:
-			v.type = jbvNull;
-			break;
-	}
-	if (parse->state == NULL)
-	{
-		JsonbValue	array;
-
-		array.type = jbvArray;
-		array.val.array.rawScalar = true;
-		array.val.array.nElems = 1;
-		key_push(parse, WJB_BEGIN_ARRAY, &array);
-		key_push(parse, WJB_ELEM, &v);
-		key_push(parse, WJB_END_ARRAY, NULL);
-	}
-	else
-		key_push(parse, parse->state->contVal.type == jbvArray ? WJB_ELEM : WJB_VALUE, &v);
-}
-
-/*
- * The key's text as the jsonb jsonb_in would make of it, in one pass; NULL
- * if it is not JSON (a batch row altered by hand), without an error.
- */
-static Jsonb *
-key_jsonb(const char *text, int len)
-{
-	JsonLexContext *lex = makeJsonLexContextCstringLen((char *) text, len,
-													   GetDatabaseEncoding(), true);
-	KeyParse	parse = {NULL, NULL};
-	JsonSemAction sem;
-
-	memset(&sem, 0, sizeof(sem));
-	sem.semstate = &parse;
-	sem.object_start = key_object_start;
-	sem.object_end = key_object_end;
-	sem.array_start = key_array_start;
-	sem.array_end = key_array_end;
-	sem.object_field_start = key_field;
-	sem.scalar = key_scalar;
-	if (pg_parse_json(lex, &sem) != JSON_SUCCESS || parse.result == NULL)
-		return NULL;
-	return JsonbValueToJsonb(parse.result);
-}
-
 HeapTuple
 batch_entry_tuple(Relation journal, const AttrNumber *attnums, const EntryBatch *batch,
 				  const BatchEntry *entry, int64 height, int32 leaf)
@@ -505,8 +389,6 @@ batch_entry_tuple(Relation journal, const AttrNumber *attnums, const EntryBatch 
 	TupleDesc	desc = RelationGetDescr(journal);
 	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
 	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
-	char	   *key = pg_any_to_server(entry->key_utf8.data, entry->key_utf8.len, PG_UTF8);
-	int			keylen = key == entry->key_utf8.data ? entry->key_utf8.len : strlen(key);
 	Jsonb	   *row_key;
 
 	memset(isnull, true, sizeof(bool) * desc->natts);
@@ -514,7 +396,7 @@ batch_entry_tuple(Relation journal, const AttrNumber *attnums, const EntryBatch 
 	SET(COL_ENTRY_ID, Int64GetDatum(entry->entry_id));
 	SET(COL_RELATION, CStringGetTextDatum(batch->relation));
 	/* a key that is not JSON leaves row_key NULL, which verify() reports */
-	if ((row_key = key_jsonb(key, keylen)) != NULL)
+	if ((row_key = canonical_json_parse(entry->key_utf8.data, entry->key_utf8.len)) != NULL)
 		SET(COL_ROW_KEY, JsonbPGetDatum(row_key));
 	SET(COL_ROW_HASH, PointerGetDatum(mc_hash_to_bytea(entry->row_hash)));
 	SET(COL_ENTRY_HASH, PointerGetDatum(mc_hash_to_bytea(entry->entry_hash)));

@@ -381,10 +381,8 @@ entry_insert(JournalWriter *writer, const JournalRecord *record, const EntryFiel
 			case COL_ROW_KEY:
 				if (!record->has_row_key)
 					continue;
-				value = DirectFunctionCall1(jsonb_in,
-											CStringGetDatum(pg_any_to_server(writer->key_text.data,
-																			 writer->key_text.len,
-																			 PG_UTF8)));
+				value = JsonbPGetDatum(canonical_json_parse(writer->key_text.data,
+															writer->key_text.len));
 				break;
 			case COL_ROW_HASH:
 				value = PointerGetDatum(mc_hash_to_bytea(record->row_hash));

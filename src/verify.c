@@ -113,16 +113,6 @@ typedef struct Findings
 	MemoryContext cxt;			/* lives as long as verify() */
 } Findings;
 
-/* A key's canonical UTF-8 text as the jsonb a finding's row_key holds. */
-static Jsonb *
-key_text_jsonb(const char *key, uint32 len)
-{
-	char	   *server = pg_any_to_server(key, len, PG_UTF8);
-
-	if (server == key)
-		server = pnstrdup(key, len);
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(server)));
-}
 
 /* entry_id and block_height are NULL when negative. */
 static void
@@ -253,7 +243,7 @@ pair_check(VerifyState *state, TableCheck *check, const Unpaired *entry,
 
 	if (!entry->altered && memcmp(hash, entry->row_hash, MC_HASH_LEN) != 0)
 		report(&state->findings, "row_modified", check->relation,
-			   key_text_jsonb(entry->key, entry->key_len),
+			   canonical_json_parse(entry->key, entry->key_len),
 			   entry->entry_id, entry->block_height,
 			   "the row no longer hashes to its entry's row_hash");
 }
@@ -436,7 +426,7 @@ report_row_missing(VerifyState *state, TableCheck *check, const Unpaired *entry)
 	if (entry->altered)
 		return;					/* reported with its own finding */
 	report(&state->findings, "row_missing", check->relation,
-		   key_text_jsonb(entry->key, entry->key_len), entry->entry_id, entry->block_height,
+		   canonical_json_parse(entry->key, entry->key_len), entry->entry_id, entry->block_height,
 		   "the recorded row's key is gone from the table");
 }
 
@@ -444,7 +434,7 @@ static void
 report_row_unrecorded(VerifyState *state, TableCheck *check, const Unpaired *row)
 {
 	report(&state->findings, "row_unrecorded", check->relation,
-		   key_text_jsonb(row->key, row->key_len), -1, -1,
+		   canonical_json_parse(row->key, row->key_len), -1, -1,
 		   "the row has no entry in medchain.entries");
 }
 
@@ -599,7 +589,7 @@ resolve_leftovers(VerifyState *state, TableCheck *check, Leftovers *left)
 		if (match != NULL)
 		{
 			report_entry(&state->findings, check->relation,
-						 key_text_jsonb(entry->key, entry->key_len),
+						 canonical_json_parse(entry->key, entry->key_len),
 						 entry->entry_id, entry->block_height,
 						 psprintf("its row_key names no row of the table; the row it records has key %s",
 								  pnstrdup(match->key, match->key_len)));
