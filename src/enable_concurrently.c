@@ -36,9 +36,11 @@
  * Two cases cannot be told by transaction id alone, and are told by
  * looking the row's key up among the enablement's entries: a frozen row
  * whose inserting transaction id lies above the horizon (frozen ids may
- * wrap around), and every row after the table was rewritten (VACUUM FULL,
- * CLUSTER) between a failure and the resume, which moves rows between the
- * ranges.  While the worker runs it holds ShareUpdateExclusiveLock on the
+ * wrap around), and, after the table was rewritten (VACUUM FULL, CLUSTER)
+ * between a failure and the resume, which moves rows between the ranges,
+ * every row from before the triggers: the baseline starts over, and the
+ * part done before the rewrite may have recorded it (sealed first, so that
+ * the journal's index answers).  While the worker runs it holds ShareUpdateExclusiveLock on the
  * table for its session, which keeps such rewrites and other DDL away.
  *
  *-------------------------------------------------------------------------
@@ -351,10 +353,13 @@ inserted_after_triggers(HeapTupleHeader tuple, const EnableProgress *progress, b
 				   xidComparator) != NULL;
 }
 
-/* Does the enablement have an entry for this row already? */
+/*
+ * Does the enablement have an entry for this row already: sealed, or with
+ * batched, waiting in a batch too?
+ */
 static bool
 journal_has_row(Relation journal, const AttrNumber *attnums, const LedgerRelation *ledger,
-				int64 enablement_id, Datum *values, bool *isnull)
+				int64 enablement_id, Datum *values, bool *isnull, bool batched)
 {
 	Enablement	e;
 	HeapTuple	entry;
@@ -364,16 +369,47 @@ journal_has_row(Relation journal, const AttrNumber *attnums, const LedgerRelatio
 	e.format_version = MC_FORMAT_CURRENT;
 	entry = enablement_row_entry(journal, attnums, &e, ledger->relation_name,
 								 row_key_build(ledger->key_layout, values, isnull),
-								 GetActiveSnapshot());
+								 GetActiveSnapshot(), batched);
 	return entry != NULL;
 }
 
-/* A table rewritten since: start over, and look every row up. */
+static void
+count_batches(void *arg, EntryBatch *batch)
+{
+	(*(int64 *) arg)++;
+}
+
+/*
+ * After a rewrite the baseline looks rows up through the journal's index
+ * alone: the entries recorded before it must be sealed.
+ */
+static void
+require_no_batches(Relation rel)
+{
+	int64		batches = 0;
+
+	entry_batches_scan(GetActiveSnapshot(), ledger_relation_name(rel), count_batches, &batches);
+	if (batches > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s was rewritten while it was being enabled, and entries of it wait in batches",
+						ledger_relation_name(rel)),
+				 errdetail("Its baseline starts over, looking each row up in the journal, which it does only for sealed entries."),
+				 errhint("Run medchain.seal(), then call medchain.enable() with concurrently => true again.")));
+}
+
+/*
+ * A table rewritten since: start over, and look up every row that its
+ * inserting transaction puts before the triggers, in case the part done
+ * before the rewrite recorded it.  Those entries must be sealed by now.
+ */
 static void
 progress_restart(EnableProgress *progress, Relation rel)
 {
 	Oid			argtypes[3] = {INT8OID, OIDOID, INT8OID};
 	Datum		args[3];
+
+	require_no_batches(rel);
 
 	args[0] = Int64GetDatum(progress->registration_id);
 	args[1] = ObjectIdGetDatum(rel->rd_rel->relfilenode);
@@ -390,31 +426,6 @@ progress_restart(EnableProgress *progress, Relation rel)
 	progress->heap_blocks = RelationGetNumberOfBlocks(rel);
 	progress->blocks_done = 0;
 	progress->probe_all = true;
-}
-
-static void
-count_batches(void *arg, EntryBatch *batch)
-{
-	(*(int64 *) arg)++;
-}
-
-/*
- * Looking every row up would scan the table's batched entries once per
- * row: after a rewrite the baseline starts over only once they are sealed.
- */
-static void
-require_no_batches(Relation rel)
-{
-	int64		batches = 0;
-
-	entry_batches_scan(GetActiveSnapshot(), ledger_relation_name(rel), count_batches, &batches);
-	if (batches > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s was rewritten while it was being enabled, and entries of it wait in batches",
-						ledger_relation_name(rel)),
-				 errdetail("Its baseline starts over, looking each row up in the journal, which it does only for sealed entries."),
-				 errhint("Run medchain.seal(), then call medchain.enable() with concurrently => true again.")));
 }
 
 /*
@@ -453,8 +464,6 @@ baseline_range(int64 registration_id, Oid relid)
 	rel = table_open(relid, ShareUpdateExclusiveLock);
 	if (rel->rd_rel->relfilenode != progress.relfilenode)
 		progress_restart(&progress, rel);
-	if (progress.probe_all)
-		require_no_batches(rel);
 	if (progress.blocks_done >= progress.heap_blocks)
 	{
 		table_close(rel, NoLock);
@@ -482,13 +491,18 @@ baseline_range(int64 registration_id, Oid relid)
 
 		CHECK_FOR_INTERRUPTS();
 		skip = inserted_after_triggers(tuple->t_data, &progress, &unsure);
-		if (unsure || progress.probe_all)
+		/*
+		 * Rows after the triggers are theirs even in a rewritten table (a
+		 * rewrite keeps xmin); before them, the part done before the
+		 * rewrite may have recorded the row, and that entry is sealed.
+		 */
+		if (unsure || (!skip && progress.probe_all))
 		{
 			MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
 			slot_getallattrs(slot);
 			skip = journal_has_row(journal, attnums, ledger, progress.enablement_id,
-								   slot->tts_values, slot->tts_isnull);
+								   slot->tts_values, slot->tts_isnull, unsure);
 			MemoryContextSwitchTo(old);
 		}
 		if (!skip)

@@ -408,7 +408,7 @@ batched_row_entry(void *arg, EntryBatch *batch)
 
 HeapTuple
 enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enablement *e,
-					 const char *relation, Jsonb *key, Snapshot snapshot)
+					 const char *relation, Jsonb *key, Snapshot snapshot, bool batched)
 {
 	TupleDesc	desc = RelationGetDescr(journal);
 	JournalScan scan;
@@ -437,6 +437,8 @@ enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enableme
 		}
 	}
 	journal_scan_end(&scan);
+	if (!batched)
+		return found;
 
 	/* or it waits in a batch, as a row recorded since the last seal does */
 	search.journal = journal;

@@ -71,10 +71,11 @@ extern bool enablement_includes(const Enablement *e, int format_version,
 
 /*
  * The entry of enablement e that records the row with this key (a copy),
- * or NULL.
+ * or NULL: among the journal's rows, and with batched, among the entries
+ * waiting in batches too.
  */
 extern HeapTuple enablement_row_entry(Relation journal, const AttrNumber *attnums,
 									  const Enablement *e, const char *relation,
-									  Jsonb *key, Snapshot snapshot);
+									  Jsonb *key, Snapshot snapshot, bool batched);
 
 #endif							/* MEDCHAIN_ENABLEMENT_H */

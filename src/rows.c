@@ -188,7 +188,7 @@ recorded_row_find(Oid relid, Jsonb *key, RecordedRow *row)
 		llast(row->history->enablements);
 	check_key_shape(row->ledger, key);
 	row->entry = enablement_row_entry(row->journal, row->attnums, row->enablement,
-									  row->ledger->relation_name, key, GetActiveSnapshot());
+									  row->ledger->relation_name, key, GetActiveSnapshot(), true);
 	row->format_version = MC_FORMAT_CURRENT;
 	if (row->entry != NULL)
 	{

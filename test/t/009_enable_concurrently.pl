@@ -21,6 +21,9 @@
 # D. An enable stopped midway (its worker terminated) is abandoned with
 #    disable(): no registration, progress or triggers remain, verify() is
 #    clean, and the table can be enabled again.
+# E. A table rewritten (VACUUM FULL) between a failure and the resume: the
+#    resume refuses while entries recorded meanwhile wait in batches, and
+#    after seal() starts over, looking every row up in the journal.
 #
 # To stop the worker at a chosen range without depending on timing, the
 # test adds a BEFORE UPDATE trigger to medchain.enable_progress that takes
@@ -472,6 +475,72 @@ is($node->safe_psql('postgres', q{
 	'0', 'every row has exactly one entry of the new enablement');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM medchain.verify()'),
 	'0', 'verify() is clean after seal()');
+
+############################################################################
+# E. The table rewritten between a failure and the resume
+############################################################################
+
+# VACUUM FULL moves rows between the ranges: the resume starts over and
+# looks every row up in the journal, which it does only once the entries
+# recorded meanwhile are sealed.
+$node->safe_psql('postgres', q{
+	CREATE TABLE public.e_obs (
+		obs_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text);
+	INSERT INTO public.e_obs (note) SELECT 'initial ' || g FROM generate_series(1, 60000) g;
+	DELETE FROM public.e_obs WHERE obs_id % 7 = 0;
+});
+$holder->query_safe('SELECT pg_advisory_lock(42, 2)');
+$caller->query_until(qr/^started\n/m, q{\echo started
+SELECT medchain.enable('public.e_obs', concurrently => true);
+\echo finished
+});
+$node->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM pg_stat_activity
+	 WHERE backend_type = 'medchain enable' AND wait_event_type = 'Lock' AND wait_event = 'advisory'})
+  or die 'the worker did not reach its second range';
+$caller->{stderr} = '';
+$node->safe_psql('postgres', q{
+	SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'medchain enable'});
+wait_output($caller, 'finished');
+$node->poll_query_until('postgres', "SELECT $worker_count = 0")
+  or die 'the worker did not exit';
+$holder->query_safe('SELECT pg_advisory_unlock(42, 2)');
+$node->safe_psql('postgres', q{INSERT INTO public.e_obs (note) VALUES ('while enabling')});
+my $e_relfilenode = $node->safe_psql('postgres',
+	q{SELECT relfilenode FROM medchain.enable_progress WHERE relid = 'public.e_obs'::regclass});
+$node->safe_psql('postgres', 'VACUUM FULL public.e_obs');
+isnt($node->safe_psql('postgres', q{SELECT relfilenode FROM pg_class WHERE oid = 'public.e_obs'::regclass}),
+	$e_relfilenode, 'rewritten: the table has a new relfilenode');
+
+$caller->{stderr} = '';
+$caller->query_until(qr/^started\n/m, q{\echo started
+SELECT medchain.enable('public.e_obs', concurrently => true);
+\echo finished
+});
+wait_output($caller, 'finished');
+like($caller->{stderr}, qr/was rewritten while it was being enabled, and entries of it wait in batches/,
+	'the resume asks for the batched entries to be sealed first');
+like($caller->{stderr}, qr/HINT:  The table stays in state enabling/, 'and the table stays enabling');
+is($node->safe_psql('postgres', q{SELECT blocks_done FROM medchain.enable_progress
+	WHERE relid = 'public.e_obs'::regclass}), '256', 'the refused resume changed no progress');
+
+$node->safe_psql('postgres', 'SELECT medchain.seal()');
+my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM public.e_obs');
+my $e_count = $node->safe_psql('postgres',
+	q{SELECT medchain.enable('public.e_obs', concurrently => true)});
+is($e_count, $rows - 1, 'after seal() the resume completes: every row but the one inserted meanwhile in the baseline');
+is($node->safe_psql('postgres', q{SELECT probe_all FROM medchain.enable_progress}), '',
+	'no progress row is left');
+$node->safe_psql('postgres', 'SELECT medchain.seal()');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM public.e_obs o
+	 WHERE (SELECT count(*) FROM medchain.journal e JOIN medchain.ledger_registry r
+			   ON r.relation = e.relation AND r.enablement_id = e.enablement_id AND r.released_at IS NULL
+			 WHERE e.relation = 'public.e_obs' AND e.kind IN ('baseline', 'insert')
+			   AND e.row_key = jsonb_build_object('obs_id', o.obs_id)) <> 1}),
+	'0', 'rewritten and resumed: every row has exactly one entry');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM medchain.verify()'),
+	'0', 'rewritten and resumed: verify() is clean after seal()');
 
 $caller->quit;
 $holder->quit;
