@@ -43,8 +43,8 @@ my %evidence = map { split /\|/, $_, 2 } split /\n/,
 is(scalar(keys %evidence), 4, 'the kept digest and proofs are there');
 
 $node->safe_psql('ehr10', 'ALTER EXTENSION medchain UPDATE');
-is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}), '1.2',
-	'ALTER EXTENSION UPDATE reaches 1.2, through 1.1');
+is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}), '1.3',
+	'ALTER EXTENSION UPDATE reaches 1.3, through 1.1 and 1.2');
 
 is(query('SELECT count(*) FROM medchain.verify()'), '0', 'verify() is clean after the update');
 is(query(q{SELECT string_agg(DISTINCT format_version::text, ',') FROM medchain.entries}), '1',
