@@ -32,6 +32,7 @@ OBJS = \
 	src/direct_write.o \
 	src/privileges.o \
 	src/chain_config.o \
+	src/node_key.o \
 	src/merkle.o \
 	src/block.o \
 	src/chain_rules.o \
