@@ -206,7 +206,8 @@ my $height = query('SELECT medchain.seal()');
 is($height, $head + 1, 'seal() makes the next block');
 is(query(qq{SELECT format_version || ',' || min_difficulty || ',' || entry_count
 			  FROM medchain.blocks WHERE height = $height}),
-	"2,8,$pending", 'a version 2 block with the chain\'s floor, holding every pending entry');
+	'3,8,' . ($pending + 1),
+	'a signed version 3 block with the chain\'s floor, holding every pending entry and the key\'s announcement');
 is(query(qq{SELECT b.prev_hash = p.block_hash FROM medchain.blocks b, medchain.blocks p
 			WHERE b.height = $height AND p.height = $head}), 't', 'linked to the last 1.1 block');
 is(query(qq{SELECT string_agg(block_height::text, ',' ORDER BY entry_id) FROM medchain.entries
