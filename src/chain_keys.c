@@ -20,10 +20,7 @@
 #include "access/table.h"
 #include "access/xlog.h"
 #include "fmgr.h"
-#include "miscadmin.h"
-#include "storage/lmgr.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 #include "utils/snapmgr.h"
 
 #include "chain_config.h"

@@ -14,14 +14,13 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
-
-#include "access/table.h"
 
 #include "block.h"
 #include "chain_keys.h"

@@ -722,7 +722,10 @@ medchain_seal(PG_FUNCTION_ARGS)
 	if (have_head)
 		memcpy(block.header.prev_hash, head.block_hash, MC_HASH_LEN);
 
-	/* entry_count is a u32 in the header; the rest waits for a later block */
+	/*
+	 * entry_count is a u32 in the header, with room for a new key's
+	 * announcement; the rest waits for a later block
+	 */
 	pending_collect(state.pending, state.snapshot, Min(limit, (int64) PG_INT32_MAX - 1), &pending);
 	if (announce && pending.count > 0)
 	{
