@@ -32,6 +32,8 @@ OBJS = \
 	src/direct_write.o \
 	src/privileges.o \
 	src/chain_config.o \
+	src/node_key.o \
+	src/chain_keys.o \
 	src/merkle.o \
 	src/block.o \
 	src/chain_rules.o \
@@ -43,7 +45,7 @@ OBJS = \
 	src/digest.o \
 	src/proof.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs security bulk
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 

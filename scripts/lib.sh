@@ -6,7 +6,7 @@
 
 MC_PACKAGES="build-essential libssl-dev libipc-run-perl postgresql-15
 postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-postgresql-contrib python3 openssl"
+postgresql-contrib python3 python3-cryptography openssl"
 
 MC_PG_VERSION=${MC_PG_VERSION:-15}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$MC_PG_VERSION/bin/pg_config}

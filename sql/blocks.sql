@@ -13,10 +13,11 @@ SELECT height IS NULL AS no_block, head_hash IS NULL AS no_head,
 SELECT medchain.digest();
 \echo :LAST_ERROR_SQLSTATE
 
--- The genesis block holds every committed pending entry, in entry_id order.
+-- The genesis block holds every committed pending entry, in entry_id order,
+-- and the node_key event that announces the key it is signed with.
 SELECT count(*) AS pending_before FROM medchain.entries \gset
 SELECT medchain.seal() AS genesis;
-SELECT height, format_version, entry_count = :pending_before AS all_sealed,
+SELECT height, format_version, entry_count = :pending_before + 1 AS all_sealed,
 	   prev_hash = decode(repeat('00', 32), 'hex') AS zero_prev_hash,
 	   difficulty, length(block_hash) AS hash_bytes,
 	   first_entry_id = (SELECT min(entry_id) FROM medchain.entries) AS first_ok,
@@ -31,7 +32,7 @@ SELECT sha256(forge.header(b)) = b.block_hash AS header_matches,
 	   length(forge.header(b)) AS header_bytes
   FROM medchain.blocks b;
 -- Entries record their block and their leaf index, 0 .. n-1 in id order.
-SELECT count(*) FILTER (WHERE block_height = 0) = :pending_before AS all_in_block_0,
+SELECT count(*) FILTER (WHERE block_height = 0) = :pending_before + 1 AS all_in_block_0,
 	   bool_and(leaf_index = position) AS leaf_indexes
   FROM (SELECT block_height, leaf_index, row_number() OVER (ORDER BY entry_id) - 1 AS position
 		  FROM medchain.entries) e;

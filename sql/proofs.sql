@@ -74,7 +74,9 @@ SELECT m.what, medchain.verify_proof(m.p) AS valid
 	('block.merkle_root', jsonb_set(:'p5', '{block,merkle_root}', to_jsonb(repeat('22', 32)))),
 	('block.nonce', jsonb_set(:'p5', '{block,nonce}', to_jsonb((:'p5'::jsonb->'block'->>'nonce')::numeric + 1))),
 	('block.entry_count', jsonb_set(:'p5', '{block,entry_count}', to_jsonb((:'p5'::jsonb->'block'->>'entry_count')::int + 1))),
-	('block.node_name', jsonb_set(:'p5', '{block,node_name}', '"another-node"')),
+	('block.node_id', jsonb_set(:'p5', '{block,node_id}', to_jsonb(repeat('33', 32)))),
+	('block.signer_key', jsonb_set(:'p5', '{block,signer_key}', to_jsonb(repeat('44', 32)))),
+	('block.signature', jsonb_set(:'p5', '{block,signature}', to_jsonb(repeat('55', 64)))),
 	('block.difficulty', jsonb_set(:'p5', '{block,difficulty}', '40'))
   ) AS m(what, p);
 -- Malformed proofs are errors.

@@ -3,9 +3,9 @@
  * block.c
  *	  Block headers and the rows of medchain.blocks.
  *
- * The header is a fixed 136-byte layout whose last 8 bytes are the nonce,
- * so that its first 128 bytes (two SHA-256 blocks) are the same for every
- * nonce tried: see pow.c.
+ * The header is a fixed layout per version (136, 140 or 172 bytes) whose
+ * last 8 bytes are the nonce, so that its first 128 bytes (two SHA-256
+ * blocks) are the same for every nonce tried: see pow.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,9 +34,10 @@ int
 block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_MAX_LEN])
 {
 	bool		v2 = header->format_version >= 2;
+	bool		v3 = header->format_version >= MC_BLOCK_FORMAT_SIGNED;
 	char	   *p = (char *) out;
 
-	p = wire_write_bytes(p, v2 ? "MCB2" : "MCB1", 4);
+	p = wire_write_bytes(p, v3 ? "MCB3" : v2 ? "MCB2" : "MCB1", 4);
 	p = wire_write_u32(p, header->format_version);
 	p = wire_write_u64(p, (uint64) header->height);
 	p = wire_write_bytes(p, header->prev_hash, MC_HASH_LEN);
@@ -46,9 +47,12 @@ block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_MAX_LEN])
 	p = wire_write_u32(p, header->difficulty);
 	if (v2)
 		p = wire_write_u32(p, header->min_difficulty);
+	if (v3)
+		p = wire_write_bytes(p, header->chain_id, MC_HASH_LEN);
 	p = wire_write_bytes(p, header->node_id, MC_HASH_LEN);
 	p = wire_write_u64(p, header->nonce);
-	Assert(p == (char *) out + (v2 ? MC_HEADER_V2_LEN : MC_HEADER_V1_LEN));
+	Assert(p == (char *) out +
+		   (v3 ? MC_HEADER_V3_LEN : v2 ? MC_HEADER_V2_LEN : MC_HEADER_V1_LEN));
 	return p - (char *) out;
 }
 
@@ -67,6 +71,31 @@ block_node_id(const char *node_name, uint8 out[MC_HASH_LEN])
 	char	   *utf8 = pg_server_to_any(node_name, strlen(node_name), PG_UTF8);
 
 	mc_sha256(utf8, strlen(utf8), out);
+}
+
+void
+block_chain_id(const BlockRow *row, uint8 out[MC_HASH_LEN])
+{
+	memcpy(out, row->header.height == 0 ? row->block_hash : row->header.chain_id, MC_HASH_LEN);
+}
+
+/*
+ * The domain string and its NUL keep a block signature from passing for a
+ * signature of anything else made with the same key; the chain id keeps
+ * it from passing for one of another chain's block at the same height.
+ */
+void
+block_signature_message(const uint8 chain_id[MC_HASH_LEN], int64 height,
+						const uint8 block_hash[MC_HASH_LEN],
+						uint8 out[MC_SIGNATURE_MESSAGE_LEN])
+{
+	char	   *p = (char *) out;
+
+	p = wire_write_bytes(p, MC_SIGNATURE_DOMAIN, sizeof(MC_SIGNATURE_DOMAIN));
+	p = wire_write_bytes(p, chain_id, MC_HASH_LEN);
+	p = wire_write_u64(p, (uint64) height);
+	p = wire_write_bytes(p, block_hash, MC_HASH_LEN);
+	Assert(p == (char *) out + MC_SIGNATURE_MESSAGE_LEN);
 }
 
 int
@@ -104,14 +133,29 @@ typedef enum BlockColumn
 	BCOL_FIRST_ENTRY_ID,
 	BCOL_LAST_ENTRY_ID,
 	BCOL_MIN_DIFFICULTY,
+	BCOL_CHAIN_ID,
+	BCOL_NODE_ID,
+	BCOL_SIGNER_KEY,
+	BCOL_SIGNATURE,
 	BCOL_COUNT
 } BlockColumn;
+
+/* From BCOL_CHAIN_ID on, the columns of 1.3, which older objects lack. */
+#define BCOL_FIRST_OF_1_3 BCOL_CHAIN_ID
 
 static const char *const block_column_names[BCOL_COUNT] = {
 	"height", "format_version", "prev_hash", "merkle_root", "entry_count",
 	"sealed_at", "difficulty", "node_name", "nonce", "block_hash",
-	"first_entry_id", "last_entry_id", "min_difficulty"
+	"first_entry_id", "last_entry_id", "min_difficulty", "chain_id", "node_id",
+	"signer_key", "signature"
 };
+
+/* Does medchain.blocks have the columns of signed blocks (1.3)? */
+bool
+block_table_signed(TupleDesc desc)
+{
+	return medchain_attnum_if_exists(desc, block_column_names[BCOL_SIGNATURE]) != InvalidAttrNumber;
+}
 
 /*
  * A stored hash that is not 32 bytes (someone wrote the row by hand) reads
@@ -130,6 +174,21 @@ hash_from_datum(Datum value, bool isnull, uint8 out[MC_HASH_LEN])
 		memcpy(out, VARDATA_ANY(b), MC_HASH_LEN);
 }
 
+/* A stored signer key or signature: its length (-1 for NULL), its bytes if len long. */
+static int
+bytes_from_datum(Datum value, bool isnull, uint8 *out, int len)
+{
+	bytea	   *b;
+
+	memset(out, 0, len);
+	if (isnull)
+		return -1;
+	b = DatumGetByteaPP(value);
+	if (VARSIZE_ANY_EXHDR(b) == len)
+		memcpy(out, VARDATA_ANY(b), len);
+	return VARSIZE_ANY_EXHDR(b);
+}
+
 void
 block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row)
 {
@@ -138,8 +197,16 @@ block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row)
 	int			col;
 
 	for (col = 0; col < BCOL_COUNT; col++)
-		values[col] = heap_getattr(tuple, medchain_attnum(desc, block_column_names[col]),
-								   desc, &isnull[col]);
+	{
+		AttrNumber	attnum = col < BCOL_FIRST_OF_1_3 ?
+			medchain_attnum(desc, block_column_names[col]) :
+			medchain_attnum_if_exists(desc, block_column_names[col]);
+
+		values[col] = (Datum) 0;
+		isnull[col] = true;
+		if (attnum != InvalidAttrNumber)
+			values[col] = heap_getattr(tuple, attnum, desc, &isnull[col]);
+	}
 
 #define INT_OR_ZERO(col, get) (isnull[col] ? 0 : get(values[col]))
 	row->header.height = INT_OR_ZERO(BCOL_HEIGHT, DatumGetInt64);
@@ -151,13 +218,32 @@ block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row)
 	row->header.difficulty = INT_OR_ZERO(BCOL_DIFFICULTY, DatumGetInt32);
 	row->node_name = isnull[BCOL_NODE_NAME] ? pstrdup("") :
 		TextDatumGetCString(values[BCOL_NODE_NAME]);
-	block_node_id(row->node_name, row->header.node_id);
+	/* version 3 stores the node id; before, it is the hash of the name */
+	if (row->header.format_version >= MC_BLOCK_FORMAT_SIGNED)
+		hash_from_datum(values[BCOL_NODE_ID], isnull[BCOL_NODE_ID], row->header.node_id);
+	else
+		block_node_id(row->node_name, row->header.node_id);
+	hash_from_datum(values[BCOL_CHAIN_ID], isnull[BCOL_CHAIN_ID], row->header.chain_id);
+	row->signer_key_len = bytes_from_datum(values[BCOL_SIGNER_KEY], isnull[BCOL_SIGNER_KEY],
+										   row->signer_key, MC_SIGNER_KEY_LEN);
+	row->signature_len = bytes_from_datum(values[BCOL_SIGNATURE], isnull[BCOL_SIGNATURE],
+										  row->signature, MC_SIGNATURE_LEN);
 	row->header.nonce = (uint64) INT_OR_ZERO(BCOL_NONCE, DatumGetInt64);
 	hash_from_datum(values[BCOL_BLOCK_HASH], isnull[BCOL_BLOCK_HASH], row->block_hash);
 	row->first_entry_id = INT_OR_ZERO(BCOL_FIRST_ENTRY_ID, DatumGetInt64);
 	row->last_entry_id = INT_OR_ZERO(BCOL_LAST_ENTRY_ID, DatumGetInt64);
 	row->header.min_difficulty = INT_OR_ZERO(BCOL_MIN_DIFFICULTY, DatumGetInt32);
 #undef INT_OR_ZERO
+}
+
+static bytea *
+bytes_to_bytea(const uint8 *bytes, int len)
+{
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(result, VARHDRSZ + len);
+	memcpy(VARDATA(result), bytes, len);
+	return result;
 }
 
 HeapTuple
@@ -170,8 +256,13 @@ block_row_to_tuple(const BlockRow *row, TupleDesc desc)
 	memset(isnull, true, sizeof(bool) * desc->natts);
 	for (col = 0; col < BCOL_COUNT; col++)
 	{
-		AttrNumber	attnum = medchain_attnum(desc, block_column_names[col]);
+		AttrNumber	attnum;
 		Datum		value = (Datum) 0;
+
+		/* an unsigned block leaves the columns of signed ones NULL */
+		if (col >= BCOL_FIRST_OF_1_3 && row->header.format_version < MC_BLOCK_FORMAT_SIGNED)
+			continue;
+		attnum = medchain_attnum(desc, block_column_names[col]);
 
 		switch ((BlockColumn) col)
 		{
@@ -215,6 +306,18 @@ block_row_to_tuple(const BlockRow *row, TupleDesc desc)
 				if (row->header.format_version < 2)
 					continue;
 				value = Int32GetDatum((int32) row->header.min_difficulty);
+				break;
+			case BCOL_CHAIN_ID:
+				value = PointerGetDatum(mc_hash_to_bytea(row->header.chain_id));
+				break;
+			case BCOL_NODE_ID:
+				value = PointerGetDatum(mc_hash_to_bytea(row->header.node_id));
+				break;
+			case BCOL_SIGNER_KEY:
+				value = PointerGetDatum(bytes_to_bytea(row->signer_key, MC_SIGNER_KEY_LEN));
+				break;
+			case BCOL_SIGNATURE:
+				value = PointerGetDatum(bytes_to_bytea(row->signature, MC_SIGNATURE_LEN));
 				break;
 			case BCOL_COUNT:
 				break;
@@ -273,4 +376,15 @@ block_chain_floor(Snapshot snapshot)
 
 	return block_row_fetch(0, snapshot, &genesis) ? chain_floor(&genesis.header) :
 		MC_FLOOR_UNKNOWN;
+}
+
+bool
+block_chain_id_of_chain(Snapshot snapshot, uint8 out[MC_HASH_LEN])
+{
+	BlockRow	genesis;
+
+	if (!block_row_fetch(0, snapshot, &genesis))
+		return false;
+	memcpy(out, genesis.block_hash, MC_HASH_LEN);
+	return true;
 }

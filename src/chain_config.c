@@ -41,7 +41,6 @@ chain_config_define(void)
 							   "",
 							   PGC_SIGHUP, 0,
 							   NULL, NULL, NULL);
-	MarkGUCPrefixReserved("medchain");
 }
 
 int

@@ -14,8 +14,10 @@
 
 #include "block.h"
 
+#include "chain_keys.h"
+
 /* The block format seal() writes. */
-#define MC_BLOCK_FORMAT_CURRENT 2
+#define MC_BLOCK_FORMAT_CURRENT MC_BLOCK_FORMAT_SIGNED
 
 /* No known floor: the genesis block is not at hand. */
 #define MC_FLOOR_UNKNOWN ((int64) -1)
@@ -35,8 +37,38 @@ extern int64 chain_floor(const BlockHeader *genesis);
  */
 extern const char *block_integrity_problem(const BlockRow *row, int64 floor);
 
+/*
+ * Why a block's signature does not hold: a version 3 block without a
+ * signer key and a signature of the right sizes, whose signer key is not
+ * the one its node_id names, or whose signature does not verify over its
+ * chain id, height and hash; an unsigned block that carries either.  NULL
+ * when it holds.
+ */
+extern const char *block_signature_problem(const BlockRow *row);
+
+/*
+ * Why the chain does not let a version 3 block's signer sign it: no
+ * node_key event sealed at or below the block announces the key (then
+ * *retired is false), or a retire_node_key event sealed at or below it
+ * retired the key (*retired is true).  NULL when it may.
+ */
+extern const char *block_signer_problem(const BlockRow *row, const ChainKeys *keys,
+										bool *retired);
+
 /* Why a block cannot be the genesis block; NULL when it can. */
 extern const char *chain_genesis_problem(const BlockRow *genesis);
+
+/*
+ * Why a version 3 block above genesis does not name the chain whose
+ * genesis block hash is chain_id; NULL when it does (or is unsigned).
+ */
+extern const char *chain_id_problem(const BlockRow *row, const uint8 chain_id[MC_HASH_LEN]);
+
+/*
+ * Why a block may not be unsigned: it is of a format before 3, above the
+ * signed block at signed_height.  NULL when it may.
+ */
+extern const char *chain_unsigned_problem(int64 signed_height, const BlockRow *row);
 
 /*
  * Why next is not linked to prev: it is not at the next height, or its
@@ -46,8 +78,18 @@ extern const char *chain_link_problem(const BlockRow *prev, const BlockRow *next
 
 /*
  * Why next, linked to prev, may not follow it: a lower difficulty, an
- * older format, another floor.  NULL when it may.
+ * older format (an unsigned block after a signed one is left to
+ * chain_unsigned_problem), another floor, another chain id.  NULL when it
+ * may.
  */
 extern const char *chain_step_problem(const BlockRow *prev, const BlockRow *next);
+
+/*
+ * For callers that need a yes or no rather than findings (digests,
+ * proofs): every rule of a block alone, its signature included; every
+ * rule of two consecutive blocks.  NULL when they hold.
+ */
+extern const char *block_problem(const BlockRow *row, int64 floor);
+extern const char *chain_next_problem(const BlockRow *prev, const BlockRow *next);
 
 #endif							/* MEDCHAIN_CHAIN_RULES_H */

@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -22,9 +23,11 @@
 #include "utils/timestamp.h"
 
 #include "block.h"
+#include "chain_keys.h"
 #include "chain_rules.h"
 #include "digest.h"
 #include "evidence_json.h"
+#include "journal.h"
 #include "row_encoding.h"
 #include "security_scope.h"
 
@@ -53,7 +56,9 @@ iso_utc(TimestampTz t)
  * medchain.digest() RETURNS jsonb
  *
  * The head block: format_version, node, height, block_hash, sealed_at and
- * the chain's difficulty floor.
+ * the chain's difficulty floor; for a signed block also its chain's id,
+ * its signer key and its signature, with which the digest can be checked
+ * on its own.
  */
 Datum
 medchain_digest(PG_FUNCTION_ARGS)
@@ -75,9 +80,33 @@ medchain_digest(PG_FUNCTION_ARGS)
 	put_hex(&buf, "block_hash", head.block_hash, MC_HASH_LEN);
 	appendStringInfoString(&buf, ", ");
 	put_string(&buf, "sealed_at", iso_utc(head.header.sealed_at));
-	appendStringInfo(&buf, ", \"min_difficulty\": " INT64_FORMAT "}",
+	appendStringInfo(&buf, ", \"min_difficulty\": " INT64_FORMAT,
 					 block_chain_floor(GetActiveSnapshot()));
+	if (head.header.format_version >= MC_BLOCK_FORMAT_SIGNED)
+	{
+		uint8		chain_id[MC_HASH_LEN];
+
+		block_chain_id(&head, chain_id);
+		appendStringInfoString(&buf, ", ");
+		put_hex(&buf, "chain_id", chain_id, MC_HASH_LEN);
+		put_block_signature(&buf, &head);
+	}
+	appendStringInfoChar(&buf, '}');
 	PG_RETURN_JSONB_P(jsonb_from_text(&buf));
+}
+
+/*
+ * Does a block hold by every rule of a block alone, its signature and its
+ * signer's standing in the chain included?
+ */
+static bool
+block_holds(const BlockRow *row, int64 floor, const uint8 *chain_id, const ChainKeys *keys)
+{
+	bool		retired;
+
+	return block_problem(row, floor) == NULL &&
+		(chain_id == NULL || chain_id_problem(row, chain_id) == NULL) &&
+		block_signer_problem(row, keys, &retired) == NULL;
 }
 
 /*
@@ -89,15 +118,22 @@ chain_intact_from(const BlockRow *from, int64 floor)
 {
 	BlockRow	previous = *from;
 	BlockRow	next;
+	uint8		chain_id[MC_HASH_LEN];
+	bool		have_genesis = block_chain_id_of_chain(GetActiveSnapshot(), chain_id);
+	Relation	journal = table_open(medchain_journal_relid(), AccessShareLock);
+	AttrNumber	attnums[MC_ENTRY_COLUMNS];
+	ChainKeys  *keys;
 
-	if (block_integrity_problem(from, floor) != NULL)
+	entry_columns_find(journal, attnums);
+	keys = chain_keys_load(journal, attnums, GetActiveSnapshot());
+	table_close(journal, AccessShareLock);
+	if (!block_holds(from, floor, have_genesis ? chain_id : NULL, keys))
 		return false;
 	while (block_row_fetch(previous.header.height + 1, GetActiveSnapshot(), &next))
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (block_integrity_problem(&next, floor) != NULL ||
-			chain_link_problem(&previous, &next) != NULL ||
-			chain_step_problem(&previous, &next) != NULL)
+		if (!block_holds(&next, floor, have_genesis ? chain_id : NULL, keys) ||
+			chain_next_problem(&previous, &next) != NULL)
 			return false;
 		previous = next;
 	}
@@ -106,7 +142,8 @@ chain_intact_from(const BlockRow *from, int64 floor)
 }
 
 static const char *const digest_members[] = {
-	"format_version", "node", "height", "block_hash", "sealed_at", "min_difficulty", NULL
+	"format_version", "node", "height", "block_hash", "sealed_at", "min_difficulty",
+	"chain_id", "signer_key", "signature", NULL
 };
 
 /*
@@ -127,8 +164,35 @@ digest_matches_block(Jsonb *digest, const BlockRow *block)
 		strcmp(string_member(&reader, "node"), block->node_name) != 0)
 		return false;
 	if (member_if_present(&reader, "format_version") != NULL &&
-		integer_member(&reader, "format_version", 1, 2) != block->header.format_version)
+		integer_member(&reader, "format_version", 1, MC_BLOCK_FORMAT_SIGNED) !=
+		block->header.format_version)
 		return false;
+	if (member_if_present(&reader, "chain_id") != NULL)
+	{
+		uint8		chain_id[MC_HASH_LEN];
+
+		hash_member(&reader, "chain_id", hash);
+		block_chain_id(block, chain_id);
+		if (block->header.format_version < MC_BLOCK_FORMAT_SIGNED ||
+			memcmp(hash, chain_id, MC_HASH_LEN) != 0)
+			return false;
+	}
+	if (member_if_present(&reader, "signer_key") != NULL)
+	{
+		uint8		key[MC_SIGNER_KEY_LEN];
+
+		if (bytes_member(&reader, "signer_key", key, MC_SIGNER_KEY_LEN) != block->signer_key_len ||
+			memcmp(key, block->signer_key, MC_SIGNER_KEY_LEN) != 0)
+			return false;
+	}
+	if (member_if_present(&reader, "signature") != NULL)
+	{
+		uint8		signature[MC_SIGNATURE_LEN];
+
+		if (bytes_member(&reader, "signature", signature, MC_SIGNATURE_LEN) != block->signature_len ||
+			memcmp(signature, block->signature, MC_SIGNATURE_LEN) != 0)
+			return false;
+	}
 	if ((value = member_if_present(&reader, "sealed_at")) != NULL)
 	{
 		/* format 2 prints it in UTC; format 1 in the session's settings */
@@ -159,7 +223,21 @@ digest_height(Jsonb *digest, int64 *floor)
 	only_known_members(&reader, digest_members);
 	hash_member(&reader, "block_hash", hash);
 	if (member_if_present(&reader, "format_version") != NULL)
-		(void) integer_member(&reader, "format_version", 1, 2);
+		(void) integer_member(&reader, "format_version", 1, MC_BLOCK_FORMAT_SIGNED);
+	if (member_if_present(&reader, "chain_id") != NULL)
+		hash_member(&reader, "chain_id", hash);
+	if (member_if_present(&reader, "signer_key") != NULL)
+	{
+		uint8		key[MC_SIGNER_KEY_LEN];
+
+		(void) bytes_member(&reader, "signer_key", key, MC_SIGNER_KEY_LEN);
+	}
+	if (member_if_present(&reader, "signature") != NULL)
+	{
+		uint8		signature[MC_SIGNATURE_LEN];
+
+		(void) bytes_member(&reader, "signature", signature, MC_SIGNATURE_LEN);
+	}
 	if (member_if_present(&reader, "node") != NULL)
 		(void) string_member(&reader, "node");
 	if (member_if_present(&reader, "sealed_at") != NULL)

@@ -325,18 +325,10 @@ int64
 enable_record_event(JournalWriter *writer, const LedgerName *name, int64 enablement_id,
 					StringInfo detail_json)
 {
-	Jsonb	   *detail = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-															CStringGetDatum(detail_json->data)));
 	uint8		payload_hash[MC_HASH_LEN];
 	JournalRecord record;
 
-	event_detail_hash(detail, MC_FORMAT_CURRENT, payload_hash);
-	record.kind = MC_KIND_EVENT;
-	record.name = name;
-	record.enablement_id = enablement_id;
-	record.has_row_key = false;
-	record.row_hash = payload_hash;
-	record.detail = detail;
+	journal_event_record(&record, name, enablement_id, detail_json->data, payload_hash);
 	return journal_append(writer, &record);
 }
 

@@ -59,7 +59,7 @@ typedef struct EventEntry
 	Jsonb	   *detail;
 } EventEntry;
 
-static JsonbValue *
+JsonbValue *
 detail_member(Jsonb *detail, const char *name)
 {
 	JsonbValue	key;
@@ -72,7 +72,7 @@ detail_member(Jsonb *detail, const char *name)
 	return findJsonbValueFromContainer(&detail->root, JB_FOBJECT, &key);
 }
 
-static bool
+bool
 detail_action_is(Jsonb *detail, const char *action)
 {
 	JsonbValue *value = detail_member(detail, "action");

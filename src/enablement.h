@@ -78,4 +78,8 @@ extern HeapTuple enablement_row_entry(Relation journal, const AttrNumber *attnum
 									  const Enablement *e, const char *relation,
 									  Jsonb *key, Snapshot snapshot, bool batched);
 
+/* A member of an event's detail, or NULL; is its "action" this one? */
+extern JsonbValue *detail_member(Jsonb *detail, const char *name);
+extern bool detail_action_is(Jsonb *detail, const char *action);
+
 #endif							/* MEDCHAIN_ENABLEMENT_H */

@@ -70,12 +70,34 @@ put_block(StringInfo buf, const BlockRow *row)
 					 row->header.difficulty);
 	if (row->header.format_version >= 2)
 		appendStringInfo(buf, "\"min_difficulty\": %u, ", row->header.min_difficulty);
+	if (row->header.format_version >= MC_BLOCK_FORMAT_SIGNED)
+	{
+		put_hex(buf, "chain_id", row->header.chain_id, MC_HASH_LEN);
+		appendStringInfoString(buf, ", ");
+	}
 	put_hex(buf, "node_id", row->header.node_id, MC_HASH_LEN);
 	appendStringInfoString(buf, ", ");
 	put_string(buf, "node_name", row->node_name);
 	appendStringInfo(buf, ", \"nonce\": " UINT64_FORMAT ", ", row->header.nonce);
 	put_hex(buf, "block_hash", row->block_hash, MC_HASH_LEN);
+	if (row->header.format_version >= MC_BLOCK_FORMAT_SIGNED)
+		put_block_signature(buf, row);
 	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * ", signer_key, signature" of a signed block; a stored one of the wrong
+ * size (altered by hand) is written as it can be read, empty.
+ */
+void
+put_block_signature(StringInfo buf, const BlockRow *row)
+{
+	appendStringInfoString(buf, ", ");
+	put_hex(buf, "signer_key", row->signer_key,
+			row->signer_key_len == MC_SIGNER_KEY_LEN ? MC_SIGNER_KEY_LEN : 0);
+	appendStringInfoString(buf, ", ");
+	put_hex(buf, "signature", row->signature,
+			row->signature_len == MC_SIGNATURE_LEN ? MC_SIGNATURE_LEN : 0);
 }
 
 /* ---------- reading JSON ---------- */
@@ -263,9 +285,34 @@ block_from_json(const JsonReader *reader, BlockRow *row)
 	row->header.difficulty = (uint32) integer_member(reader, "difficulty", 0, MC_MAX_DIFFICULTY);
 	row->header.min_difficulty = row->header.format_version >= 2 ?
 		(uint32) integer_member(reader, "min_difficulty", 0, MC_MAX_DIFFICULTY) : 0;
+	if (row->header.format_version >= MC_BLOCK_FORMAT_SIGNED)
+		hash_member(reader, "chain_id", row->header.chain_id);
 	hash_member(reader, "node_id", row->header.node_id);
 	row->node_name = string_member(reader, "node_name");
 	row->header.nonce = u64_member(reader, "nonce");
 	hash_member(reader, "block_hash", row->block_hash);
+	row->signer_key_len = -1;
+	row->signature_len = -1;
+	if (row->header.format_version >= MC_BLOCK_FORMAT_SIGNED)
+	{
+		row->signer_key_len = bytes_member(reader, "signer_key", row->signer_key,
+										   MC_SIGNER_KEY_LEN);
+		row->signature_len = bytes_member(reader, "signature", row->signature,
+										  MC_SIGNATURE_LEN);
+	}
+}
+
+int
+bytes_member(const JsonReader *reader, const char *name, uint8 *out, int max)
+{
+	JsonbValue *value = member(reader, name, jbvString);
+	int			len;
+
+	memset(out, 0, max);
+	if (value->val.string.len > 2 * max ||
+		!hex_to_bytes(value->val.string.val, value->val.string.len, out, &len))
+		malformed(reader->what, psprintf("Member \"%s%s\" is not at most %d bytes of hex digits.",
+										 reader->path, name, max));
+	return len;
 }
 

@@ -25,6 +25,7 @@ extern Jsonb *jsonb_from_text(StringInfo buf);
 
 /* The header fields of a block, with its hash and node name, as an object. */
 extern void put_block(StringInfo buf, const BlockRow *row);
+extern void put_block_signature(StringInfo buf, const BlockRow *row);
 
 /* ---------- reading ---------- */
 
@@ -48,6 +49,9 @@ extern bool hex_to_bytes(const char *hex, int hexlen, uint8 *out, int *len);
 extern void hash_from_hex(const JsonReader *reader, const char *name, const char *hex,
 						  int hexlen, uint8 out[MC_HASH_LEN]);
 extern void hash_member(const JsonReader *reader, const char *name, uint8 out[MC_HASH_LEN]);
+
+/* A hex member of at most max bytes into out; returns its length. */
+extern int	bytes_member(const JsonReader *reader, const char *name, uint8 *out, int max);
 
 /* A block's header fields, block_hash and node_name, as put_block wrote them. */
 extern void block_from_json(const JsonReader *reader, BlockRow *row);

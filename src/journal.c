@@ -353,10 +353,12 @@ journal_close(JournalWriter *writer)
 /*
  * Insert an entry into medchain.entries and queue it: events, and row
  * entries while the objects are still those of 1.1, which have no batches.
+ * With a height (not -1), the entry is sealed as it is written, as leaf
+ * `leaf` of that block, and not queued.
  */
 static void
 entry_insert(JournalWriter *writer, const JournalRecord *record, const EntryFields *fields,
-			 const uint8 *entry_hash)
+			 const uint8 *entry_hash, int64 height, int32 leaf)
 {
 	TupleDesc	desc = RelationGetDescr(writer->entries->rel);
 	Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
@@ -414,15 +416,50 @@ entry_insert(JournalWriter *writer, const JournalRecord *record, const EntryFiel
 				value = Int64GetDatum(record->enablement_id);
 				break;
 			case COL_BLOCK_HEIGHT:
+				if (height < 0)
+					continue;	/* NULL until sealed */
+				value = Int64GetDatum(height);
+				break;
 			case COL_LEAF_INDEX:
-				continue;		/* NULL until sealed */
+				if (height < 0)
+					continue;
+				value = Int32GetDatum(leaf);
+				break;
 		}
 		values[attnum - 1] = value;
 		isnull[attnum - 1] = false;
 	}
 	tuple = heap_form_tuple(desc, values, isnull);
 	direct_insert(writer->entries, tuple);
-	pending_append(writer->pending, fields->entry_id, &tuple->t_self);
+	if (height < 0)
+		pending_append(writer->pending, fields->entry_id, &tuple->t_self);
+}
+
+/* The fields, encoding and hash of an entry in the current format. */
+static void
+entry_fields_fill(JournalWriter *writer, const JournalRecord *record, int64 entry_id,
+				  EntryFields *fields, uint8 entry_hash[MC_HASH_LEN])
+{
+	fields->format_version = MC_FORMAT_CURRENT;
+	fields->kind = text_slice(record->kind);
+	fields->entry_id = entry_id;
+	fields->schema_name = text_slice(record->name->schema);
+	fields->table_name = text_slice(record->name->table);
+	fields->enablement_id = record->enablement_id;
+	fields->has_row_key = record->has_row_key;
+	if (record->has_row_key)
+	{
+		fields->row_key_utf8.data = writer->key_text.data;
+		fields->row_key_utf8.len = writer->key_text.len;
+	}
+	fields->row_hash = record->row_hash;
+	fields->recorded_by = text_slice(NameStr(writer->recorded_by));
+	fields->recorded_at = writer->recorded_at;
+	fields->xact = U64FromFullTransactionId(writer->xact);
+
+	resetStringInfo(&writer->scratch);
+	entry_encode(&writer->scratch, fields);
+	mc_sha256(writer->scratch.data, writer->scratch.len, entry_hash);
 }
 
 /* Append one entry, in the current format, and return its entry_id. */
@@ -432,27 +469,7 @@ journal_append(JournalWriter *writer, const JournalRecord *record)
 	EntryFields fields;
 	uint8		entry_hash[MC_HASH_LEN];
 
-	fields.format_version = MC_FORMAT_CURRENT;
-	fields.kind = text_slice(record->kind);
-	fields.entry_id = journal_next_entry_id(writer);
-	fields.schema_name = text_slice(record->name->schema);
-	fields.table_name = text_slice(record->name->table);
-	fields.enablement_id = record->enablement_id;
-	fields.has_row_key = record->has_row_key;
-	if (record->has_row_key)
-	{
-		fields.row_key_utf8.data = writer->key_text.data;
-		fields.row_key_utf8.len = writer->key_text.len;
-	}
-	fields.row_hash = record->row_hash;
-	fields.recorded_by = text_slice(NameStr(writer->recorded_by));
-	fields.recorded_at = writer->recorded_at;
-	fields.xact = U64FromFullTransactionId(writer->xact);
-
-	resetStringInfo(&writer->scratch);
-	entry_encode(&writer->scratch, &fields);
-	mc_sha256(writer->scratch.data, writer->scratch.len, entry_hash);
-
+	entry_fields_fill(writer, record, journal_next_entry_id(writer), &fields, entry_hash);
 	if (record->has_row_key && writer->batched)
 	{
 		BatchGroup	group = {record->name, record->enablement_id, record->kind};
@@ -461,8 +478,32 @@ journal_append(JournalWriter *writer, const JournalRecord *record)
 					 entry_hash, fields.row_key_utf8);
 	}
 	else
-		entry_insert(writer, record, &fields, entry_hash);
+		entry_insert(writer, record, &fields, entry_hash, -1, 0);
 	return fields.entry_id;
+}
+
+void
+journal_append_sealed(JournalWriter *writer, const JournalRecord *record, int64 entry_id,
+					  int64 height, int32 leaf, uint8 entry_hash[MC_HASH_LEN])
+{
+	EntryFields fields;
+
+	Assert(!record->has_row_key && height >= 0);
+	entry_fields_fill(writer, record, entry_id, &fields, entry_hash);
+	entry_insert(writer, record, &fields, entry_hash, height, leaf);
+}
+
+void
+journal_event_record(JournalRecord *record, const LedgerName *name, int64 enablement_id,
+					 const char *detail_json, uint8 row_hash[MC_HASH_LEN])
+{
+	record->kind = MC_KIND_EVENT;
+	record->name = name;
+	record->enablement_id = enablement_id;
+	record->has_row_key = false;
+	record->detail = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(detail_json)));
+	event_detail_hash(record->detail, MC_FORMAT_CURRENT, row_hash);
+	record->row_hash = row_hash;
 }
 
 /*

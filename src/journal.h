@@ -170,9 +170,27 @@ typedef struct JournalRecord
 	Jsonb	   *detail;			/* events only */
 } JournalRecord;
 
+/*
+ * An event's record: its detail from JSON text, its row_hash (in
+ * row_hash, which the record points to) the hash of the detail.
+ */
+extern void journal_event_record(JournalRecord *record, const LedgerName *name,
+								 int64 enablement_id, const char *detail_json,
+								 uint8 row_hash[MC_HASH_LEN]);
+
 extern JournalWriter *journal_open(void);
 extern int64 journal_next_entry_id(JournalWriter *writer);
 extern int64 journal_append(JournalWriter *writer, const JournalRecord *record);
+
+/*
+ * Append an event sealed as it is written: a journal row placed as leaf
+ * `leaf` of block `height`, never queued, with an entry_id drawn before
+ * by journal_next_entry_id(); its entry hash goes to entry_hash.  seal()
+ * records a new node key so, in the block the key signs.
+ */
+extern void journal_append_sealed(JournalWriter *writer, const JournalRecord *record,
+								  int64 entry_id, int64 height, int32 leaf,
+								  uint8 entry_hash[MC_HASH_LEN]);
 extern void journal_close(JournalWriter *writer);
 
 typedef void (*EntryHashCallback) (void *arg, const uint8 *entry_hash);

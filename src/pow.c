@@ -3,14 +3,17 @@
  * pow.c
  *	  The nonce search, in C inside the server.
  *
- * The header is 136 (version 1) or 140 (version 2) bytes with the nonce
- * last (FORMAT.md).  SHA-256 works on 64-byte blocks: the first two blocks
- * (bytes 0-127) do not depend on the nonce, so their compressed state (the
- * midstate) is computed once.  The third block holds the rest of the
- * header, ending with the 8 nonce bytes, then SHA-256's padding and the
- * message length, all fixed but the nonce; it is prepared once too.  Each
- * attempt then costs exactly one compression: write the nonce, run
- * OpenSSL's block function from the midstate, look at the first words.
+ * The header is 136 (version 1), 140 (version 2) or 172 (version 3) bytes
+ * with the nonce last (FORMAT.md).  SHA-256 works on 64-byte blocks: the
+ * first two blocks (bytes 0-127) do not depend on the nonce, so their
+ * compressed state (the midstate) is computed once.  The third block holds
+ * the rest of the header (8, 12 or 44 bytes), ending with the 8 nonce
+ * bytes, then SHA-256's padding and the message length, all fixed but the
+ * nonce; it is prepared once too.  Version 3's chain id and node id end in
+ * that block, and leave room in it for the padding (44 + 1 + 8 <= 64): a
+ * longer header would need a fourth block, and a second compression per
+ * attempt.  Each attempt costs exactly one compression: write the nonce,
+ * run OpenSSL's block function from the midstate, look at the first words.
  *
  * OpenSSL's SHA256_Transform is the block function (deprecated in OpenSSL
  * 3 in favour of EVP, which offers no midstate); on x86-64 it dispatches
@@ -35,7 +38,7 @@
 StaticAssertDecl(MC_HEADER_CONSTANT_PREFIX == 2 * SHA256_CBLOCK,
 				 "the midstate covers the header's first two blocks");
 StaticAssertDecl(MC_HEADER_MAX_LEN - MC_HEADER_CONSTANT_PREFIX + 1 + 8 <= SHA256_CBLOCK,
-				 "the rest of the header and the padding fit in one block");
+				 "the rest of the header and the padding fit in one block: one compression per nonce");
 
 /* The final block: the header's last bytes, 0x80, zeros, bit length. */
 static void

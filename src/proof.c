@@ -520,12 +520,17 @@ chain_from_json(const JsonReader *reader)
 	return chain;
 }
 
-/* A header's node_id is the SHA-256 of its node_name. */
+/*
+ * An unsigned header's node_id is the SHA-256 of its node_name; a signed
+ * one's is its signer key's fingerprint, which the signature rule checks.
+ */
 static bool
 node_id_matches(const BlockRow *row)
 {
 	uint8		node_id[MC_HASH_LEN];
 
+	if (row->header.format_version >= MC_BLOCK_FORMAT_SIGNED)
+		return true;
 	block_node_id(row->node_name, node_id);
 	return memcmp(node_id, row->header.node_id, MC_HASH_LEN) == 0;
 }
@@ -556,7 +561,7 @@ anchored(const BlockRow *block, List *chain, Jsonb *trusted)
 		if (trusted_floor != MC_FLOOR_UNKNOWN)
 			floor = trusted_floor;
 	}
-	if (!node_id_matches(block) || block_integrity_problem(block, floor) != NULL)
+	if (!node_id_matches(block) || block_problem(block, floor) != NULL)
 		return false;
 	if (trusted != NULL && block->header.height == trusted_height)
 		found = digest_matches_block(trusted, block);
@@ -564,9 +569,8 @@ anchored(const BlockRow *block, List *chain, Jsonb *trusted)
 	{
 		const BlockRow *next = lfirst(lc);
 
-		if (!node_id_matches(next) || block_integrity_problem(next, floor) != NULL ||
-			chain_link_problem(previous, next) != NULL ||
-			chain_step_problem(previous, next) != NULL)
+		if (!node_id_matches(next) || block_problem(next, floor) != NULL ||
+			chain_next_problem(previous, next) != NULL)
 			return false;
 		if (trusted != NULL && next->header.height == trusted_height)
 			found = digest_matches_block(trusted, next);

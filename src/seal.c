@@ -14,8 +14,12 @@
  * Entries are sealed in entry_id order.  Each is updated in place (a HOT
  * update: block_height and leaf_index are not indexed and entries' pages
  * keep room for it) and its pending row deleted, one entry at a time in a
- * per-entry memory context.  The nonce search runs last; a cancel during
- * it rolls all of this back.
+ * per-entry memory context.  The nonce search runs last, then the block
+ * is signed with the node's key (node_key.c); a cancel during either rolls
+ * all of this back.  A key the chain has not recorded yet is announced in
+ * the block it first signs: its node_key event is written as a journal row
+ * already placed among the block's leaves, in entry_id order, so that no
+ * block is signed by a key its chain does not name.
  *
  *-------------------------------------------------------------------------
  */
@@ -47,9 +51,11 @@
 #include "port/pg_bswap.h"
 
 #include "chain_config.h"
+#include "chain_keys.h"
 #include "entry_batches.h"
 #include "journal.h"
 #include "merkle.h"
+#include "node_key.h"
 #include "pow.h"
 #include "privileges.h"
 
@@ -70,6 +76,8 @@ typedef struct PendingEntry
 	int32		batch_index;
 	ItemPointerData entry_tid;	/* or the batch's */
 	ItemPointerData pending_tid;
+	bool		announcement;	/* the node_key event of the block's signer,
+								 * written as it is sealed */
 } PendingEntry;
 
 /*
@@ -177,6 +185,7 @@ batch_collect(void *arg, EntryBatch *batch)
 		entry.batch_index = i;
 		entry.entry_tid = batch->tid;
 		ItemPointerSetInvalid(&entry.pending_tid);
+		entry.announcement = false;
 		pending_keep(list, &entry);
 	}
 }
@@ -213,6 +222,7 @@ pending_collect(Relation pending, Snapshot snapshot, int64 limit, PendingList *l
 		entry.batch_index = -1;
 		entry.entry_tid = *(ItemPointer) DatumGetPointer(tid);
 		entry.pending_tid = tuple->t_self;
+		entry.announcement = false;
 		pending_keep(list, &entry);
 	}
 	table_endscan(scan);
@@ -478,6 +488,116 @@ batches_settle(SealState *state)
 }
 
 /*
+ * The key this node signs the block with, and whether the chain must
+ * learn it first: a key the chain has retired may sign nothing; one it
+ * has not announced is announced by an event sealed into this very block,
+ * so that no block is ever signed by a key its chain does not name.
+ */
+static bool
+signer_prepare(SealState *state, uint8 public_key[MC_SIGNER_KEY_LEN])
+{
+	uint8		fingerprint[MC_HASH_LEN];
+	ChainKey   *key;
+
+	medchain_node_public_key(public_key);
+	medchain_key_fingerprint(public_key, fingerprint);
+	key = chain_keys_find(chain_keys_load(state->entries->rel, state->attnums, state->snapshot),
+						  fingerprint);
+	if (key != NULL && key->retire_entry_id != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("node key %s is retired", mc_hex(fingerprint, MC_HASH_LEN)),
+				 errdetail("Entry %lld of this chain retired the key in medchain.node_key_file: %s",
+						   (long long) key->retire_entry_id, key->retire_reason),
+				 errhint("Give the node a new key: stop the server, move the key file away and start the server again.")));
+	return key == NULL || key->announced_height < 0;
+}
+
+/* The announcement takes its place among the entries, in entry_id order. */
+static void
+pending_add_announcement(PendingList *list, int64 entry_id)
+{
+	int64		at = list->count;
+
+	if (list->count == list->allocated)
+	{
+		list->allocated++;
+		list->entries = repalloc_huge(list->entries, sizeof(PendingEntry) * list->allocated);
+	}
+	for (; at > 0 && list->entries[at - 1].entry_id > entry_id; at--)
+		list->entries[at] = list->entries[at - 1];
+	memset(&list->entries[at], 0, sizeof(PendingEntry));
+	list->entries[at].entry_id = entry_id;
+	list->entries[at].announcement = true;
+	list->count++;
+}
+
+/* Seal the signer's node_key event as leaf `leaf` of block `height`. */
+static void
+seal_announcement(SealState *state, JournalWriter *writer, const PendingEntry *pending,
+				  const uint8 public_key[MC_SIGNER_KEY_LEN], int64 height, int32 leaf)
+{
+	JournalRecord record;
+	LedgerName	name;
+	uint8		row_hash[MC_HASH_LEN];
+	uint8		entry_hash[MC_HASH_LEN];
+
+	chain_keys_announcement(&record, &name, public_key, row_hash);
+	journal_append_sealed(writer, &record, pending->entry_id, height, leaf, entry_hash);
+	merkle_add_entry(&state->merkle, entry_hash);
+}
+
+/*
+ * The chain id the next block carries: none for genesis (zeros), else
+ * its genesis block's hash, which a version 3 head already carries.
+ */
+static void
+chain_id_for_next(const BlockRow *head, Snapshot snapshot, uint8 chain_id[MC_HASH_LEN])
+{
+	memset(chain_id, 0, MC_HASH_LEN);
+	if (head == NULL)
+		return;
+	if (head->header.format_version >= MC_BLOCK_FORMAT_SIGNED || head->header.height == 0)
+		block_chain_id(head, chain_id);
+	else if (!block_chain_id_of_chain(snapshot, chain_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the chain has no genesis block"),
+				 errdetail("A signed block carries its chain's id, the hash of the genesis block."),
+				 errhint("Someone with superuser rights altered medchain.blocks; run medchain.verify().")));
+}
+
+/*
+ * The library seals signed blocks, whose signature 1.2's medchain.blocks
+ * has no column for: say so rather than seal what the table cannot hold.
+ */
+static void
+require_signed_blocks(DirectTable *blocks)
+{
+	if (!block_table_signed(RelationGetDescr(blocks->rel)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("medchain's objects in this database are older than its library"),
+				 errdetail("The installed medchain library seals signed blocks of format %d, which medchain.blocks before version 1.3 cannot hold.",
+						   MC_BLOCK_FORMAT_CURRENT),
+				 errhint("Run ALTER EXTENSION medchain UPDATE in this database.")));
+}
+
+/* The signature over the block, by the key whose fingerprint is its node_id. */
+static void
+block_sign(BlockRow *block, const uint8 signer[MC_SIGNER_KEY_LEN])
+{
+	uint8		chain_id[MC_HASH_LEN];
+
+	block_chain_id(block, chain_id);
+	medchain_node_sign_block(signer, chain_id, block->header.height, block->block_hash,
+							 block->signature);
+	memcpy(block->signer_key, signer, MC_SIGNER_KEY_LEN);
+	block->signer_key_len = MC_SIGNER_KEY_LEN;
+	block->signature_len = MC_SIGNATURE_LEN;
+}
+
+/*
  * The chain's floor: fixed by its genesis block, or by the difficulty the
  * genesis block is about to be sealed at.
  */
@@ -555,6 +675,9 @@ medchain_seal(PG_FUNCTION_ARGS)
 	MemoryContext entrycxt;
 	HASHCTL		ctl;
 	int			slot;
+	uint8		signer[MC_SIGNER_KEY_LEN];
+	bool		announce;
+	JournalWriter *announcer = NULL;
 
 	require_admin("seal blocks");
 	limit = max_entries_argument(fcinfo);
@@ -566,6 +689,7 @@ medchain_seal(PG_FUNCTION_ARGS)
 				 errhint("Run medchain.seal() on the primary.")));
 
 	blocks = direct_open(medchain_relation("blocks"), ExclusiveLock);
+	require_signed_blocks(blocks);
 	state.snapshot = RegisterSnapshot(GetLatestSnapshot());
 	have_head = block_head(state.snapshot, &head);
 	floor = floor_for_next(have_head ? &head : NULL, state.snapshot, chain_difficulty());
@@ -575,6 +699,7 @@ medchain_seal(PG_FUNCTION_ARGS)
 	state.entries = direct_open(medchain_journal_relid(), RowExclusiveLock);
 	state.pkey = index_open(medchain_relation("entries_pkey"), RowExclusiveLock);
 	entry_columns_find(state.entries->rel, state.attnums);
+	announce = signer_prepare(&state, signer);
 	merkle_begin(&state.merkle);
 	state.batches = OidIsValid(get_relname_relid("entry_batches", medchain_namespace())) ?
 		table_open(medchain_relation("entry_batches"), RowExclusiveLock) : NULL;
@@ -597,8 +722,16 @@ medchain_seal(PG_FUNCTION_ARGS)
 	if (have_head)
 		memcpy(block.header.prev_hash, head.block_hash, MC_HASH_LEN);
 
-	/* entry_count is a u32 in the header; the rest waits for a later block */
-	pending_collect(state.pending, state.snapshot, Min(limit, (int64) PG_INT32_MAX), &pending);
+	/*
+	 * entry_count is a u32 in the header, with room for a new key's
+	 * announcement; the rest waits for a later block
+	 */
+	pending_collect(state.pending, state.snapshot, Min(limit, (int64) PG_INT32_MAX - 1), &pending);
+	if (announce && pending.count > 0)
+	{
+		announcer = journal_open();
+		pending_add_announcement(&pending, journal_next_entry_id(announcer));
+	}
 	entrycxt = AllocSetContextCreate(CurrentMemoryContext, "medchain seal entry",
 									 ALLOCSET_DEFAULT_SIZES);
 	for (count = 0; count < pending.count; count++)
@@ -606,7 +739,10 @@ medchain_seal(PG_FUNCTION_ARGS)
 		MemoryContext old = MemoryContextSwitchTo(entrycxt);
 
 		CHECK_FOR_INTERRUPTS();
-		if (pending.entries[count].batched)
+		if (pending.entries[count].announcement)
+			seal_announcement(&state, announcer, &pending.entries[count], signer,
+							  block.header.height, (int32) count);
+		else if (pending.entries[count].batched)
 			seal_batched_entry(&state, &pending.entries[count], block.header.height,
 							   (int32) count);
 		else
@@ -615,6 +751,8 @@ medchain_seal(PG_FUNCTION_ARGS)
 		MemoryContextReset(entrycxt);
 	}
 	MemoryContextDelete(entrycxt);
+	if (announcer != NULL)
+		journal_close(announcer);
 	batches_settle(&state);
 	if (count > 0)
 	{
@@ -629,9 +767,12 @@ medchain_seal(PG_FUNCTION_ARGS)
 		block.header.sealed_at = GetCurrentTimestamp();
 		block.header.difficulty = (uint32) chain_difficulty();
 		block.header.min_difficulty = (uint32) floor;
+		chain_id_for_next(have_head ? &head : NULL, state.snapshot, block.header.chain_id);
+		/* a signed block names its node by its key, not by its name */
+		medchain_key_fingerprint(signer, block.header.node_id);
 		block.node_name = chain_node_name();
-		block_node_id(block.node_name, block.header.node_id);
 		pow_search(&block.header, block.block_hash);
+		block_sign(&block, signer);
 		direct_insert(blocks, block_row_to_tuple(&block, RelationGetDescr(blocks->rel)));
 	}
 

@@ -19,6 +19,8 @@
 
 #include <openssl/sha.h>
 
+#include "utils/builtins.h"
+
 #include "sha256.h"
 
 StaticAssertDecl(SHA256_DIGEST_LENGTH == MC_HASH_LEN, "SHA-256 digests are 32 bytes");
@@ -49,4 +51,13 @@ mc_hash_to_bytea(const uint8 digest[MC_HASH_LEN])
 	SET_VARSIZE(result, VARHDRSZ + MC_HASH_LEN);
 	memcpy(VARDATA(result), digest, MC_HASH_LEN);
 	return result;
+}
+
+char *
+mc_hex(const uint8 *bytes, int len)
+{
+	char	   *hex = palloc(2 * len + 1);
+
+	hex[hex_encode((const char *) bytes, len, hex)] = '\0';
+	return hex;
 }

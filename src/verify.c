@@ -80,6 +80,7 @@
 
 #include "block.h"
 #include "canonical_json.h"
+#include "chain_keys.h"
 #include "chain_rules.h"
 #include "enablement.h"
 #include "entry_batches.h"
@@ -1715,9 +1716,28 @@ check_pending(VerifyState *state)
 /* ---------- the chain of headers ---------- */
 
 /*
+ * A signed block whose header holds: its signature, then whether the chain
+ * let its key sign it.
+ */
+static void
+check_signature(VerifyState *state, const BlockRow *row, const ChainKeys *keys)
+{
+	const char *finding = "signature_invalid";
+	const char *problem = block_signature_problem(row);
+	bool		retired;
+
+	if (problem == NULL && (problem = block_signer_problem(row, keys, &retired)) != NULL &&
+		!retired)
+		finding = "signer_unknown";
+	if (problem != NULL)
+		report(&state->findings, finding, NULL, NULL, -1, row->header.height,
+			   psprintf("block %lld: %s", (long long) row->header.height, problem));
+}
+
+/*
  * Headers in height order, by the chain rules (chain_rules.c): each block
- * alone, the genesis block, each link.  A block with entries none of
- * which the walk met lost all of them.
+ * alone, the genesis block, each link, each signature and its key.  A
+ * block with entries none of which the walk met lost all of them.
  */
 static void
 check_chain(VerifyState *state, Bitmapset *seen)
@@ -1725,10 +1745,14 @@ check_chain(VerifyState *state, Bitmapset *seen)
 	Relation	blocks = table_open(medchain_relation("blocks"), AccessShareLock);
 	Relation	pkey = index_open(medchain_relation("blocks_pkey"), AccessShareLock);
 	SysScanDesc scan = systable_beginscan_ordered(blocks, pkey, state->snapshot, 0, NULL);
+	ChainKeys  *keys = chain_keys_load(state->journal, state->attnums, state->snapshot);
 	HeapTuple	tuple;
 	BlockRow	previous;
 	bool		have_previous = false;
 	bool		previous_intact = false;
+	int64		first_signed = -1;
+	bool		have_genesis = false;
+	uint8		genesis_hash[MC_HASH_LEN];
 	int64		floor = MC_FLOOR_UNKNOWN;
 
 	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
@@ -1746,7 +1770,11 @@ check_chain(VerifyState *state, Bitmapset *seen)
 		{
 			link = chain_genesis_problem(&row);
 			if (h == 0)
+			{
 				floor = chain_floor(&row.header);
+				memcpy(genesis_hash, row.block_hash, MC_HASH_LEN);
+				have_genesis = true;
+			}
 		}
 		else
 		{
@@ -1758,10 +1786,19 @@ check_chain(VerifyState *state, Bitmapset *seen)
 		problem = block_integrity_problem(&row, floor);
 		if (problem == NULL && have_previous && h == previous.header.height + 1)
 			problem = chain_step_problem(&previous, &row);
+		if (problem == NULL && have_genesis)
+			problem = chain_id_problem(&row, genesis_hash);
 		if (problem != NULL)
 			report(&state->findings, "block_modified", NULL, NULL, -1, h, problem);
 		if (link != NULL)
 			report(&state->findings, "chain_broken", NULL, NULL, -1, h, link);
+		/* an altered header is that finding; its signature is not checked too */
+		if (problem == NULL)
+			check_signature(state, &row, keys);
+		if (first_signed >= 0 && (link = chain_unsigned_problem(first_signed, &row)) != NULL)
+			report(&state->findings, "block_unsigned", NULL, NULL, -1, h, link);
+		if (row.header.format_version >= MC_BLOCK_FORMAT_SIGNED && first_signed < 0)
+			first_signed = h;
 
 		if (row.header.entry_count > 0 &&
 			(h > PG_INT32_MAX || !bms_is_member((int) h, seen)))

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 """Check medchain inclusion proofs and chain exports outside the database.
 
-Written from docs/FORMAT.md alone (formats version 1 and 2), with the
-Python standard library only: no database connection, no medchain code.
+Written from docs/FORMAT.md alone (formats version 1, 2 and 3): no database
+connection, no medchain code.  Hashes are the Python standard library's.
+The Ed25519 signatures of format 3 blocks are checked with the
+python3-cryptography package when it can be imported, else with the
+`openssl` command (OpenSSL 3, `pkeyutl -verify -rawin`); set
+MEDCHAIN_VERIFY_ED25519=openssl to use the command even where the package
+is installed.  Neither at hand, a signed block cannot be checked (exit 2).
 
     medchain_verify.py proof PROOF.json [--digest DIGEST.json]
     medchain_verify.py chain EXPORT.jsonl [--digest DIGEST.json]
@@ -13,7 +18,13 @@ line, in height order.  DIGEST.json is the output of medchain.digest(),
 kept somewhere the database's owner cannot rewrite: it is what ties a proof
 or an export to the real chain.  A proof checked without a digest only
 shows that its row is in *some* well-formed block, which anyone can make,
-so it is reported as unanchored.
+so it is reported as unanchored.  A digest of a signed block carries the
+block's chain id, signer key and signature, and is checked on its own too.
+
+A signature shows which key signed a block.  Whether that key was the
+chain's own (announced by a node_key event, not retired) is in the journal,
+which an export does not carry: medchain.verify() checks it, and the
+event_proof() of a node_key event shows an announcement outside.
 
 Exit status: 0 when everything checks out, 1 when something does not (each
 problem is printed as "INVALID: ..."), 2 for unreadable input.
@@ -21,17 +32,35 @@ problem is printed as "INVALID: ..."), 2 for unreadable input.
 
 import hashlib
 import json
+import os
 import re
 import struct
+import subprocess
 import sys
+import tempfile
 from datetime import datetime, timedelta, timezone
 
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+except ImportError:
+    Ed25519PublicKey = None
+
 ZERO_HASH = "00" * 32
-DIGEST_MEMBERS = {"format_version", "node", "height", "block_hash", "sealed_at", "min_difficulty"}
+DIGEST_MEMBERS = {"format_version", "node", "height", "block_hash", "sealed_at", "min_difficulty",
+                  "chain_id", "signer_key", "signature"}
+SIGNED = 3                  # the first signed block format
+SIGNATURE_DOMAIN = b"MEDCHAIN-BLOCK-SIGNATURE-V1\x00"
+# DER SubjectPublicKeyInfo of an Ed25519 key (RFC 8410), before its 32 bytes.
+ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 
 
 class Unreadable(Exception):
     """The input is not a document this verifier can read (exit 2)."""
+
+
+class NoEd25519(Exception):
+    """Neither python3-cryptography nor the openssl command is at hand (exit 2)."""
 
 
 def sha256(data):
@@ -153,7 +182,8 @@ def root_from_audit_path(leaf, index, size, path):
 
 
 def header_encoding(block):
-    """The 136 (MCB1) or 140 (MCB2) header bytes that block_hash covers."""
+    """The 136 (MCB1), 140 (MCB2) or 172 (MCB3) header bytes that
+    block_hash covers."""
     version = member(block, "format_version", int)
     out = (b"MCB%d" % version + u32(version) + u64(member(block, "height", int))
            + bytes.fromhex(hash_member(block, "prev_hash"))
@@ -161,9 +191,77 @@ def header_encoding(block):
            + i64(member(block, "sealed_at", int))
            + u32(member(block, "entry_count", int))
            + u32(member(block, "difficulty", int)))
-    if version == 2:
+    if version >= 2:
         out += u32(member(block, "min_difficulty", int))
+    if version >= SIGNED:
+        out += bytes.fromhex(hash_member(block, "chain_id"))
     return out + bytes.fromhex(hash_member(block, "node_id")) + u64(member(block, "nonce", int))
+
+
+# --- Signatures (FORMAT.md, "Block signatures").
+
+def chain_id_of(block):
+    """The id of the chain a block is on: a genesis block's own hash, else
+    the chain_id its format 3 header carries."""
+    return block["block_hash"] if block["height"] == 0 else block["chain_id"]
+
+
+def signed_message(chain_id, height, block_hash):
+    return SIGNATURE_DOMAIN + bytes.fromhex(chain_id) + u64(height) + bytes.fromhex(block_hash)
+
+
+def openssl_verify(public_key, signature, message):
+    """`openssl pkeyutl -verify -rawin` (OpenSSL 3) on temporary files: it
+    cannot take a raw key or read an EdDSA message from a pipe."""
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for name, data in (("key.der", ED25519_SPKI_PREFIX + public_key),
+                           ("sig", signature), ("msg", message)):
+            files[name] = os.path.join(tmp, name)
+            with open(files[name], "wb") as f:
+                f.write(data)
+        try:
+            done = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-keyform", "DER",
+                                   "-inkey", files["key.der"], "-rawin", "-in", files["msg"],
+                                   "-sigfile", files["sig"]],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as e:
+            raise NoEd25519("no python3-cryptography and no openssl command (%s)" % e)
+    out = done.stdout + done.stderr
+    if b"Signature Verified Successfully" in out:
+        return True
+    if b"Signature Verification Failure" in out:
+        return False
+    raise NoEd25519("openssl could not check an Ed25519 signature: %s"
+                    % out.decode("utf-8", "replace").strip())
+
+
+def ed25519_valid(public_key, signature, message):
+    """Does an Ed25519 signature verify?  A library's or OpenSSL's
+    implementation, never one of this file's own."""
+    if Ed25519PublicKey is not None and os.environ.get("MEDCHAIN_VERIFY_ED25519") != "openssl":
+        try:
+            Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+            return True
+        except (InvalidSignature, ValueError):
+            return False
+    return openssl_verify(public_key, signature, message)
+
+
+def signature_problems(b):
+    """A format 3 block's signer key is the key its node_id names, and its
+    signature verifies over its chain id, height and hash."""
+    key, signature = hex_member(b, "signer_key"), hex_member(b, "signature")
+    if len(key) != 64:
+        return ["signer_key has %d bytes, not 32" % (len(key) // 2)]
+    if len(signature) != 128:
+        return ["signature has %d bytes, not 64" % (len(signature) // 2)]
+    if sha256(bytes.fromhex(key)).hex() != hash_member(b, "node_id"):
+        return ["signer_key is not the key its node_id names"]
+    message = signed_message(chain_id_of(b), b["height"], b["block_hash"])
+    if not ed25519_valid(bytes.fromhex(key), bytes.fromhex(signature), message):
+        return ["the signature does not verify under its signer_key"]
+    return []
 
 
 def leading_zero_bits(digest):
@@ -187,7 +285,7 @@ def chain_floor(blocks, digest):
     if digest is not None and "min_difficulty" in digest:
         return digest["min_difficulty"], "the digest's min_difficulty"
     for b in blocks:
-        if b["format_version"] == 2:
+        if b["format_version"] >= 2:
             return b["min_difficulty"], "block %d's min_difficulty" % b["height"]
     if blocks and blocks[0]["height"] == 0:
         return blocks[0]["difficulty"], "the genesis difficulty"
@@ -197,12 +295,13 @@ def chain_floor(blocks, digest):
 def block_problems(b, floor, source="the floor"):
     """A block alone: its version, its hash and proof-of-work, the floor."""
     version, difficulty = member(b, "format_version", int), member(b, "difficulty", int)
-    if version not in (1, 2):
-        return ["format_version %d is not 1 or 2" % version]
+    if version not in (1, 2, 3):
+        return ["format_version %d is not 1, 2 or 3" % version]
     problems = []
     if difficulty > 64:
         problems.append("difficulty %d is above 64" % difficulty)
-    if sha256(member(b, "node_name", str).encode("utf-8")).hex() != hash_member(b, "node_id"):
+    if version < SIGNED and sha256(member(b, "node_name", str).encode("utf-8")).hex() \
+            != hash_member(b, "node_id"):
         problems.append("node_id is not the SHA-256 of node_name")
     digest = sha256(header_encoding(b))
     if digest.hex() != hash_member(b, "block_hash"):
@@ -220,11 +319,16 @@ def block_problems(b, floor, source="the floor"):
             # The genesis block's difficulty is what fixed the floor.
             problems.append("genesis difficulty %d is not the chain's floor %d (%s)"
                             % (difficulty, floor, source))
-        if version == 2 and b["min_difficulty"] != floor:
+        if version >= 2 and b["min_difficulty"] != floor:
             problems.append("min_difficulty %d is not the chain's floor %d (%s)"
                             % (b["min_difficulty"], floor, source))
     if b["height"] == 0 and b["prev_hash"] != ZERO_HASH:
         problems.append("the genesis block's prev_hash is not zero")
+    if version >= SIGNED:
+        if b["height"] == 0 and b["chain_id"] != ZERO_HASH:
+            problems.append("the genesis block's chain_id is not zero")
+        if not problems:    # the signature of an altered header is beside the point
+            problems += signature_problems(b)
     return problems
 
 
@@ -239,13 +343,33 @@ def link_problems(below, b):
         problems.append("difficulty %d is below block %d's %d"
                         % (b["difficulty"], below["height"], below["difficulty"]))
     if b["format_version"] < below["format_version"]:
-        problems.append("format_version %d is older than block %d's %d"
-                        % (b["format_version"], below["height"], below["format_version"]))
-    elif b["format_version"] == 2 == below["format_version"] \
+        if below["format_version"] >= SIGNED:
+            problems.append("an unsigned format %d block above the signed block %d"
+                            % (b["format_version"], below["height"]))
+        else:
+            problems.append("format_version %d is older than block %d's %d"
+                            % (b["format_version"], below["height"], below["format_version"]))
+    elif b["format_version"] >= 2 and below["format_version"] >= 2 \
             and b["min_difficulty"] != below["min_difficulty"]:
         problems.append("min_difficulty %d is not block %d's %d"
                         % (b["min_difficulty"], below["height"], below["min_difficulty"]))
+    if b["format_version"] >= SIGNED and (below["format_version"] >= SIGNED or below["height"] == 0) \
+            and b["chain_id"] != chain_id_of(below):
+        problems.append("chain_id is not block %d's chain id %s" % (below["height"], chain_id_of(below)))
     return problems
+
+
+def chain_id_problems(blocks, digest):
+    """Every format 3 block above genesis carries the chain's id: the
+    genesis block's hash when the blocks hold it, else a trusted digest's
+    chain_id (a forger controls the blocks, not the digest)."""
+    chain_id = blocks[0]["block_hash"] if blocks and blocks[0]["height"] == 0 else \
+        (digest or {}).get("chain_id")
+    if chain_id is None:
+        return []
+    return ["block %d: chain_id %s is not the chain's id %s" % (b["height"], b["chain_id"], chain_id)
+            for b in blocks
+            if b["format_version"] >= SIGNED and b["height"] > 0 and b["chain_id"] != chain_id]
 
 
 def blocks_problems(blocks, digest):
@@ -255,6 +379,9 @@ def blocks_problems(blocks, digest):
         header_encoding(b)
         member(b, "node_name", str)
         hash_member(b, "block_hash")
+        if b["format_version"] >= SIGNED:
+            hex_member(b, "signer_key")
+            hex_member(b, "signature")
     floor, source = chain_floor(blocks, digest)
     problems = []
     for i, b in enumerate(blocks):
@@ -262,7 +389,7 @@ def blocks_problems(blocks, digest):
         if i > 0:
             found += link_problems(blocks[i - 1], b)
         problems += ["block %d: %s" % (b["height"], p) for p in found]
-    return problems
+    return problems + chain_id_problems(blocks, digest)
 
 
 # --- Digests (FORMAT.md, "Digest").
@@ -307,7 +434,24 @@ def read_digest(digest):
             member(digest, key, kind)
     if "sealed_at" in digest:
         parse_sealed_at(member(digest, "sealed_at", str))
+    if "chain_id" in digest:
+        hash_member(digest, "chain_id")
+    for key in ("signer_key", "signature"):
+        if key in digest:
+            hex_member(digest, key)
     return digest
+
+
+def digest_problems(digest):
+    """A digest of a signed block is signed itself: its signature verifies
+    under its signer key over its chain id, height and block hash."""
+    if not {"chain_id", "signer_key", "signature"} <= set(digest):
+        return []
+    key, signature = bytes.fromhex(digest["signer_key"]), bytes.fromhex(digest["signature"])
+    if len(key) != 32 or len(signature) != 64 or not ed25519_valid(
+            key, signature, signed_message(digest["chain_id"], digest["height"], digest["block_hash"])):
+        return ["the digest's signature does not verify under its signer_key"]
+    return []
 
 
 def anchor_problems(blocks, digest):
@@ -332,7 +476,14 @@ def anchor_problems(blocks, digest):
     if "sealed_at" in digest and b["sealed_at"] != parse_sealed_at(digest["sealed_at"]):
         problems.append("not anchored: block %d was sealed at %d, the digest says %s"
                         % (b["height"], b["sealed_at"], digest["sealed_at"]))
-    return problems
+    if "chain_id" in digest and (b["format_version"] < SIGNED or chain_id_of(b) != digest["chain_id"]):
+        problems.append("not anchored: block %d is not on the chain %s the digest names"
+                        % (b["height"], digest["chain_id"]))
+    for key in ("signer_key", "signature"):
+        if key in digest and b.get(key) != digest[key]:
+            problems.append("not anchored: block %d has another %s than the digest"
+                            % (b["height"], key))
+    return problems + digest_problems(digest)
 
 
 # --- Proofs (FORMAT.md, "Inclusion proof") and exports ("Chain export").
@@ -427,6 +578,9 @@ def main(argv):
             problems = check_chain(blocks, digest)
     except (OSError, ValueError, Unreadable, struct.error) as e:
         print("unreadable input: %s" % e, file=sys.stderr)
+        return 2
+    except NoEd25519 as e:
+        print("cannot check signatures: %s" % e, file=sys.stderr)
         return 2
     for p in problems:
         print("INVALID: %s" % p)

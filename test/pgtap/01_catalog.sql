@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(75);
+SELECT plan(84);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -72,7 +72,7 @@ SELECT has_table('medchain', 'blocks', 'blocks table');
 SELECT columns_are('medchain', 'blocks',
 	ARRAY['height', 'format_version', 'prev_hash', 'merkle_root', 'entry_count', 'sealed_at',
 		  'difficulty', 'node_name', 'nonce', 'block_hash', 'first_entry_id', 'last_entry_id',
-		  'min_difficulty']);
+		  'min_difficulty', 'chain_id', 'node_id', 'signer_key', 'signature']);
 SELECT col_is_pk('medchain', 'blocks', 'height', 'height is the primary key');
 SELECT col_type_is('medchain', 'entries', 'leaf_index', 'integer', 'entries record their leaf index');
 SELECT has_table('medchain', 'pending', 'pending queue');
@@ -103,7 +103,7 @@ SELECT is((SELECT evtevent::text FROM pg_event_trigger WHERE evtname = 'medchain
 	'guard_drop sees every dropped object');
 
 -- Version 1.1: format version 2, enablements named by the journal.
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'medchain'), '1.2', 'extension version 1.2');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'medchain'), '1.3', 'extension version 1.3');
 SELECT col_type_is('medchain', 'entries', 'format_version', 'smallint', 'entries say their format version');
 SELECT col_not_null('medchain', 'journal', 'format_version', 'format_version is never NULL');
 SELECT col_type_is('medchain', 'entries', 'enablement_id', 'bigint', 'entries name their enablement');
@@ -114,6 +114,19 @@ SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'medchain.ledger_regi
 SELECT function_privs_are('medchain', 'event_proof', ARRAY['bigint', 'bigint'], 'public', ARRAY['EXECUTE']);
 SELECT ok((SELECT 'CREATE RULE' = ANY (evttags) FROM pg_event_trigger WHERE evtname = 'medchain_guard_ddl'),
 	'guard_ddl refuses CREATE RULE');
+
+-- Version 1.3: signed blocks, node keys.
+SELECT col_type_is('medchain', 'blocks', 'signer_key', 'bytea', 'blocks carry their signer key');
+SELECT col_type_is('medchain', 'blocks', 'signature', 'bytea', 'blocks carry their signature');
+SELECT function_privs_are('medchain', 'node_identity', ARRAY[]::text[], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'node_identity', ARRAY[]::text[], 'medchain_auditor', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'retire_node_key', ARRAY['text', 'text'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'retire_node_key', ARRAY['text', 'text'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'retire_node_key', ARRAY['text', 'text'], 'medchain_auditor', ARRAY[]::text[]);
+SELECT is(current_setting('medchain.node_key_file'), 'medchain_node.key',
+	'the node key file is in the data directory by default');
+SELECT is((SELECT context FROM pg_settings WHERE name = 'medchain.node_key_file'), 'sighup',
+	'the node key file is set in the server configuration');
 
 -- Every SECURITY DEFINER function pins its search_path.
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p

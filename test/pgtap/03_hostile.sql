@@ -15,7 +15,7 @@
 SET client_encoding = 'UTF8';	-- the names below are UTF-8
 BEGIN;
 LOAD 'medchain';
-SELECT plan(279);
+SELECT plan(293);
 
 -- The same low proof-of-work throughout: seal() refuses a difficulty below
 -- the chain's.
@@ -687,6 +687,40 @@ SELECT is(hostile_probe.value(r.role, p.path, $$
   FROM (VALUES (1, 'hostile_auditor'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
 	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
  ORDER BY r.i, p.i;
+
+------------------------------------------------------------------------
+-- node_identity(): auditors and admins; retire_node_key(): admins
+------------------------------------------------------------------------
+
+-- The identity names the key that signed the head block.
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT (SELECT pg_catalog.encode(b.signer_key, 'hex') FROM medchain.blocks b
+				 ORDER BY b.height DESC LIMIT 1)
+			   OPERATOR(pg_catalog.=) (medchain.node_identity() OPERATOR(pg_catalog.->>) 'public_key')$$),
+	'true', format('node_identity() as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT hostile_probe.denied('hostile_reader', p.path, 'SELECT medchain.node_identity()',
+	format('node_identity() refused to an ordinary role, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
+-- A key the chain does not know cannot be retired, nor the node's own.
+SELECT hostile_probe.refused('hostile_owner', p.path,
+	$$SELECT medchain.retire_node_key(pg_catalog.repeat('ab', 32), 'compromised')$$, '42704',
+	format('retire_node_key() of an unknown key refused to the owner, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
+SELECT hostile_probe.refused('superuser', p.path,
+	$$SELECT medchain.retire_node_key(medchain.node_identity() OPERATOR(pg_catalog.->>) 'fingerprint', 'compromised')$$,
+	'55000', format('retire_node_key() of the node''s own key refused to superuser, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
+SELECT hostile_probe.denied('hostile_reader', p.path,
+	$$SELECT medchain.retire_node_key(pg_catalog.repeat('ab', 32), 'compromised')$$,
+	format('retire_node_key() refused to an ordinary role, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
 
 ------------------------------------------------------------------------
 -- verify() still sees a tamper under a hostile search_path

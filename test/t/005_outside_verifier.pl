@@ -1,10 +1,12 @@
-# The standalone verifier (verifier/medchain_verify.py, Python standard
-# library only, no database connection) accepts the proofs, chain exports
-# and digests the extension makes, formats version 1 and 2, and rejects
-# tampered, forged and unanchored ones.
+# The standalone verifier (verifier/medchain_verify.py, no database
+# connection) accepts the proofs, chain exports and digests the extension
+# makes, formats version 1, 2 and 3, and rejects tampered, forged and
+# unanchored ones.  Block signatures are checked both ways it can check
+# them: with python3-cryptography and with the openssl command.
 use strict;
 use warnings;
 use Digest::SHA qw(sha256);
+use JSON::PP qw(decode_json);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -94,6 +96,54 @@ write_file_from_query($node, "$dir/digest.json", 'SELECT medchain.digest()');
 like(slurp_file("$dir/digest.json"), qr/"height": 2\b.*"min_difficulty": 10\b/, 'digest of block 2, floor 10');
 verifier_ok(0, qr/valid chain of 3 blocks/, 'chain export and digest accepted',
 	'chain', "$dir/chain.jsonl", '--digest', "$dir/digest.json");
+
+# Signed blocks: every block of the export is format 3, with a signer key,
+# a signature and the chain id (the genesis block's hash) above genesis.
+my @blocks = map { decode_json($_) } split /\n/, slurp_file("$dir/chain.jsonl");
+is(join(' ', map { $_->{format_version} } @blocks), '3 3 3', 'the export holds three signed blocks');
+is(join(' ', map { $_->{height} == 0 ? 'genesis' : $_->{chain_id} eq $blocks[0]{block_hash} ? 'chain' : 'other' } @blocks),
+	'genesis chain chain', 'the blocks above genesis carry its hash as their chain id');
+is(join(' ', map { unpack('H*', sha256(pack('H*', $_->{signer_key}))) eq $_->{node_id} ? 'key' : 'other' } @blocks),
+	'key key key', 'each node_id is the fingerprint of the signer key');
+like(slurp_file("$dir/digest.json"), qr/"signature": "[0-9a-f]{128}"/, 'the digest carries the head\'s signature');
+{
+	local $ENV{MEDCHAIN_VERIFY_ED25519} = 'openssl';
+	verifier_ok(0, qr/valid chain of 3 blocks/, 'chain export and digest accepted, signatures checked by openssl',
+		'chain', "$dir/chain.jsonl", '--digest', "$dir/digest.json");
+}
+
+# A forged signature: one byte of block 1's signature changed.  Caught by
+# both implementations; so is a signature moved to the wrong key, and a
+# digest whose signature was changed.
+my @signed = split /\n/, slurp_file("$dir/chain.jsonl");
+$signed[1] =~ s/("signature": ")([0-9a-f]{2})/$1 . sprintf('%02x', hex($2) ^ 1)/e;
+write_file("$dir/chain_bad_signature.jsonl", join("\n", @signed) . "\n");
+verifier_ok(1, qr/^INVALID: block 1: the signature does not verify under its signer_key$/m,
+	'forged signature rejected, the block named', 'chain', "$dir/chain_bad_signature.jsonl");
+{
+	local $ENV{MEDCHAIN_VERIFY_ED25519} = 'openssl';
+	verifier_ok(1, qr/^INVALID: block 1: the signature does not verify under its signer_key$/m,
+		'forged signature rejected by openssl too', 'chain', "$dir/chain_bad_signature.jsonl");
+}
+@signed = split /\n/, slurp_file("$dir/chain.jsonl");
+$signed[2] =~ s/("signer_key": ")[0-9a-f]{64}/$1 . ('ab' x 32)/e;
+write_file("$dir/chain_other_key.jsonl", join("\n", @signed) . "\n");
+verifier_ok(1, qr/^INVALID: block 2: signer_key is not the key its node_id names$/m,
+	'a signer key that node_id does not name rejected', 'chain', "$dir/chain_other_key.jsonl");
+write_edited("$dir/digest.json", "$dir/digest_bad_signature.json",
+	sub { s/("signature": "[0-9a-f]{127})([0-9a-f])"/$1 . ($2 eq '0' ? '1' : '0') . '"'/e });
+($rc, $out) = verifier_says('chain', "$dir/chain.jsonl", '--digest', "$dir/digest_bad_signature.json");
+is($rc, 1, 'a digest with a forged signature rejected');
+like($out, qr/^INVALID: the digest's signature does not verify under its signer_key$/m, 'its signature named');
+like($out, qr/^INVALID: not anchored: block 2 has another signature than the digest$/m,
+	'and it does not match the block');
+
+# An unsigned block above the signed ones: the head rewritten as format 2.
+@signed = split /\n/, slurp_file("$dir/chain.jsonl");
+$signed[2] =~ s/"format_version": 3/"format_version": 2/;
+write_file("$dir/chain_unsigned.jsonl", join("\n", @signed) . "\n");
+verifier_ok(1, qr/^INVALID: block 2: an unsigned format 2 block above the signed block 1$/m,
+	'an unsigned block above a signed one rejected', 'chain', "$dir/chain_unsigned.jsonl");
 
 # A tampered export: one entry hash of the middle block changed.
 my @lines = split /\n/, slurp_file("$dir/chain.jsonl");
@@ -215,14 +265,15 @@ verifier_ok(1, qr/^INVALID: block 1: header hashes to/m, 'export of an altered c
 # Unreadable input.
 ($rc, $out) = verifier_says('proof', "$dir/no_such_file.json");
 is($rc, 2, 'missing file is an input error');
-write_file("$dir/digest_unknown.json", '{"height": 2, "block_hash": "' . ('00' x 32) . '", "signature": "x"}');
+write_file("$dir/digest_unknown.json", '{"height": 2, "block_hash": "' . ('00' x 32) . '", "witness": "x"}');
 ($rc, $out) = verifier_says('proof', "$dir/proof_1_at2.json", '--digest', "$dir/digest_unknown.json");
 is($rc, 2, 'a digest member medchain does not write is an input error');
 $node->stop;
 
 # A database made by medchain 1.0 (version 1 entries, blocks, digest and
-# proofs), upgraded to 1.1 and sealed again: version 1 blocks, then a
-# version 2 block that also seals the version 1 entries left pending.
+# proofs), upgraded to 1.3 and sealed again: version 1 blocks, then a
+# signed version 3 block that also seals the version 1 entries left
+# pending.
 my $old = PostgreSQL::Test::Cluster->new('upgraded');
 $old->init;
 $old->start;
@@ -256,23 +307,23 @@ $old->safe_psql('ehr', q{
 write_file_from_query($old, "$dir/digest.json", 'SELECT medchain.digest()', 'ehr');
 write_file_from_query($old, "$dir/chain.jsonl", 'SELECT x FROM medchain.export_chain() x', 'ehr');
 my @versions = map { /"format_version": (\d)/ ? $1 : '?' } split /\n/, slurp_file("$dir/chain.jsonl");
-is("@versions", '1 1 2', 'the export holds version 1 blocks, then a version 2 block');
+is("@versions", '1 1 3', 'the export holds version 1 blocks, then a signed version 3 block');
 verifier_ok(0, qr/^valid chain of 3 blocks, holding the digest's block 2$/m, 'mixed export accepted with the new digest',
 	'chain', "$dir/chain.jsonl", '--digest', "$dir/digest.json");
 verifier_ok(0, qr/^valid chain of 3 blocks, holding the digest's block 1$/m, 'mixed export accepted with the kept 1.0 digest',
 	'chain', "$dir/chain.jsonl", '--digest', "$dir/kept_digest.json");
 my %proof_of = (
 	'v1_entry_v1_block' => q{'cdm.person', '{"person_id": 3}'},
-	'v1_entry_v2_block' => q{'cdm.measurement', '{"measurement_id": 900002}'},
-	'v2_entry_v2_block' => q{'public.typed', '{"id": 51}'});
+	'v1_entry_v3_block' => q{'cdm.measurement', '{"measurement_id": 900002}'},
+	'v2_entry_v3_block' => q{'public.typed', '{"id": 51}'});
 foreach my $what (sort keys %proof_of)
 {
 	write_file_from_query($old, "$dir/proof_$what.json", "SELECT medchain.proof($proof_of{$what})", 'ehr');
 	verifier_ok(0, qr/^valid proof: .*anchored in the digest's block 2$/m, "proof of a $what anchored in the new digest",
 		'proof', "$dir/proof_$what.json", '--digest', "$dir/digest.json");
 }
-like(slurp_file("$dir/proof_v1_entry_v2_block.json"), qr/"row": "5201/, 'a version 1 row sealed in a version 2 block');
-like(slurp_file("$dir/proof_v2_entry_v2_block.json"), qr/"row": "5202/, 'a version 2 row');
+like(slurp_file("$dir/proof_v1_entry_v3_block.json"), qr/"row": "5201/, 'a version 1 row sealed in a version 3 block');
+like(slurp_file("$dir/proof_v2_entry_v3_block.json"), qr/"row": "5202/, 'a version 2 row');
 $old->stop;
 
 done_testing();

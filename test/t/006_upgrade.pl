@@ -43,8 +43,8 @@ my %evidence = map { split /\|/, $_, 2 } split /\n/,
 is(scalar(keys %evidence), 4, 'the kept digest and proofs are there');
 
 $node->safe_psql('ehr10', 'ALTER EXTENSION medchain UPDATE');
-is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}), '1.2',
-	'ALTER EXTENSION UPDATE reaches 1.2, through 1.1');
+is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}), '1.3',
+	'ALTER EXTENSION UPDATE reaches 1.3, through 1.1 and 1.2');
 
 is(query('SELECT count(*) FROM medchain.verify()'), '0', 'verify() is clean after the update');
 is(query(q{SELECT string_agg(DISTINCT format_version::text, ',') FROM medchain.entries}), '1',
@@ -67,7 +67,9 @@ foreach my $name (sort keys %evidence)
 }
 
 # New rows are recorded in format version 2 and sealed, with the entries
-# still pending from 1.0, into a version 2 block on top of the 1.0 chain.
+# still pending from 1.0, into a signed block of format 3 on top of the 1.0
+# chain, which also announces the node's key and names the chain by its 1.0
+# genesis block.
 query(q{
 	INSERT INTO cdm.measurement (measurement_id, person_id, measurement_concept_id,
 		measurement_date, measurement_type_concept_id, value_as_number, unit_source_value)
@@ -81,14 +83,17 @@ my $height = query('SELECT medchain.seal()');
 is($height, '2', 'the next block is height 2');
 is(query(qq{SELECT format_version || ',' || min_difficulty || ',' || entry_count
 			  FROM medchain.blocks WHERE height = $height}),
-	'2,8,4', 'a version 2 block with the chain\'s floor, holding the two 1.0 entries and the two new ones');
+	'3,8,5', 'a version 3 block with the chain\'s floor, holding the two 1.0 entries, the two new ones and the key\'s announcement');
+is(query(qq{SELECT b.chain_id = g.block_hash AND length(b.signature) = 64
+			  FROM medchain.blocks b, medchain.blocks g WHERE b.height = $height AND g.height = 0}),
+	't', 'signed, on the chain of the 1.0 genesis block');
 is(query(q{SELECT b.prev_hash = p.block_hash FROM medchain.blocks b, medchain.blocks p
 			WHERE b.height = 2 AND p.height = 1}), 't', 'linked to the last 1.0 block');
 is(query('SELECT count(*) FROM medchain.verify()'), '0', 'verify() is clean with both versions');
 
 # Proofs: a 1.0 entry sealed in a 2 block, a new entry, both anchored.
 my $digest = query('SELECT medchain.digest()');
-like($digest, qr/"format_version": 2/, 'the new digest is version 2');
+like($digest, qr/"format_version": 3/, 'the new digest is version 3');
 my $old_digest = $evidence{digest};
 $old_digest =~ s/'/''/g;
 is(query(qq{SELECT medchain.verify_digest('$old_digest')}), 't', 'the 1.0 digest still holds');

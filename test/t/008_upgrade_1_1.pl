@@ -71,7 +71,7 @@ is($head, '3', 'the 1.1 chain is four blocks high');
 is(query('SELECT string_agg(entry_id::text, \',\' ORDER BY entry_id) FROM medchain.pending'),
 	'130,131', 'two entries are pending from 1.1');
 
-# The library is 1.2, the objects 1.1: rows are still recorded, by the row
+# The library is 1.3, the objects 1.1: rows are still recorded, by the row
 # trigger 1.1 installed.
 query(q{INSERT INTO public.lab_results VALUES (23, 2, '2345-7', 99, '2026-12-03 08:00+00')});
 is(query(q{SELECT count(*) || ',' || string_agg(concat_ws(':', kind, format_version,
@@ -85,8 +85,8 @@ is(query(q{SELECT count(*) || ',' || string_agg(concat_ws(':', kind, format_vers
 	'before the update an insert is recorded: one pending format 2 entry of the table\'s enablement');
 
 $node->safe_psql('ehr11', 'ALTER EXTENSION medchain UPDATE');
-is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}), '1.2',
-	'ALTER EXTENSION UPDATE reaches 1.2');
+is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}), '1.3',
+	'ALTER EXTENSION UPDATE reaches 1.3, through 1.2');
 
 # Each ledger table that is not a partition has exactly one medchain_record:
 # AFTER INSERT FOR EACH STATEMENT with a NEW TABLE transition table, calling
@@ -206,7 +206,8 @@ my $height = query('SELECT medchain.seal()');
 is($height, $head + 1, 'seal() makes the next block');
 is(query(qq{SELECT format_version || ',' || min_difficulty || ',' || entry_count
 			  FROM medchain.blocks WHERE height = $height}),
-	"2,8,$pending", 'a version 2 block with the chain\'s floor, holding every pending entry');
+	'3,8,' . ($pending + 1),
+	'a signed version 3 block with the chain\'s floor, holding every pending entry and the key\'s announcement');
 is(query(qq{SELECT b.prev_hash = p.block_hash FROM medchain.blocks b, medchain.blocks p
 			WHERE b.height = $height AND p.height = $head}), 't', 'linked to the last 1.1 block');
 is(query(qq{SELECT string_agg(block_height::text, ',' ORDER BY entry_id) FROM medchain.entries
