@@ -218,3 +218,17 @@ chain_next_problem(const BlockRow *prev, const BlockRow *next)
 		problem = chain_unsigned_problem(prev->header.height, next);
 	return problem;
 }
+
+const char *
+block_standing_problem(const BlockRow *row, int64 floor, const uint8 *chain_id,
+					   const ChainKeys *keys)
+{
+	const char *problem = block_problem(row, floor);
+	bool		retired;
+
+	if (problem == NULL && chain_id != NULL)
+		problem = chain_id_problem(row, chain_id);
+	if (problem == NULL)
+		problem = block_signer_problem(row, keys, &retired);
+	return problem;
+}

@@ -92,4 +92,12 @@ extern const char *chain_step_problem(const BlockRow *prev, const BlockRow *next
 extern const char *block_problem(const BlockRow *row, int64 floor);
 extern const char *chain_next_problem(const BlockRow *prev, const BlockRow *next);
 
+/*
+ * Why a block does not stand in its chain by the rules of a block alone,
+ * its chain id (when the genesis hash is known; NULL otherwise) and its
+ * signer's standing in the chain's keys.  NULL when it does.
+ */
+extern const char *block_standing_problem(const BlockRow *row, int64 floor,
+										  const uint8 *chain_id, const ChainKeys *keys);
+
 #endif							/* MEDCHAIN_CHAIN_RULES_H */

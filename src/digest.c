@@ -96,20 +96,6 @@ medchain_digest(PG_FUNCTION_ARGS)
 }
 
 /*
- * Does a block hold by every rule of a block alone, its signature and its
- * signer's standing in the chain included?
- */
-static bool
-block_holds(const BlockRow *row, int64 floor, const uint8 *chain_id, const ChainKeys *keys)
-{
-	bool		retired;
-
-	return block_problem(row, floor) == NULL &&
-		(chain_id == NULL || chain_id_problem(row, chain_id) == NULL) &&
-		block_signer_problem(row, keys, &retired) == NULL;
-}
-
-/*
  * Is the chain intact from `from` (already fetched) to the head: every
  * block by the chain rules, at the chain's floor, linked to the one below?
  */
@@ -127,12 +113,12 @@ chain_intact_from(const BlockRow *from, int64 floor)
 	entry_columns_find(journal, attnums);
 	keys = chain_keys_load(journal, attnums, GetActiveSnapshot());
 	table_close(journal, AccessShareLock);
-	if (!block_holds(from, floor, have_genesis ? chain_id : NULL, keys))
+	if (block_standing_problem(from, floor, have_genesis ? chain_id : NULL, keys) != NULL)
 		return false;
 	while (block_row_fetch(previous.header.height + 1, GetActiveSnapshot(), &next))
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!block_holds(&next, floor, have_genesis ? chain_id : NULL, keys) ||
+		if (block_standing_problem(&next, floor, have_genesis ? chain_id : NULL, keys) != NULL ||
 			chain_next_problem(&previous, &next) != NULL)
 			return false;
 		previous = next;
