@@ -89,3 +89,19 @@ AS $$
 	 WHERE b.height OPERATOR(pg_catalog.>=) from_height
 	 ORDER BY b.height
 $$;
+
+------------------------------------------------------------------------
+-- Sealing in blocks of bounded size: a queue longer than
+-- medchain.block_max_entries is sealed as several blocks.
+------------------------------------------------------------------------
+
+COMMENT ON FUNCTION medchain.seal(integer) IS
+	'Seal committed pending entries (at most max_entries, lowest ids first) into new blocks of at most medchain.block_max_entries each; returns the height of the last, NULL when nothing is pending';
+
+DO $grant$
+BEGIN
+	IF current_setting('server_version_num')::int >= 150000 THEN
+		EXECUTE 'GRANT SET ON PARAMETER medchain.block_max_entries TO medchain_admin';
+	END IF;
+END
+$grant$;

@@ -14,9 +14,12 @@ SELECT medchain.digest();
 \echo :LAST_ERROR_SQLSTATE
 
 -- The genesis block holds every committed pending entry, in entry_id order,
--- and the node_key event that announces the key it is signed with.
+-- and the node_key event that announces the key it is signed with (the
+-- earlier suites left more entries than a block holds by default).
 SELECT count(*) AS pending_before FROM medchain.entries \gset
+SET medchain.block_max_entries = 200000;
 SELECT medchain.seal() AS genesis;
+RESET medchain.block_max_entries;
 SELECT height, format_version, entry_count = :pending_before + 1 AS all_sealed,
 	   prev_hash = decode(repeat('00', 32), 'hex') AS zero_prev_hash,
 	   difficulty, length(block_hash) AS hash_bytes,
@@ -171,6 +174,27 @@ SELECT medchain.seal();
 \set VERBOSITY default
 ROLLBACK;
 SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '[0-9]+', 'N', 'g') AS error;
+
+-- medchain.block_max_entries bounds a block: a longer queue becomes
+-- several blocks, each on top of the last, and seal() returns the height
+-- of the last one.  max_entries still bounds the whole call.
+CREATE TABLE public.beats (id int PRIMARY KEY);
+SELECT medchain.enable('public.beats');
+SELECT medchain.seal() AS before_split \gset
+INSERT INTO public.beats SELECT generate_series(1, 7);
+SET medchain.block_max_entries = 3;
+SELECT medchain.seal() - :before_split AS blocks_sealed;
+INSERT INTO public.beats SELECT generate_series(8, 12);
+SELECT medchain.seal(4) - :before_split AS blocks_sealed;
+SELECT medchain.seal() - :before_split AS blocks_sealed;
+SELECT b.height - :before_split AS block, b.entry_count, b.prev_hash = p.block_hash AS linked,
+	   (SELECT string_agg(e.row_key->>'id', ',' ORDER BY e.leaf_index) FROM medchain.entries e
+		 WHERE e.block_height = b.height) AS ids
+  FROM medchain.blocks b JOIN medchain.blocks p ON p.height = b.height - 1
+ WHERE b.height > :before_split ORDER BY b.height;
+RESET medchain.block_max_entries;
+SET medchain.block_max_entries = 0;
+SET medchain.block_max_entries = 2147483647;
 
 -- The whole chain, checked: clean.
 SELECT * FROM medchain.verify();

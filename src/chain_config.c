@@ -11,6 +11,10 @@
  * name).  Left empty, it is "node-" followed by the cluster's system
  * identifier, which differs between clusters and survives restarts.
  *
+ * medchain.block_max_entries bounds a block: a longer queue becomes
+ * several blocks, so that a backlog after downtime never makes one block
+ * whose Merkle proofs, export and seal transaction grow without end.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -23,6 +27,7 @@
 
 static int	difficulty_setting = 16;
 static char *node_name_setting = NULL;
+static int	block_max_entries_setting = 100000;
 
 void
 chain_config_define(void)
@@ -41,12 +46,25 @@ chain_config_define(void)
 							   "",
 							   PGC_SIGHUP, 0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("medchain.block_max_entries",
+							"Most entries a new block holds.",
+							"A longer queue of pending entries is sealed as several blocks.",
+							&block_max_entries_setting,
+							100000, 1, PG_INT32_MAX - 1,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 }
 
 int
 chain_difficulty(void)
 {
 	return difficulty_setting;
+}
+
+int
+chain_block_max_entries(void)
+{
+	return block_max_entries_setting;
 }
 
 char *

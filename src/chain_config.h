@@ -15,6 +15,8 @@ extern void chain_config_define(void);
 /* Leading zero bits required of the next block's hash. */
 extern int	chain_difficulty(void);
 
+extern int	chain_block_max_entries(void);
+
 /* The name this node seals blocks under. */
 extern char *chain_node_name(void);
 

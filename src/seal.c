@@ -1,7 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * seal.c
- *	  medchain.seal(): committed pending entries become the next block.
+ *	  medchain.seal(): committed pending entries become the next blocks.
+ *
+ * A queue longer than medchain.block_max_entries becomes several blocks,
+ * sealed one on top of the other in one transaction; the background
+ * worker seals through the same path (medchain_seal_pending()).
  *
  * Sealers take ExclusiveLock on medchain.blocks, so they queue one behind
  * the other while readers go on, and everything is read through the
@@ -18,8 +22,8 @@
  * is signed with the node's key (node_key.c); a cancel during either rolls
  * all of this back.  A key the chain has not recorded yet is announced in
  * the block it first signs: its node_key event is written as a journal row
- * already placed among the block's leaves, in entry_id order, so that no
- * block is signed by a key its chain does not name.
+ * already placed as the block's last leaf (its id is the newest), so that
+ * no block is signed by a key its chain does not name.
  *
  *-------------------------------------------------------------------------
  */
@@ -58,6 +62,7 @@
 #include "node_key.h"
 #include "pow.h"
 #include "privileges.h"
+#include "seal.h"
 
 PG_FUNCTION_INFO_V1(medchain_seal);
 
@@ -513,25 +518,6 @@ signer_prepare(SealState *state, uint8 public_key[MC_SIGNER_KEY_LEN])
 	return key == NULL || key->announced_height < 0;
 }
 
-/* The announcement takes its place among the entries, in entry_id order. */
-static void
-pending_add_announcement(PendingList *list, int64 entry_id)
-{
-	int64		at = list->count;
-
-	if (list->count == list->allocated)
-	{
-		list->allocated++;
-		list->entries = repalloc_huge(list->entries, sizeof(PendingEntry) * list->allocated);
-	}
-	for (; at > 0 && list->entries[at - 1].entry_id > entry_id; at--)
-		list->entries[at] = list->entries[at - 1];
-	memset(&list->entries[at], 0, sizeof(PendingEntry));
-	list->entries[at].entry_id = entry_id;
-	list->entries[at].announcement = true;
-	list->count++;
-}
-
 /* Seal the signer's node_key event as leaf `leaf` of block `height`. */
 static void
 seal_announcement(SealState *state, JournalWriter *writer, const PendingEntry *pending,
@@ -655,29 +641,199 @@ max_entries_argument(FunctionCallInfo fcinfo)
 }
 
 /*
+ * The head of the chain as sealing goes on: the last block, committed or
+ * sealed by this call, and what every next block must agree with.
+ */
+typedef struct SealChain
+{
+	BlockRow	head;
+	bool		have_head;
+	int64		floor;
+	int			difficulty;
+	uint8		signer[MC_SIGNER_KEY_LEN];
+	JournalWriter *announcer;	/* set while the signer is to be announced */
+} SealChain;
+
+/* Lock the chain, take the snapshot everything is read through, open all. */
+static void
+seal_state_open(SealState *state, DirectTable **blocks, SealChain *chain)
+{
+	HASHCTL		ctl;
+
+	*blocks = direct_open(medchain_relation("blocks"), ExclusiveLock);
+	require_signed_blocks(*blocks);
+	state->snapshot = RegisterSnapshot(GetLatestSnapshot());
+	chain->have_head = block_head(state->snapshot, &chain->head);
+	chain->difficulty = chain_difficulty();
+	chain->floor = floor_for_next(chain->have_head ? &chain->head : NULL, state->snapshot,
+								  chain->difficulty);
+	check_difficulty(chain->have_head ? &chain->head : NULL, chain->floor, chain->difficulty);
+
+	state->pending = table_open(medchain_relation("pending"), RowExclusiveLock);
+	state->entries = direct_open(medchain_journal_relid(), RowExclusiveLock);
+	state->pkey = index_open(medchain_relation("entries_pkey"), RowExclusiveLock);
+	entry_columns_find(state->entries->rel, state->attnums);
+	state->batches = OidIsValid(get_relname_relid("entry_batches", medchain_namespace())) ?
+		table_open(medchain_relation("entry_batches"), RowExclusiveLock) : NULL;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(ItemPointerData);
+	ctl.entrysize = sizeof(TouchedBatch);
+	ctl.hcxt = CurrentMemoryContext;
+	state->touched = hash_create("medchain seal batches", 64, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	state->ncached = 0;
+	state->uses = 0;
+	state->nslots = 0;
+	memset(state->slots, 0, sizeof(state->slots));
+	state->insertcxt = AllocSetContextCreate(CurrentMemoryContext, "medchain seal rows",
+											 ALLOCSET_DEFAULT_SIZES);
+}
+
+static void
+seal_state_close(SealState *state, DirectTable *blocks)
+{
+	int			slot;
+
+	for (slot = 0; slot < MC_SEAL_INSERT_BATCH && state->slots[slot] != NULL; slot++)
+		ExecDropSingleTupleTableSlot(state->slots[slot]);
+	if (state->batches != NULL)
+		table_close(state->batches, NoLock);
+	index_close(state->pkey, NoLock);
+	direct_close(state->entries);
+	table_close(state->pending, NoLock);
+	direct_close(blocks);
+	UnregisterSnapshot(state->snapshot);
+}
+
+/*
+ * Seal `count` entries (at least one), in entry_id order, as the block
+ * after the chain's head, which it then becomes.
+ */
+static void
+seal_block(SealState *state, DirectTable *blocks, SealChain *chain,
+		   const PendingEntry *entries, int64 count)
+{
+	BlockRow	block;
+	MemoryContext entrycxt;
+	int64		i;
+
+	memset(&block, 0, sizeof(block));
+	block.header.format_version = MC_BLOCK_FORMAT_CURRENT;
+	block.header.height = chain->have_head ? chain->head.header.height + 1 : 0;
+	if (chain->have_head)
+		memcpy(block.header.prev_hash, chain->head.block_hash, MC_HASH_LEN);
+	merkle_begin(&state->merkle);
+
+	entrycxt = AllocSetContextCreate(CurrentMemoryContext, "medchain seal entry",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < count; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(entrycxt);
+
+		CHECK_FOR_INTERRUPTS();
+		if (entries[i].announcement)
+			seal_announcement(state, chain->announcer, &entries[i], chain->signer,
+							  block.header.height, (int32) i);
+		else if (entries[i].batched)
+			seal_batched_entry(state, &entries[i], block.header.height, (int32) i);
+		else
+			seal_entry(state, &entries[i], block.header.height, (int32) i);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(entrycxt);
+	}
+	MemoryContextDelete(entrycxt);
+
+	block.first_entry_id = entries[0].entry_id;
+	block.last_entry_id = entries[count - 1].entry_id;
+	merkle_root(&state->merkle, block.header.merkle_root);
+	block.header.entry_count = (uint32) count;
+	block.header.sealed_at = GetCurrentTimestamp();
+	block.header.difficulty = (uint32) chain->difficulty;
+	block.header.min_difficulty = (uint32) chain->floor;
+	chain_id_for_next(chain->have_head ? &chain->head : NULL, state->snapshot,
+					  block.header.chain_id);
+	/* a signed block names its node by its key, not by its name */
+	medchain_key_fingerprint(chain->signer, block.header.node_id);
+	block.node_name = chain_node_name();
+	pow_search(&block.header, block.block_hash);
+	block_sign(&block, chain->signer);
+	direct_insert(blocks, block_row_to_tuple(&block, RelationGetDescr(blocks->rel)));
+
+	chain->head = block;
+	chain->have_head = true;
+}
+
+/*
+ * The first block a new key signs carries its announcement and, before
+ * it, as many pending entries as leave room for it; the announcement's id
+ * is the newest, so the block stays in entry_id order.
+ */
+static int64
+seal_first_signed_block(SealState *state, DirectTable *blocks, SealChain *chain,
+						PendingList *pending, int64 per_block)
+{
+	int64		taken = Min(pending->count, per_block - 1);
+	PendingEntry *entries = palloc(sizeof(PendingEntry) * (taken + 1));
+
+	memcpy(entries, pending->entries, sizeof(PendingEntry) * taken);
+	memset(&entries[taken], 0, sizeof(PendingEntry));
+	chain->announcer = journal_open();
+	entries[taken].entry_id = journal_next_entry_id(chain->announcer);
+	entries[taken].announcement = true;
+	seal_block(state, blocks, chain, entries, taken + 1);
+	journal_close(chain->announcer);
+	chain->announcer = NULL;
+	pfree(entries);
+	return taken;
+}
+
+void
+medchain_seal_pending(int64 max_entries, int64 per_block, SealOutcome *outcome)
+{
+	SealState	state;
+	SealChain	chain;
+	DirectTable *blocks;
+	PendingList pending;
+	int64		done = 0;
+
+	Assert(max_entries > 0 && per_block > 0);
+	memset(outcome, 0, sizeof(SealOutcome));
+	seal_state_open(&state, &blocks, &chain);
+	chain.announcer = NULL;
+	pending_collect(state.pending, state.snapshot, max_entries, &pending);
+	if (pending.count > 0 && signer_prepare(&state, chain.signer))
+	{
+		done = seal_first_signed_block(&state, blocks, &chain, &pending, per_block);
+		outcome->blocks++;
+		outcome->entries += done + 1;
+	}
+	while (done < pending.count)
+	{
+		int64		count = Min(pending.count - done, per_block);
+
+		seal_block(&state, blocks, &chain, &pending.entries[done], count);
+		done += count;
+		outcome->blocks++;
+		outcome->entries += count;
+	}
+	batches_settle(&state);
+	if (outcome->blocks > 0)
+		outcome->last_height = chain.head.header.height;
+	seal_state_close(&state, blocks);
+}
+
+/*
  * medchain.seal(max_entries int DEFAULT NULL) RETURNS bigint
  *
- * Seals committed pending entries, in entry_id order, into one new block;
- * returns its height, or NULL when nothing is pending.
+ * Seals committed pending entries, at most max_entries, in entry_id
+ * order, into new blocks of at most medchain.block_max_entries each;
+ * returns the height of the last, or NULL when nothing is pending.
  */
 Datum
 medchain_seal(PG_FUNCTION_ARGS)
 {
 	int64		limit;
-	BlockRow	head;
-	bool		have_head;
-	BlockRow	block;
-	SealState	state;
-	PendingList pending;
-	int64		count = 0;
-	int64		floor;
-	DirectTable *blocks;
-	MemoryContext entrycxt;
-	HASHCTL		ctl;
-	int			slot;
-	uint8		signer[MC_SIGNER_KEY_LEN];
-	bool		announce;
-	JournalWriter *announcer = NULL;
+	SealOutcome outcome;
 
 	require_admin("seal blocks");
 	limit = max_entries_argument(fcinfo);
@@ -687,105 +843,8 @@ medchain_seal(PG_FUNCTION_ARGS)
 				 errmsg("cannot seal blocks during recovery"),
 				 errdetail("This server is a standby; its chain comes from the primary."),
 				 errhint("Run medchain.seal() on the primary.")));
-
-	blocks = direct_open(medchain_relation("blocks"), ExclusiveLock);
-	require_signed_blocks(blocks);
-	state.snapshot = RegisterSnapshot(GetLatestSnapshot());
-	have_head = block_head(state.snapshot, &head);
-	floor = floor_for_next(have_head ? &head : NULL, state.snapshot, chain_difficulty());
-	check_difficulty(have_head ? &head : NULL, floor, chain_difficulty());
-
-	state.pending = table_open(medchain_relation("pending"), RowExclusiveLock);
-	state.entries = direct_open(medchain_journal_relid(), RowExclusiveLock);
-	state.pkey = index_open(medchain_relation("entries_pkey"), RowExclusiveLock);
-	entry_columns_find(state.entries->rel, state.attnums);
-	announce = signer_prepare(&state, signer);
-	merkle_begin(&state.merkle);
-	state.batches = OidIsValid(get_relname_relid("entry_batches", medchain_namespace())) ?
-		table_open(medchain_relation("entry_batches"), RowExclusiveLock) : NULL;
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(ItemPointerData);
-	ctl.entrysize = sizeof(TouchedBatch);
-	ctl.hcxt = CurrentMemoryContext;
-	state.touched = hash_create("medchain seal batches", 64, &ctl,
-								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	state.ncached = 0;
-	state.uses = 0;
-	state.nslots = 0;
-	memset(state.slots, 0, sizeof(state.slots));
-	state.insertcxt = AllocSetContextCreate(CurrentMemoryContext, "medchain seal rows",
-											ALLOCSET_DEFAULT_SIZES);
-
-	memset(&block, 0, sizeof(block));
-	block.header.format_version = MC_BLOCK_FORMAT_CURRENT;
-	block.header.height = have_head ? head.header.height + 1 : 0;
-	if (have_head)
-		memcpy(block.header.prev_hash, head.block_hash, MC_HASH_LEN);
-
-	/*
-	 * entry_count is a u32 in the header, with room for a new key's
-	 * announcement; the rest waits for a later block
-	 */
-	pending_collect(state.pending, state.snapshot, Min(limit, (int64) PG_INT32_MAX - 1), &pending);
-	if (announce && pending.count > 0)
-	{
-		announcer = journal_open();
-		pending_add_announcement(&pending, journal_next_entry_id(announcer));
-	}
-	entrycxt = AllocSetContextCreate(CurrentMemoryContext, "medchain seal entry",
-									 ALLOCSET_DEFAULT_SIZES);
-	for (count = 0; count < pending.count; count++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(entrycxt);
-
-		CHECK_FOR_INTERRUPTS();
-		if (pending.entries[count].announcement)
-			seal_announcement(&state, announcer, &pending.entries[count], signer,
-							  block.header.height, (int32) count);
-		else if (pending.entries[count].batched)
-			seal_batched_entry(&state, &pending.entries[count], block.header.height,
-							   (int32) count);
-		else
-			seal_entry(&state, &pending.entries[count], block.header.height, (int32) count);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(entrycxt);
-	}
-	MemoryContextDelete(entrycxt);
-	if (announcer != NULL)
-		journal_close(announcer);
-	batches_settle(&state);
-	if (count > 0)
-	{
-		block.first_entry_id = pending.entries[0].entry_id;
-		block.last_entry_id = pending.entries[count - 1].entry_id;
-	}
-
-	if (count > 0)
-	{
-		merkle_root(&state.merkle, block.header.merkle_root);
-		block.header.entry_count = (uint32) count;
-		block.header.sealed_at = GetCurrentTimestamp();
-		block.header.difficulty = (uint32) chain_difficulty();
-		block.header.min_difficulty = (uint32) floor;
-		chain_id_for_next(have_head ? &head : NULL, state.snapshot, block.header.chain_id);
-		/* a signed block names its node by its key, not by its name */
-		medchain_key_fingerprint(signer, block.header.node_id);
-		block.node_name = chain_node_name();
-		pow_search(&block.header, block.block_hash);
-		block_sign(&block, signer);
-		direct_insert(blocks, block_row_to_tuple(&block, RelationGetDescr(blocks->rel)));
-	}
-
-	for (slot = 0; slot < MC_SEAL_INSERT_BATCH && state.slots[slot] != NULL; slot++)
-		ExecDropSingleTupleTableSlot(state.slots[slot]);
-	if (state.batches != NULL)
-		table_close(state.batches, NoLock);
-	index_close(state.pkey, NoLock);
-	direct_close(state.entries);
-	table_close(state.pending, NoLock);
-	direct_close(blocks);
-	UnregisterSnapshot(state.snapshot);
-	if (count == 0)
+	medchain_seal_pending(limit, chain_block_max_entries(), &outcome);
+	if (outcome.blocks == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_INT64(block.header.height);
+	PG_RETURN_INT64(outcome.last_height);
 }
