@@ -43,7 +43,14 @@ OBJS = \
 	src/row_stream.o \
 	src/evidence_json.o \
 	src/digest.o \
-	src/proof.o
+	src/proof.o \
+	src/pace.o \
+	src/worker_slots.o \
+	src/worker_hooks.o \
+	src/launcher.o \
+	src/worker_cycle.o \
+	src/worker.o \
+	src/scrub.o
 
 REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
@@ -59,7 +66,7 @@ ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=./tmp_check_iso \
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
-PG_CPPFLAGS = -I$(srcdir)/src
+PG_CPPFLAGS = -I$(srcdir)/src -DMEDCHAIN_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK += -lcrypto
 # The library is loaded into every backend that uses it: it exports only
 # the module's entry points and names that start with medchain_.

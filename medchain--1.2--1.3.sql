@@ -105,3 +105,98 @@ BEGIN
 	END IF;
 END
 $grant$;
+
+------------------------------------------------------------------------
+-- The background processes (with shared_preload_libraries = 'medchain'):
+-- a launcher, and in each database a worker that seals and a scrubber
+-- that verifies the ledger again and again at medchain.scrub_rate.
+------------------------------------------------------------------------
+
+CREATE FUNCTION medchain.worker_processes(
+	OUT dboid oid, OUT process text, OUT pid integer, OUT started_at timestamptz,
+	OUT last_seal_at timestamptz, OUT blocks_sealed bigint, OUT entries_sealed bigint,
+	OUT last_error text, OUT last_error_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medchain_worker_processes'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medchain.worker_processes() IS
+	'medchain''s background processes in this cluster, from shared memory; none without shared_preload_libraries';
+REVOKE ALL ON FUNCTION medchain.worker_processes() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.worker_processes() TO medchain_auditor, medchain_admin;
+
+CREATE VIEW medchain.worker_status AS
+SELECT d.datname AS database, w.process, w.pid, w.started_at, w.last_seal_at,
+	   w.blocks_sealed, w.entries_sealed, w.last_error, w.last_error_at
+  FROM medchain.worker_processes() w
+  LEFT JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) w.dboid;
+COMMENT ON VIEW medchain.worker_status IS
+	'The launcher, and in each database the worker that seals and the scrubber that verifies: pid (NULL while stopped), since when, the last seal, the last error';
+REVOKE ALL ON medchain.worker_status FROM PUBLIC;
+GRANT SELECT ON medchain.worker_status TO medchain_auditor, medchain_admin;
+
+CREATE TABLE medchain.findings (
+	finding_id bytea NOT NULL,
+	finding text NOT NULL,
+	relation text,
+	row_key jsonb,
+	entry_id bigint,
+	block_height bigint,
+	detail text NOT NULL,
+	first_seen timestamptz NOT NULL,
+	last_seen timestamptz NOT NULL,
+	resolved_at timestamptz,
+	reported_at timestamptz NOT NULL,
+	CONSTRAINT findings_pkey PRIMARY KEY (finding_id)
+);
+COMMENT ON TABLE medchain.findings IS
+	'What the scrubber''s verify() passes found, one row per finding; written only by medchain';
+COMMENT ON COLUMN medchain.findings.finding_id IS
+	'SHA-256 of the finding, relation, row_key, entry_id, block_height and detail: the same finding seen again is the same row';
+COMMENT ON COLUMN medchain.findings.resolved_at IS
+	'When a whole pass no longer saw it; NULL while it is open';
+COMMENT ON COLUMN medchain.findings.reported_at IS
+	'When it was last logged as a new finding (first seen, or seen again after it was resolved)';
+CREATE INDEX findings_open ON medchain.findings (last_seen) WHERE resolved_at IS NULL;
+REVOKE ALL ON medchain.findings FROM PUBLIC;
+GRANT SELECT ON medchain.findings TO medchain_auditor, medchain_admin;
+SELECT pg_catalog.pg_extension_config_dump('medchain.findings', '');
+
+CREATE TABLE medchain.scrub_state (
+	only_row boolean NOT NULL DEFAULT true,
+	pass bigint NOT NULL DEFAULT 0,
+	pass_started_at timestamptz,
+	last_checked text,
+	tables_checked integer NOT NULL DEFAULT 0,
+	tables_total integer NOT NULL DEFAULT 0,
+	rows_checked bigint NOT NULL DEFAULT 0,
+	last_pass_started_at timestamptz,
+	last_pass_finished_at timestamptz,
+	last_pass_rows bigint,
+	CONSTRAINT scrub_state_pkey PRIMARY KEY (only_row),
+	CONSTRAINT scrub_state_one_row CHECK (only_row)
+);
+COMMENT ON TABLE medchain.scrub_state IS
+	'Where the scrubber''s pass is, kept after each table so that a restart goes on from there; written only by medchain';
+COMMENT ON COLUMN medchain.scrub_state.last_checked IS
+	'The last ledger table checked in this pass (tables go in byte order of their names); * for the chain alone';
+COMMENT ON COLUMN medchain.scrub_state.rows_checked IS
+	'Table rows and journal entries checked in this pass';
+REVOKE ALL ON medchain.scrub_state FROM PUBLIC;
+GRANT SELECT ON medchain.scrub_state TO medchain_auditor, medchain_admin;
+
+CREATE VIEW medchain.scrub_status AS
+SELECT s.pass, s.pass_started_at, s.tables_checked, s.tables_total,
+	   CASE WHEN s.pass_started_at IS NULL THEN NULL
+			WHEN s.tables_total OPERATOR(pg_catalog.=) 0 THEN 0
+			ELSE pg_catalog.round(100 OPERATOR(pg_catalog.*) s.tables_checked::numeric
+								  OPERATOR(pg_catalog./) s.tables_total, 1) END AS progress_percent,
+	   s.rows_checked, s.last_pass_started_at, s.last_pass_finished_at, s.last_pass_rows,
+	   (SELECT pg_catalog.count(*) FROM medchain.findings f WHERE f.resolved_at IS NULL) AS open_findings
+  FROM (SELECT * FROM medchain.scrub_state
+		UNION ALL
+		SELECT true, 0, NULL, NULL, 0, 0, 0, NULL, NULL, NULL
+		 WHERE NOT EXISTS (SELECT FROM medchain.scrub_state)) s;
+COMMENT ON VIEW medchain.scrub_status IS
+	'The scrubber: the pass under way (started, tables checked of how many, rows and entries checked), the last full pass, and the findings still open';
+REVOKE ALL ON medchain.scrub_status FROM PUBLIC;
+GRANT SELECT ON medchain.scrub_status TO medchain_auditor, medchain_admin;

@@ -10,16 +10,23 @@
  * inclusion proofs, the chain export), chain_keys.c (the node's identity
  * and the keys the chain knows).
  *
+ * With shared_preload_libraries the library also brings the background
+ * processes: launcher.c starts, for each database, the worker (worker.c)
+ * that seals and the scrubber (scrub.c) that verifies.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
-
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "chain_config.h"
 #include "node_key.h"
+#include "pace.h"
+#include "worker.h"
+#include "worker_cycle.h"
 
 PG_MODULE_MAGIC;
 
@@ -30,5 +37,16 @@ _PG_init(void)
 {
 	chain_config_define();
 	node_key_define_settings();
+	medchain_launcher_define();
+	medchain_worker_define();
+	medchain_pace_define();
 	MarkGUCPrefixReserved("medchain");
+
+	/* the background processes need shared memory, set up only at startup */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		medchain_workers_init();
+		medchain_launcher_register();
+		medchain_worker_hooks_install();
+	}
 }

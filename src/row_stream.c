@@ -43,6 +43,7 @@
 #include "journal.h"
 #include "row_encoding.h"
 #include "row_key.h"
+#include "pace.h"
 #include "row_stream.h"
 #include "security_scope.h"
 
@@ -315,6 +316,7 @@ row_stream_next(RowStream *stream, RowRecord *record)
 
 	if (stream->done)
 		return false;
+	medchain_pace(1);
 	if (stream->queue == NULL)
 	{
 		if (!next_scanned_row(stream, record))

@@ -795,13 +795,17 @@ medchain_seal_pending(int64 max_entries, int64 per_block, SealOutcome *outcome)
 	DirectTable *blocks;
 	PendingList pending;
 	int64		done = 0;
+	bool		announce;
 
 	Assert(max_entries > 0 && per_block > 0);
 	memset(outcome, 0, sizeof(SealOutcome));
 	seal_state_open(&state, &blocks, &chain);
 	chain.announcer = NULL;
+	/* a key that may not sign is refused even with nothing to seal */
+	announce = signer_prepare(&state, chain.signer);
 	pending_collect(state.pending, state.snapshot, max_entries, &pending);
-	if (pending.count > 0 && signer_prepare(&state, chain.signer))
+	outcome->limited = (pending.count == max_entries);
+	if (pending.count > 0 && announce)
 	{
 		done = seal_first_signed_block(&state, blocks, &chain, &pending, per_block);
 		outcome->blocks++;

@@ -15,6 +15,7 @@ typedef struct SealOutcome
 	int64		blocks;			/* sealed by the call */
 	int64		entries;		/* in them, announcements included */
 	int64		last_height;	/* of the last of them */
+	bool		limited;		/* max_entries were sealed: more may wait */
 } SealOutcome;
 
 /*

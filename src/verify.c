@@ -87,6 +87,7 @@
 #include "journal.h"
 #include "ledger_cache.h"
 #include "merkle.h"
+#include "pace.h"
 #include "privileges.h"
 #include "registry.h"
 #include "row_key.h"
@@ -1611,6 +1612,7 @@ late_relation_check(VerifyState *state, const char *relation)
 	{
 		MemoryContext old = MemoryContextSwitchTo(state->percall);
 
+		medchain_pace(1);
 		late_offer(state, check, tuple);
 		MemoryContextSwitchTo(old);
 	}
@@ -1871,6 +1873,7 @@ walk_batch(void *arg, EntryBatch *batch)
 		const BatchEntry *entry = &batch->entries[i];
 
 		CHECK_FOR_INTERRUPTS();
+		medchain_pace(1);
 		if (journal_has_entry(state, entry->entry_id))
 			report(&state->findings, "queue_modified", batch->relation, NULL,
 				   entry->entry_id, -1,
@@ -1912,6 +1915,7 @@ walk_journal(VerifyState *state)
 		MemoryContext old = MemoryContextSwitchTo(state->percall);
 
 		CHECK_FOR_INTERRUPTS();
+		medchain_pace(1);
 		walk_entry(state, &walk, tuple, false);
 		MemoryContextSwitchTo(old);
 		/* what an entry leaves behind is small: free it in batches */

@@ -1,0 +1,100 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.h
+ *	  Shared state of medchain's background processes.
+ *
+ * With shared_preload_libraries = 'medchain' a launcher keeps, for each
+ * database, a slot in shared memory: the database's processes (a worker
+ * that seals, a scrubber that verifies), what they last did, and whether
+ * they may run there.  Backends hold a slot while a statement needs the
+ * database to themselves (DROP DATABASE, DROP EXTENSION ...), and wake
+ * the launcher when CREATE EXTENSION commits.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDCHAIN_WORKER_H
+#define MEDCHAIN_WORKER_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+
+/* Databases the launcher looks after at once. */
+#define MC_MAX_DATABASES 64
+
+#define MC_ERROR_LEN 256
+
+typedef enum WorkerKind
+{
+	WORKER_SEALER = 0,
+	WORKER_SCRUBBER = 1
+} WorkerKind;
+
+#define MC_WORKER_KINDS 2
+
+typedef struct WorkerProcess
+{
+	pid_t		pid;			/* 0 when not running */
+	TimestampTz started_at;
+	TimestampTz last_seal_at;	/* sealer: its last block, or 0 */
+	int64		blocks_sealed;	/* since it started */
+	int64		entries_sealed;
+	TimestampTz last_error_at;	/* or 0 */
+	char		last_error[MC_ERROR_LEN];
+	int			failures;		/* consecutive: the restart backoff grows */
+	TimestampTz restart_after;	/* launcher: not before this */
+	Latch	   *latch;
+} WorkerProcess;
+
+typedef struct WorkerSlot
+{
+	Oid			dboid;			/* InvalidOid: free */
+	bool		left;			/* the extension is not there: do not start */
+	pid_t		held_by;		/* a backend needs the database alone */
+	WorkerProcess procs[MC_WORKER_KINDS];
+} WorkerSlot;
+
+typedef struct WorkerShared
+{
+	LWLock	   *lock;			/* guards everything below */
+	pid_t		launcher_pid;
+	TimestampTz launcher_started_at;
+	Latch	   *launcher_latch;
+	WorkerSlot	slots[MC_MAX_DATABASES];
+} WorkerShared;
+
+/* NULL unless the library was preloaded. */
+extern WorkerShared *medchain_workers;
+
+extern void medchain_workers_init(void);
+
+/* The slot of the calling worker, set by medchain_worker_attach(). */
+extern WorkerSlot *MyWorkerSlot;
+extern WorkerProcess *MyWorkerProcess;
+
+/* In a background worker: take its place in its slot; false if gone. */
+extern bool medchain_worker_attach(int slot, WorkerKind kind, Oid dboid);
+
+/* Record an error of this process (outside of any transaction). */
+extern void medchain_worker_note_error(const char *message);
+
+/* The extension is not in this database: say so, so that it is not restarted. */
+extern void medchain_worker_leave(void);
+
+extern void medchain_launcher_wake(void);
+
+/* Entry points of the background workers (bgw_function_name). */
+extern PGDLLEXPORT void medchain_launcher_main(Datum arg);
+extern PGDLLEXPORT void medchain_sealer_main(Datum arg);
+extern PGDLLEXPORT void medchain_scrubber_main(Datum arg);
+
+/* The launcher's setting, and its registration while preloaded. */
+extern void medchain_launcher_define(void);
+extern void medchain_launcher_register(void);
+
+/* The ProcessUtility hook that keeps workers out of DROP DATABASE's way. */
+extern void medchain_worker_hooks_install(void);
+
+#endif							/* MEDCHAIN_WORKER_H */
