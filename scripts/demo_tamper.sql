@@ -25,3 +25,34 @@ SELECT * FROM medchain.verify();
 -- The chain itself is untouched: the digest taken before still holds.
 SELECT medchain.verify_digest(medchain.digest()) AS chain_intact;
 
+
+\echo
+\echo '### 8. The background worker: the scrubber re-verifies the ledger by itself and keeps what it finds'
+DO $$
+BEGIN
+	FOR i IN 1 .. 300 LOOP
+		EXIT WHEN EXISTS (SELECT FROM medchain.findings WHERE resolved_at IS NULL);
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+END $$;
+SELECT finding, relation, row_key, entry_id, block_height, first_seen FROM medchain.findings;
+SELECT pass, rows_checked, last_pass_finished_at IS NOT NULL AS full_pass_done, open_findings
+  FROM medchain.scrub_status;
+-- The worker seals once the oldest pending entry has waited medchain.seal_interval:
+ALTER SYSTEM SET medchain.seal_interval = '1s';
+SELECT pg_reload_conf();
+INSERT INTO cdm.measurement (measurement_id, person_id, measurement_concept_id,
+        measurement_date, measurement_type_concept_id, value_as_number,
+        unit_concept_id, measurement_source_value, unit_source_value)
+VALUES (900002, 7, 3004410, date '2026-11-27', 32817, 7.4, 8554, 'HbA1c', '%');
+DO $$
+BEGIN
+	FOR i IN 1 .. 300 LOOP
+		EXIT WHEN (SELECT pending_entries FROM medchain.chain_status) = 0;
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+END $$;
+SELECT row_key, block_height IS NOT NULL AS sealed_by_the_worker
+  FROM medchain.entries
+ WHERE relation = 'cdm.measurement' AND row_key = '{"measurement_id": 900002}';
+SELECT database, process, pid IS NOT NULL AS running, blocks_sealed, last_error FROM medchain.worker_status;
