@@ -153,6 +153,33 @@ chain_unsigned_problem(int64 signed_height, const BlockRow *row)
 					(long long) signed_height);
 }
 
+int64
+chain_signed_from(const ChainKeys *keys)
+{
+	int64		lowest = -1;
+	ListCell   *lc;
+
+	foreach(lc, keys->keys)
+	{
+		const ChainKey *key = lfirst(lc);
+
+		if (key->announced_height >= 0 && (lowest < 0 || key->announced_height < lowest))
+			lowest = key->announced_height;
+	}
+	return lowest;
+}
+
+const char *
+chain_announced_unsigned_problem(int64 announced_height, const BlockRow *row)
+{
+	if (announced_height < 0 || row->header.height < announced_height ||
+		row->header.format_version >= MC_BLOCK_FORMAT_SIGNED)
+		return NULL;
+	return psprintf("block %lld is an unsigned format %u block at or above block %lld, which seals the announcement of a node key: the chain is signed from there on",
+					(long long) row->header.height, row->header.format_version,
+					(long long) announced_height);
+}
+
 const char *
 chain_link_problem(const BlockRow *prev, const BlockRow *next)
 {

@@ -71,6 +71,20 @@ extern const char *chain_id_problem(const BlockRow *row, const uint8 chain_id[MC
 extern const char *chain_unsigned_problem(int64 signed_height, const BlockRow *row);
 
 /*
+ * The lowest block that seals an announcement of one of the chain's
+ * keys, or -1: the chain is signed from there on (a key is announced in
+ * the first block it signs).
+ */
+extern int64 chain_signed_from(const ChainKeys *keys);
+
+/*
+ * Why a block may not be unsigned: it is of a format before 3, at or
+ * above the block at announced_height (from chain_signed_from()), which
+ * seals a key's announcement.  NULL when it may.
+ */
+extern const char *chain_announced_unsigned_problem(int64 announced_height, const BlockRow *row);
+
+/*
  * Why next is not linked to prev: it is not at the next height, or its
  * prev_hash is not prev's block_hash.  NULL when it is.
  */

@@ -1753,6 +1753,7 @@ check_chain(VerifyState *state, Bitmapset *seen)
 	bool		have_previous = false;
 	bool		previous_intact = false;
 	int64		first_signed = -1;
+	int64		signed_from = chain_signed_from(keys);
 	bool		have_genesis = false;
 	uint8		genesis_hash[MC_HASH_LEN];
 	int64		floor = MC_FLOOR_UNKNOWN;
@@ -1797,7 +1798,9 @@ check_chain(VerifyState *state, Bitmapset *seen)
 		/* an altered header is that finding; its signature is not checked too */
 		if (problem == NULL)
 			check_signature(state, &row, keys);
-		if (first_signed >= 0 && (link = chain_unsigned_problem(first_signed, &row)) != NULL)
+		link = first_signed >= 0 ? chain_unsigned_problem(first_signed, &row) :
+			chain_announced_unsigned_problem(signed_from, &row);
+		if (link != NULL)
 			report(&state->findings, "block_unsigned", NULL, NULL, -1, h, link);
 		if (row.header.format_version >= MC_BLOCK_FORMAT_SIGNED && first_signed < 0)
 			first_signed = h;
