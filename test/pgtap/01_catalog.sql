@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(84);
+SELECT plan(107);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -134,6 +134,44 @@ SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
 	WHERE n.nspname = 'medchain' AND p.prosecdef
 	  AND NOT coalesce(p.proconfig::text LIKE '%search_path=%', false)$$,
 	'SECURITY DEFINER functions pin search_path');
+
+-- Version 1.3: the background worker and the scrubber.
+SELECT has_view('medchain', 'worker_status', 'worker_status view');
+SELECT columns_are('medchain', 'worker_status',
+	ARRAY['database', 'process', 'pid', 'started_at', 'last_seal_at', 'blocks_sealed',
+		  'entries_sealed', 'last_error', 'last_error_at']);
+SELECT table_privs_are('medchain', 'worker_status', 'public', ARRAY[]::text[]);
+SELECT table_privs_are('medchain', 'worker_status', 'medchain_auditor', ARRAY['SELECT']);
+SELECT table_privs_are('medchain', 'worker_status', 'medchain_admin', ARRAY['SELECT']);
+SELECT function_privs_are('medchain', 'worker_processes', ARRAY[]::text[], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'worker_processes', ARRAY[]::text[], 'medchain_auditor', ARRAY['EXECUTE']);
+SELECT has_table('medchain', 'findings', 'findings table');
+SELECT columns_are('medchain', 'findings',
+	ARRAY['finding_id', 'finding', 'relation', 'row_key', 'entry_id', 'block_height', 'detail',
+		  'first_seen', 'last_seen', 'resolved_at', 'reported_at']);
+SELECT col_is_pk('medchain', 'findings', 'finding_id', 'a finding is one row, by its hash');
+SELECT table_privs_are('medchain', 'findings', 'public', ARRAY[]::text[]);
+SELECT table_privs_are('medchain', 'findings', 'medchain_auditor', ARRAY['SELECT']);
+SELECT table_privs_are('medchain', 'findings', 'medchain_admin', ARRAY['SELECT']);
+SELECT ok((SELECT 'medchain.findings'::regclass = ANY (extconfig) FROM pg_extension WHERE extname = 'medchain'),
+	'findings are dumped with the database');
+SELECT has_table('medchain', 'scrub_state', 'scrub_state table');
+SELECT table_privs_are('medchain', 'scrub_state', 'public', ARRAY[]::text[]);
+SELECT table_privs_are('medchain', 'scrub_state', 'medchain_auditor', ARRAY['SELECT']);
+SELECT has_view('medchain', 'scrub_status', 'scrub_status view');
+SELECT columns_are('medchain', 'scrub_status',
+	ARRAY['pass', 'pass_started_at', 'tables_checked', 'tables_total', 'progress_percent',
+		  'rows_checked', 'last_pass_started_at', 'last_pass_finished_at', 'last_pass_rows',
+		  'open_findings']);
+SELECT table_privs_are('medchain', 'scrub_status', 'public', ARRAY[]::text[]);
+SELECT table_privs_are('medchain', 'scrub_status', 'medchain_auditor', ARRAY['SELECT']);
+SELECT is((SELECT string_agg(name || ':' || context || ':' || coalesce(unit, ''), ',' ORDER BY name)
+			 FROM pg_settings WHERE name IN ('medchain.seal_interval', 'medchain.block_max_entries',
+											 'medchain.scrub_rate', 'medchain.worker_databases')),
+	'medchain.block_max_entries:superuser:,medchain.scrub_rate:sighup:,medchain.seal_interval:sighup:ms,medchain.worker_databases:sighup:',
+	'the worker''s settings: a reload changes them, seal_interval has a unit');
+SELECT is((SELECT min_val || '..' || max_val FROM pg_settings WHERE name = 'medchain.seal_interval'),
+	'10..86400000', 'seal_interval: 10 ms to a day');
 
 SELECT * FROM finish();
 ROLLBACK;

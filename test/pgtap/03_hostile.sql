@@ -15,7 +15,7 @@
 SET client_encoding = 'UTF8';	-- the names below are UTF-8
 BEGIN;
 LOAD 'medchain';
-SELECT plan(293);
+SELECT plan(303);
 
 -- The same low proof-of-work throughout: seal() refuses a difficulty below
 -- the chain's.
@@ -703,6 +703,24 @@ SELECT is(hostile_probe.value(r.role, p.path, $$
  ORDER BY r.i, p.i;
 SELECT hostile_probe.denied('hostile_reader', p.path, 'SELECT medchain.node_identity()',
 	format('node_identity() refused to an ordinary role, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
+-- The background worker's views and findings: auditors and admins read
+-- them (this cluster does not preload the library: no process, no pass).
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.concat_ws(' ', (SELECT pg_catalog.count(*) FROM medchain.worker_status),
+									(SELECT s.open_findings FROM medchain.scrub_status s),
+									(SELECT pg_catalog.count(*) FROM medchain.findings))$$),
+	'0 0 0', format('worker_status, scrub_status and findings as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT hostile_probe.denied('hostile_reader', p.path, 'SELECT pg_catalog.count(*) FROM medchain.worker_status',
+	format('worker_status refused to an ordinary role, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
+SELECT hostile_probe.denied('hostile_reader', p.path, 'SELECT pg_catalog.count(*) FROM medchain.findings',
+	format('findings refused to an ordinary role, %s', p.label))
   FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
  ORDER BY p.i;
 -- A key the chain does not know cannot be retired, nor the node's own.
