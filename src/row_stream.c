@@ -40,6 +40,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "heap_prefetch.h"
 #include "journal.h"
 #include "row_encoding.h"
 #include "row_key.h"
@@ -171,6 +172,7 @@ medchain_row_stream_worker(dsm_segment *seg, shm_toc *toc)
 		RowRecord	record;
 
 		CHECK_FOR_INTERRUPTS();
+		heap_scan_prefetch_next(scan);
 		row_record_of_slot(ledger, slot, table->with_v1, &encoding, &key, &record);
 		batch_add(&batch, &record);
 		MemoryContextSwitchTo(old);
@@ -301,6 +303,7 @@ next_scanned_row(RowStream *stream, RowRecord *record)
 
 	if (!table_scan_getnextslot(stream->scan, ForwardScanDirection, stream->slot))
 		return false;
+	heap_scan_prefetch_next(stream->scan);
 	medchain_act_as_owner(stream->owner, &owner_scope);
 	row_record_of_slot(stream->ledger, stream->slot, stream->with_v1,
 					   &stream->encoding, &stream->key, record);
