@@ -6,10 +6,16 @@
 #     SQL re-hash of the same table, with the ratio to the re-hash (best of
 #     three runs each; verify() with its default parallel worker, and
 #     without);
+#   - the one-process ratio: verify(tbl) and the SQL re-hash
+#     SELECT sum(length(sha256(convert_to(row_to_json(t)::text, 'UTF8'))))
+#     both with max_parallel_workers_per_gather = 0 (best of three each);
 #   - peak private memory of the verifying backend at 100,000 and at
 #     1,000,000 rows (it should not grow with the table).
 #
 #   bash bench/chain_bench.sh        # BENCH_ROWS=1000000 BENCH_SMALL_ROWS=100000
+#
+# PG_CONFIG picks the server to build against and run (scripts/lib.sh),
+# MC_PORT the first port to try.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 mc_init
@@ -91,6 +97,9 @@ rehash_ms=$(time_ms "SELECT count(sha256(convert_to(row_to_json(t)::text, 'UTF8'
 verify_ms=$(time_ms "SELECT count(*) FROM medchain.verify('obs')")
 verify_serial_ms=$(time_ms "SELECT count(*) FROM medchain.verify('obs')" \
 	"SET max_parallel_workers_per_gather = 0")
+# The same work in one process each: the re-hash without its parallel plan.
+rehash_serial_ms=$(time_ms "SELECT sum(length(sha256(convert_to(row_to_json(t)::text, 'UTF8')))) FROM obs t" \
+	"SET max_parallel_workers_per_gather = 0")
 db=small
 mem_small=$(peak_private_kb "SELECT count(*) FROM medchain.verify('obs')")
 db=large
@@ -99,6 +108,7 @@ mem_large=$(peak_private_kb "SELECT count(*) FROM medchain.verify('obs')")
 awk -v rows="$rows" -v small="$small_rows" -v sealed="$sealed" \
 	-v enable="$enable_ms" -v seal_small="$seal_small_ms" -v seal_rest="$seal_rest_ms" \
 	-v count="$count_ms" -v rehash="$rehash_ms" -v verify="$verify_ms" -v serial="$verify_serial_ms" \
+	-v rehash_serial="$rehash_serial_ms" \
 	-v mem_small="$mem_small" -v mem_large="$mem_large" 'BEGIN {
 	printf "\n";
 	printf "enable (baseline of %d rows)          %9.0f ms   %9.0f rows/s\n", rows, enable, rows / enable * 1000;
@@ -109,6 +119,8 @@ awk -v rows="$rows" -v small="$small_rows" -v sealed="$sealed" \
 	printf "SQL re-hash (sha256 of row_to_json)     %9.0f ms   %9.0f rows/s\n", rehash, rows / rehash * 1000;
 	printf "verify(tbl)                             %9.0f ms   %9.0f rows/s\n", verify, rows / verify * 1000;
 	printf "verify(tbl) without parallel workers    %9.0f ms   %9.0f rows/s\n", serial, rows / serial * 1000;
+	printf "SQL re-hash without parallel workers    %9.0f ms   %9.0f rows/s\n", rehash_serial, rows / rehash_serial * 1000;
 	printf "verify / SQL re-hash: %.2fx (target >= 2.0x); without workers %.2fx\n", rehash / verify, rehash / serial;
+	printf "one-process verify / one-process SQL re-hash: %.2fx (target >= 3.0x)\n", rehash_serial / serial;
 	printf "verify peak private memory: %d kB at %d rows, %d kB at %d rows\n", mem_small, small, mem_large, rows;
 }'

@@ -114,8 +114,10 @@ mc_scratch_dir() {
 
 MC_STARTED_DATADIRS=""
 
+# The first free port from $1 up; MC_PORT, when set, replaces $1 (to keep
+# a run's servers within a range the host sets aside for it).
 mc_free_port() {
-	local port=${1:-55432}
+	local port=${MC_PORT:-${1:-55432}}
 	while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
 		port=$((port + 1))
 	done

@@ -62,18 +62,33 @@ member_cmp(const void *x, const void *y)
 	return canonical_json_key_cmp(a->key, a->keylen, b->key, b->keylen);
 }
 
-/* A JSON string of UTF-8 bytes. */
+/* Does a byte need escaping in a JSON string? */
+static inline bool
+needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
+/* A JSON string of UTF-8 bytes; runs that need no escape go out whole. */
 static void
 put_utf8_string(StringInfo buf, const char *s, int len)
 {
 	static const char hex[] = "0123456789abcdef";
-	int			i;
+	int			i = 0;
 
 	appendStringInfoChar(buf, '"');
-	for (i = 0; i < len; i++)
+	while (i < len)
 	{
-		unsigned char c = (unsigned char) s[i];
+		int			run = i;
+		unsigned char c;
 
+		while (run < len && !needs_escape((unsigned char) s[run]))
+			run++;
+		if (run > i)
+			appendBinaryStringInfo(buf, s + i, run - i);
+		if (run == len)
+			break;
+		c = (unsigned char) s[run];
 		switch (c)
 		{
 			case '"':
@@ -98,15 +113,13 @@ put_utf8_string(StringInfo buf, const char *s, int len)
 				appendBinaryStringInfo(buf, "\\t", 2);
 				break;
 			default:
-				if (c < 0x20)
 				{
 					char		esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 
 					appendBinaryStringInfo(buf, esc, 6);
 				}
-				else
-					appendStringInfoCharMacro(buf, (char) c);
 		}
+		i = run + 1;
 	}
 	appendStringInfoChar(buf, '"');
 }
@@ -157,32 +170,99 @@ put_scalar(StringInfo buf, const JsonbValue *value)
 	}
 }
 
-static void
-put_object(StringInfo buf, JsonbIterator **it, int count)
+/*
+ * The children of a container, read in storage order straight from its
+ * JEntry array, as JsonbIteratorNext reads them but without building an
+ * iterator (a row key or a small detail costs less than the iterator's
+ * set-up and allocations).
+ */
+typedef struct ChildCursor
 {
-	ObjectMember *members = palloc(sizeof(ObjectMember) * Max(count, 1));
-	JsonbValue	v;
-	JsonbIteratorToken token;
-	int			n = 0;
+	JsonbContainer *container;
+	const char *data;			/* where the children's data begins */
+	int			index;			/* the child read next */
+	uint32		offset;			/* its data's offset from data */
+} ChildCursor;
+
+static void
+cursor_init(ChildCursor *cursor, JsonbContainer *container, int nchildren, int first)
+{
+	cursor->container = container;
+	cursor->data = (const char *) &container->children[nchildren];
+	cursor->index = first;
+	cursor->offset = first == 0 ? 0 : getJsonbOffset(container, first);
+}
+
+/* The next child: a scalar, or a nested container as jbvBinary. */
+static void
+cursor_next(ChildCursor *cursor, JsonbValue *value)
+{
+	JEntry		entry = cursor->container->children[cursor->index];
+	uint32		offset = cursor->offset;
+	uint32		len = JBE_HAS_OFF(entry) ? JBE_OFFLENFLD(entry) - offset : JBE_OFFLENFLD(entry);
+
+	if (JBE_ISNULL(entry))
+		value->type = jbvNull;
+	else if (JBE_ISSTRING(entry))
+	{
+		value->type = jbvString;
+		value->val.string.val = (char *) cursor->data + offset;
+		value->val.string.len = len;
+	}
+	else if (JBE_ISNUMERIC(entry))
+	{
+		value->type = jbvNumeric;
+		value->val.numeric = (Numeric) (cursor->data + INTALIGN(offset));
+	}
+	else if (JBE_ISBOOL_TRUE(entry) || JBE_ISBOOL_FALSE(entry))
+	{
+		value->type = jbvBool;
+		value->val.boolean = JBE_ISBOOL_TRUE(entry);
+	}
+	else
+	{
+		Assert(JBE_ISCONTAINER(entry));
+		value->type = jbvBinary;
+		value->val.binary.data = (JsonbContainer *) (cursor->data + INTALIGN(offset));
+		value->val.binary.len = len - (INTALIGN(offset) - offset);
+	}
+	JBE_ADVANCE_OFFSET(cursor->offset, entry);
+	cursor->index++;
+}
+
+/* Objects with at most this many members are put without an allocation. */
+#define SMALL_OBJECT 16
+
+static void
+put_object(StringInfo buf, JsonbContainer *container)
+{
+	int			count = JsonContainerSize(container);
+	ObjectMember small[SMALL_OBJECT];
+	ObjectMember *members = count <= SMALL_OBJECT ? small :
+		palloc(sizeof(ObjectMember) * count);
+	ChildCursor keys;
+	ChildCursor values;
 	int			i;
 
-	while ((token = JsonbIteratorNext(it, &v, true)) != WJB_END_OBJECT)
+	/* the keys are children 0 .. count - 1, their values the next count */
+	cursor_init(&keys, container, 2 * count, 0);
+	cursor_init(&values, container, 2 * count, count);
+	for (i = 0; i < count; i++)
 	{
-		if (token == WJB_KEY)
-		{
-			Assert(n < count);
-			members[n].key = to_utf8(v.val.string.val, v.val.string.len,
-									 &members[n].keylen);
-		}
-		else if (token == WJB_VALUE)
-			members[n++].value = v;
+		JsonbValue	key;
+
+		cursor_next(&keys, &key);
+		Assert(key.type == jbvString);
+		members[i].key = to_utf8(key.val.string.val, key.val.string.len,
+								 &members[i].keylen);
+		cursor_next(&values, &members[i].value);
 	}
 	/* jsonb keeps the canonical order already when it compares UTF-8 */
 	if (GetDatabaseEncoding() != PG_UTF8)
-		qsort(members, n, sizeof(ObjectMember), member_cmp);
+		qsort(members, count, sizeof(ObjectMember), member_cmp);
 
 	appendStringInfoChar(buf, '{');
-	for (i = 0; i < n; i++)
+	for (i = 0; i < count; i++)
 	{
 		if (i > 0)
 			appendBinaryStringInfo(buf, ", ", 2);
@@ -191,26 +271,30 @@ put_object(StringInfo buf, JsonbIterator **it, int count)
 		put_scalar(buf, &members[i].value);
 	}
 	appendStringInfoChar(buf, '}');
-	pfree(members);
+	if (members != small)
+		pfree(members);
 }
 
+/* An array; a raw scalar (a top-level scalar jsonb) without brackets. */
 static void
-put_array(StringInfo buf, JsonbIterator **it, bool raw_scalar)
+put_array(StringInfo buf, JsonbContainer *container)
 {
-	JsonbValue	v;
-	JsonbIteratorToken token;
-	bool		first = true;
+	int			count = JsonContainerSize(container);
+	bool		raw_scalar = JsonContainerIsScalar(container);
+	ChildCursor elems;
+	int			i;
 
+	cursor_init(&elems, container, count, 0);
 	if (!raw_scalar)
 		appendStringInfoChar(buf, '[');
-	while ((token = JsonbIteratorNext(it, &v, true)) != WJB_END_ARRAY)
+	for (i = 0; i < count; i++)
 	{
-		if (token != WJB_ELEM)
-			continue;
-		if (!first)
+		JsonbValue	v;
+
+		if (i > 0)
 			appendBinaryStringInfo(buf, ", ", 2);
+		cursor_next(&elems, &v);
 		put_scalar(buf, &v);
-		first = false;
 	}
 	if (!raw_scalar)
 		appendStringInfoChar(buf, ']');
@@ -219,21 +303,13 @@ put_array(StringInfo buf, JsonbIterator **it, bool raw_scalar)
 static void
 put_container(StringInfo buf, JsonbContainer *container)
 {
-	JsonbIterator *it = JsonbIteratorInit(container);
-	JsonbValue	v;
-	JsonbIteratorToken token;
-
 	check_stack_depth();
-	token = JsonbIteratorNext(&it, &v, true);
-	if (token == WJB_BEGIN_OBJECT)
-		put_object(buf, &it, v.val.object.nPairs);
-	else if (token == WJB_BEGIN_ARRAY)
-		put_array(buf, &it, v.val.array.rawScalar);
+	if (JsonContainerIsObject(container))
+		put_object(buf, container);
+	else if (JsonContainerIsArray(container))
+		put_array(buf, container);
 	else
-		elog(ERROR, "unexpected jsonb iterator token %d", (int) token);
-	/* drain the iterator to WJB_DONE so that it frees its state */
-	while (JsonbIteratorNext(&it, &v, true) != WJB_DONE)
-		;
+		elog(ERROR, "unexpected jsonb container header %08x", container->header);
 }
 
 void

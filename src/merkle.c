@@ -38,27 +38,49 @@ merkle_node_hash(const uint8 left[MC_HASH_LEN], const uint8 right[MC_HASH_LEN],
 	mc_sha256(message, sizeof(message), out);
 }
 
+/* Leaf hashes of two entry hashes at once. */
+static void
+merkle_leaf_hash_x2(const uint8 entry1[MC_HASH_LEN], const uint8 entry2[MC_HASH_LEN],
+					uint8 out1[MC_HASH_LEN], uint8 out2[MC_HASH_LEN])
+{
+	uint8		message1[1 + MC_HASH_LEN];
+	uint8		message2[1 + MC_HASH_LEN];
+
+	message1[0] = message2[0] = 0x00;
+	memcpy(message1 + 1, entry1, MC_HASH_LEN);
+	memcpy(message2 + 1, entry2, MC_HASH_LEN);
+	mc_sha256_x2(message1, sizeof(message1), out1, message2, sizeof(message2), out2);
+}
+
+/* Two nodes at once: out1 of pair[0], pair[1], out2 of pair[2], pair[3]. */
+static void
+merkle_node_hash_x2(const uint8 (*pair)[MC_HASH_LEN], uint8 out1[MC_HASH_LEN],
+					uint8 out2[MC_HASH_LEN])
+{
+	uint8		message1[1 + 2 * MC_HASH_LEN];
+	uint8		message2[1 + 2 * MC_HASH_LEN];
+
+	message1[0] = message2[0] = 0x01;
+	memcpy(message1 + 1, pair[0], 2 * MC_HASH_LEN);
+	memcpy(message2 + 1, pair[2], 2 * MC_HASH_LEN);
+	mc_sha256_x2(message1, sizeof(message1), out1, message2, sizeof(message2), out2);
+}
+
 void
 merkle_begin(MerkleBuilder *builder)
 {
 	builder->leaves = 0;
 	builder->depth = 0;
+	builder->npending = 0;
 }
 
-/*
- * Push the leaf, then merge the two topmost subtrees while they have the
- * same size: the stack always holds perfect subtrees of strictly
- * decreasing size, the binary digits of the leaf count.
- */
-void
-merkle_add_entry(MerkleBuilder *builder, const uint8 entry_hash[MC_HASH_LEN])
+/* Push the root of a perfect subtree of `size` leaves, merging equal neighbours. */
+static void
+merkle_push(MerkleBuilder *builder, const uint8 hash[MC_HASH_LEN], uint64 size)
 {
-	int			top = builder->depth;
-
-	merkle_leaf_hash(entry_hash, builder->stack[top]);
-	builder->sizes[top] = 1;
+	memcpy(builder->stack[builder->depth], hash, MC_HASH_LEN);
+	builder->sizes[builder->depth] = size;
 	builder->depth++;
-	builder->leaves++;
 	while (builder->depth >= 2 &&
 		   builder->sizes[builder->depth - 1] == builder->sizes[builder->depth - 2])
 	{
@@ -73,18 +95,65 @@ merkle_add_entry(MerkleBuilder *builder, const uint8 entry_hash[MC_HASH_LEN])
 }
 
 /*
- * Folding the stack from the smallest subtree up gives RFC 6962's tree:
- * the left part of every split is the largest perfect subtree that fits.
+ * The pending entries, MC_MERKLE_BATCH of them, as one subtree: the
+ * leaves start at a multiple of MC_MERKLE_BATCH, so they form a perfect
+ * subtree of the block's tree, whose levels are hashed in place, two
+ * hashes at a time.
  */
+static void
+merkle_add_batch(MerkleBuilder *builder)
+{
+	uint8		level[MC_MERKLE_BATCH][MC_HASH_LEN];
+	int			n;
+	int			i;
+
+	StaticAssertStmt((MC_MERKLE_BATCH & (MC_MERKLE_BATCH - 1)) == 0 && MC_MERKLE_BATCH >= 4,
+					 "a batch of leaves is a perfect subtree");
+	Assert(builder->npending == MC_MERKLE_BATCH);
+	for (i = 0; i < MC_MERKLE_BATCH; i += 2)
+		merkle_leaf_hash_x2(builder->pending[i], builder->pending[i + 1],
+							level[i], level[i + 1]);
+	for (n = MC_MERKLE_BATCH; n > 2; n /= 2)
+		for (i = 0; i < n; i += 4)
+			merkle_node_hash_x2((const uint8 (*)[MC_HASH_LEN]) &level[i],
+								level[i / 2], level[i / 2 + 1]);
+	merkle_node_hash(level[0], level[1], level[0]);
+	builder->npending = 0;
+	merkle_push(builder, level[0], MC_MERKLE_BATCH);
+}
+
+void
+merkle_add_entry(MerkleBuilder *builder, const uint8 entry_hash[MC_HASH_LEN])
+{
+	memcpy(builder->pending[builder->npending++], entry_hash, MC_HASH_LEN);
+	builder->leaves++;
+	if (builder->npending == MC_MERKLE_BATCH)
+		merkle_add_batch(builder);
+}
+
+/* The root; the builder is left as it was, and can take more leaves. */
 void
 merkle_root(const MerkleBuilder *builder, uint8 root[MC_HASH_LEN])
 {
+	MerkleBuilder rest;
 	int			level;
+	int			i;
 
-	Assert(builder->depth > 0);
-	memcpy(root, builder->stack[builder->depth - 1], MC_HASH_LEN);
-	for (level = builder->depth - 2; level >= 0; level--)
-		merkle_node_hash(builder->stack[level], root, root);
+	Assert(builder->leaves > 0);
+	/* the pending leaves, one at a time, on a copy of the stack */
+	rest.depth = builder->depth;
+	memcpy(rest.stack, builder->stack, MC_HASH_LEN * builder->depth);
+	memcpy(rest.sizes, builder->sizes, sizeof(uint64) * builder->depth);
+	for (i = 0; i < builder->npending; i++)
+	{
+		uint8		leaf[MC_HASH_LEN];
+
+		merkle_leaf_hash(builder->pending[i], leaf);
+		merkle_push(&rest, leaf, 1);
+	}
+	memcpy(root, rest.stack[rest.depth - 1], MC_HASH_LEN);
+	for (level = rest.depth - 2; level >= 0; level--)
+		merkle_node_hash(rest.stack[level], root, root);
 }
 
 static uint64

@@ -16,17 +16,24 @@
 /* A tree of 2^62 leaves is beyond any block; the stack never overflows. */
 #define MC_MERKLE_MAX_DEPTH 64
 
+/* Leaves a builder holds back, to hash them as one perfect subtree. */
+#define MC_MERKLE_BATCH 32
+
 /*
  * Root of a tree whose leaves arrive one at a time, in order, in O(log n)
  * memory: the stack holds the roots of the perfect subtrees seen so far,
- * largest first.
+ * largest first.  Entry hashes wait in `pending` until MC_MERKLE_BATCH of
+ * them have come; their subtree is then hashed level by level, two
+ * hashes at a time (mc_sha256_x2), and goes onto the stack whole.
  */
 typedef struct MerkleBuilder
 {
-	uint64		leaves;
+	uint64		leaves;			/* entries added, pending ones included */
 	int			depth;
 	uint8		stack[MC_MERKLE_MAX_DEPTH][MC_HASH_LEN];
 	uint64		sizes[MC_MERKLE_MAX_DEPTH];
+	int			npending;
+	uint8		pending[MC_MERKLE_BATCH][MC_HASH_LEN];	/* entry hashes */
 } MerkleBuilder;
 
 extern void merkle_leaf_hash(const uint8 entry_hash[MC_HASH_LEN], uint8 out[MC_HASH_LEN]);

@@ -821,39 +821,57 @@ put_variable_payload(StringInfo buf, const TypeEncoder *encoder, Datum value, in
 	}
 }
 
-/*
- * The 4-byte length and the payload.  A fixed-size value goes out in one
- * append; any other gets its length patched in once its payload is written.
- */
+/* The 4-byte length, patched in once the payload is written, and the payload. */
 static void
-put_length_and_payload(StringInfo buf, const TypeEncoder *encoder, Datum value, int version)
+put_variable_length_and_payload(StringInfo buf, const TypeEncoder *encoder, Datum value,
+								int version)
 {
-	char		bytes[4 + MAX_FIXED_PAYLOAD];
-	int			fixed_len = fixed_payload(encoder, value, version, bytes + 4);
-	int			length_at;
+	int			length_at = buf->len;
 	uint32		length;
 
-	if (fixed_len >= 0)
-	{
-		wire_write_u32(bytes, (uint32) fixed_len);
-		appendBinaryStringInfo(buf, bytes, 4 + fixed_len);
-		return;
-	}
-	length_at = buf->len;
 	wire_put_u32(buf, 0);
 	put_variable_payload(buf, encoder, value, version);
 	length = pg_hton32((uint32) (buf->len - length_at - 4));
 	memcpy(buf->data + length_at, &length, 4);
 }
 
+/*
+ * What comes before the value (the field prefix, or the tag of a nested
+ * value: head_len bytes), then the 4-byte length and the payload.  Most
+ * values have a fixed size: they are written straight into the buffer,
+ * head and all, with one check of its room; the others are appended.
+ */
+static void
+put_value(StringInfo buf, const char *head, int head_len, const TypeEncoder *encoder,
+		  Datum value, int version)
+{
+	char	   *p;
+	int			fixed_len;
+
+	enlargeStringInfo(buf, head_len + 4 + MAX_FIXED_PAYLOAD);
+	p = buf->data + buf->len;
+	memcpy(p, head, head_len);
+	fixed_len = fixed_payload(encoder, value, version, p + head_len + 4);
+	if (fixed_len >= 0)
+	{
+		wire_write_u32(p + head_len, (uint32) fixed_len);
+		buf->len += head_len + 4 + fixed_len;
+		buf->data[buf->len] = '\0';
+		return;
+	}
+	buf->len += head_len;
+	buf->data[buf->len] = '\0';
+	put_variable_length_and_payload(buf, encoder, value, version);
+}
+
 /* tag, 4-byte length, payload: a nested value (array element, field, bound) */
 static void
 encode_value(StringInfo buf, const TypeEncoder *encoder, Datum value, int version)
 {
-	check_stack_depth();		/* arrays of composites of arrays ... */
+	char		tag = (char) tag_in(encoder, version);
 
-	appendStringInfoChar(buf, (char) tag_in(encoder, version));
-	put_length_and_payload(buf, encoder, value, version);
+	check_stack_depth();		/* arrays of composites of arrays ... */
+	put_value(buf, &tag, 1, encoder, value, version);
 }
 
 /* count of non-null fields, then (name, value) pairs in layout order */
@@ -876,10 +894,9 @@ encode_fields(StringInfo buf, const RowLayout *layout, Datum *values, bool *isnu
 
 		if (isnull[idx])
 			continue;			/* NULL and absent are the same: see FORMAT.md */
-		appendBinaryStringInfo(buf, version >= MC_ROW_FORMAT_V2 ?
-							   column->field_prefix : column->field_prefix_v1,
-							   column->field_prefix_len);
-		put_length_and_payload(buf, &column->encoder, values[idx], version);
+		put_value(buf, version >= MC_ROW_FORMAT_V2 ?
+				  column->field_prefix : column->field_prefix_v1,
+				  column->field_prefix_len, &column->encoder, values[idx], version);
 	}
 }
 

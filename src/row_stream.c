@@ -40,6 +40,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "heap_prefetch.h"
 #include "journal.h"
 #include "row_encoding.h"
 #include "row_key.h"
@@ -80,29 +81,191 @@ typedef struct RowRecordHeader
 
 PGDLLEXPORT void medchain_row_stream_worker(dsm_segment *seg, shm_toc *toc);
 
-void
-row_record_of_slot(const LedgerRelation *ledger, TupleTableSlot *slot, bool with_v1,
-				   StringInfo encoding, StringInfo key, RowRecord *record)
+/* ---------- rows scanned and hashed a batch at a time ---------- */
+
+/*
+ * Rows are encoded a batch at a time and their encodings hashed four at a
+ * time (mc_sha256_x4), which is cheaper than hashing them one by one.  A
+ * batch is ROW_BATCH_ROWS rows, or fewer once their encodings pass
+ * ROW_BATCH_BYTES, so that it holds at most that plus one row's encoding
+ * whatever the rows hold.  A batch is also the unit of work between two
+ * looks at the scan from outside (a rate limit would go in
+ * row_batch_fill).
+ */
+#define ROW_BATCH_ROWS 64
+#define ROW_BATCH_BYTES (256 * 1024)
+
+typedef struct ScannedRow
 {
+	ItemPointerData tid;
+	int			encoding_at;	/* in the batch's encodings */
+	int			encoding_len;
+	int			key_at;			/* in the batch's keys */
+	int			key_len;
+	uint8		hash[MC_HASH_LEN];
+	uint8		hash_v1[MC_HASH_LEN];
+} ScannedRow;
+
+struct RowBatch
+{
+	const LedgerRelation *ledger;
+	bool		with_v1;
+	Oid			owner;			/* the rows' output functions run as owner */
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	MemoryContext cxt;			/* what encoding one batch leaves behind */
+	StringInfoData encodings;	/* the batch's row encodings, one after another */
+	StringInfoData keys;		/* and their key texts */
+	StringInfoData v1_encoding; /* a version 1 encoding that differs */
+	ScannedRow	rows[ROW_BATCH_ROWS];
+	int			nrows;
+	int			next;			/* the row row_batch_next returns next */
+	bool		done;			/* the scan is over */
+};
+
+static RowBatch *
+row_batch_begin(Relation rel, Snapshot snapshot, bool with_v1)
+{
+	RowBatch   *batch = palloc0(sizeof(RowBatch));
+
+	batch->ledger = ledger_relation_get(rel);
+	batch->with_v1 = with_v1;
+	batch->owner = rel->rd_rel->relowner;
+	batch->scan = table_beginscan(rel, snapshot, 0, NULL);
+	batch->slot = table_slot_create(rel, NULL);
+	batch->cxt = AllocSetContextCreate(CurrentMemoryContext, "medchain row batch",
+									   ALLOCSET_DEFAULT_SIZES);
+	initStringInfo(&batch->encodings);
+	initStringInfo(&batch->keys);
+	initStringInfo(&batch->v1_encoding);
+	return batch;
+}
+
+static void
+row_batch_end(RowBatch *batch)
+{
+	ExecDropSingleTupleTableSlot(batch->slot);
+	table_endscan(batch->scan);
+	MemoryContextDelete(batch->cxt);
+}
+
+/* Encode the slot's row and its key text into the batch, as the owner. */
+static void
+row_batch_add(RowBatch *batch, TupleTableSlot *slot)
+{
+	const LedgerRelation *ledger = batch->ledger;
+	ScannedRow *row = &batch->rows[batch->nrows++];
+	OwnerScope	owner_scope;
+
 	slot_getallattrs(slot);
-	row_hash_compute(encoding, ledger->row_layout, slot->tts_values, slot->tts_isnull,
-					 MC_FORMAT_CURRENT, record->hash);
-	if (with_v1)
+	row->tid = slot->tts_tid;
+	medchain_act_as_owner(batch->owner, &owner_scope);
+	row->encoding_at = batch->encodings.len;
+	row_encode(&batch->encodings, ledger->row_layout, slot->tts_values, slot->tts_isnull,
+			   MC_FORMAT_CURRENT);
+	row->encoding_len = batch->encodings.len - row->encoding_at;
+	if (batch->with_v1 && ledger->differs_in_v1)
+		row_hash_compute(&batch->v1_encoding, ledger->row_layout, slot->tts_values,
+						 slot->tts_isnull, MC_FORMAT_V1, row->hash_v1);
+	row->key_at = batch->keys.len;
+	row_key_text(&batch->keys, ledger->key_layout, slot->tts_values, slot->tts_isnull);
+	row->key_len = batch->keys.len - row->key_at;
+	medchain_leave_owner(&owner_scope);
+}
+
+/* Hash the batch's encodings, four rows at a time, into hash or hash_v1. */
+static void
+row_batch_hash(RowBatch *batch, bool v1)
+{
+	const char *data = batch->encodings.data;
+	int			i;
+
+	for (i = 0; i + 3 < batch->nrows; i += 4)
 	{
-		if (ledger->differs_in_v1)
-			row_hash_compute(encoding, ledger->row_layout, slot->tts_values,
-							 slot->tts_isnull, MC_FORMAT_V1, record->hash_v1);
-		else
+		const void *messages[4];
+		size_t		lengths[4];
+		uint8		digests[4][MC_HASH_LEN];
+		int			k;
+
+		for (k = 0; k < 4; k++)
 		{
-			encoding->data[1] = MC_FORMAT_V1;
-			mc_sha256(encoding->data, encoding->len, record->hash_v1);
+			messages[k] = data + batch->rows[i + k].encoding_at;
+			lengths[k] = batch->rows[i + k].encoding_len;
 		}
+		mc_sha256_x4(messages, lengths, digests);
+		for (k = 0; k < 4; k++)
+			memcpy(v1 ? batch->rows[i + k].hash_v1 : batch->rows[i + k].hash,
+				   digests[k], MC_HASH_LEN);
 	}
-	resetStringInfo(key);
-	row_key_text(key, ledger->key_layout, slot->tts_values, slot->tts_isnull);
-	record->key = key->data;
-	record->key_len = key->len;
-	record->tid = slot->tts_tid;
+	for (; i < batch->nrows; i++)
+	{
+		ScannedRow *a = &batch->rows[i];
+
+		mc_sha256(data + a->encoding_at, a->encoding_len, v1 ? a->hash_v1 : a->hash);
+	}
+}
+
+/*
+ * The next batch of rows from the scan; false when there are none.  What
+ * encoding them allocates (detoasted values, output function results)
+ * lives until the next batch.
+ */
+static bool
+row_batch_fill(RowBatch *batch)
+{
+	MemoryContext old;
+	int			i;
+
+	batch->nrows = 0;
+	batch->next = 0;
+	if (batch->done)
+		return false;
+	resetStringInfo(&batch->encodings);
+	resetStringInfo(&batch->keys);
+	MemoryContextReset(batch->cxt);
+	old = MemoryContextSwitchTo(batch->cxt);
+	while (batch->nrows < ROW_BATCH_ROWS && batch->encodings.len < ROW_BATCH_BYTES)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!table_scan_getnextslot(batch->scan, ForwardScanDirection, batch->slot))
+		{
+			batch->done = true;
+			break;
+		}
+		heap_scan_prefetch_next(batch->scan);
+		row_batch_add(batch, batch->slot);
+	}
+	MemoryContextSwitchTo(old);
+
+	row_batch_hash(batch, false);
+	/* no column encodes differently: version 1 differs in its version byte only */
+	if (batch->with_v1 && !batch->ledger->differs_in_v1)
+	{
+		for (i = 0; i < batch->nrows; i++)
+			batch->encodings.data[batch->rows[i].encoding_at + 1] = MC_FORMAT_V1;
+		row_batch_hash(batch, true);
+	}
+	return batch->nrows > 0;
+}
+
+/* The next row of the scan; record->key points into the batch. */
+static bool
+row_batch_next(RowBatch *batch, RowRecord *record)
+{
+	const ScannedRow *row;
+
+	if (batch->next == batch->nrows && !row_batch_fill(batch))
+		return false;
+	row = &batch->rows[batch->next++];
+	memcpy(record->hash, row->hash, MC_HASH_LEN);
+	if (batch->with_v1)
+		memcpy(record->hash_v1, row->hash_v1, MC_HASH_LEN);
+	else
+		memset(record->hash_v1, 0, MC_HASH_LEN);
+	record->tid = row->tid;
+	record->key = batch->keys.data + row->key_at;
+	record->key_len = row->key_len;
+	return true;
 }
 
 /* ---------- the worker ---------- */
@@ -141,51 +304,29 @@ medchain_row_stream_worker(dsm_segment *seg, shm_toc *toc)
 	const RowStreamTable *table = &tables->tables[ParallelWorkerNumber];
 	shm_mq_handle *queue;
 	Relation	rel;
-	LedgerRelation *ledger;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-	StringInfoData encoding;
-	StringInfoData key;
+	RowBatch   *rows;
+	RowRecord	record;
 	StringInfoData batch;
-	MemoryContext rowcxt;
-	OwnerScope	owner_scope;
 
 	Assert(ParallelWorkerNumber < tables->count);
 	shm_mq_set_sender(mq, MyProc);
 	queue = shm_mq_attach(mq, seg, NULL);
 
 	rel = table_open(table->relid, AccessShareLock);
-	ledger = ledger_relation_get(rel);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	slot = table_slot_create(rel, NULL);
-	initStringInfo(&encoding);
-	initStringInfo(&key);
-	initStringInfo(&batch);
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "medchain row stream row",
-								   ALLOCSET_DEFAULT_SIZES);
-
 	/* the leader's settings are fixed already, and are this worker's */
-	medchain_act_as_owner(rel->rd_rel->relowner, &owner_scope);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	rows = row_batch_begin(rel, GetActiveSnapshot(), table->with_v1);
+	initStringInfo(&batch);
+	while (row_batch_next(rows, &record))
 	{
-		MemoryContext old = MemoryContextSwitchTo(rowcxt);
-		RowRecord	record;
-
-		CHECK_FOR_INTERRUPTS();
-		row_record_of_slot(ledger, slot, table->with_v1, &encoding, &key, &record);
 		batch_add(&batch, &record);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(rowcxt);
 		if (batch.len >= ROW_STREAM_BATCH_BYTES)
 			send_batch(queue, &batch);
 	}
-	medchain_leave_owner(&owner_scope);
 	if (batch.len > 0)
 		send_batch(queue, &batch);
 	send_batch(queue, &batch);	/* empty: the end */
 
-	ExecDropSingleTupleTableSlot(slot);
-	table_endscan(scan);
+	row_batch_end(rows);
 	table_close(rel, AccessShareLock);
 }
 
@@ -260,16 +401,9 @@ row_streams_open(Relation *rels, const bool *with_v1, int count, Snapshot snapsh
 		RowStream  *stream = &streams->streams[i];
 
 		stream->rel = rels[i];
-		stream->ledger = ledger_relation_get(rels[i]);
 		stream->with_v1 = with_v1[i];
-		stream->owner = rels[i]->rd_rel->relowner;
 		if (stream->queue == NULL)
-		{
-			stream->scan = table_beginscan(rels[i], snapshot, 0, NULL);
-			stream->slot = table_slot_create(rels[i], NULL);
-			initStringInfo(&stream->encoding);
-			initStringInfo(&stream->key);
-		}
+			stream->rows = row_batch_begin(rels[i], snapshot, with_v1[i]);
 	}
 	return streams;
 }
@@ -294,21 +428,6 @@ next_batch(RowStream *stream)
 	return nbytes > 0;
 }
 
-/* The next row scanned here, as the owner of the table. */
-static bool
-next_scanned_row(RowStream *stream, RowRecord *record)
-{
-	OwnerScope	owner_scope;
-
-	if (!table_scan_getnextslot(stream->scan, ForwardScanDirection, stream->slot))
-		return false;
-	medchain_act_as_owner(stream->owner, &owner_scope);
-	row_record_of_slot(stream->ledger, stream->slot, stream->with_v1,
-					   &stream->encoding, &stream->key, record);
-	medchain_leave_owner(&owner_scope);
-	return true;
-}
-
 bool
 row_stream_next(RowStream *stream, RowRecord *record)
 {
@@ -319,7 +438,7 @@ row_stream_next(RowStream *stream, RowRecord *record)
 	medchain_pace(1);
 	if (stream->queue == NULL)
 	{
-		if (!next_scanned_row(stream, record))
+		if (!row_batch_next(stream->rows, record))
 			stream->done = true;
 		return !stream->done;
 	}
@@ -347,11 +466,8 @@ row_streams_close(RowStreams *streams)
 	{
 		RowStream  *stream = &streams->streams[i];
 
-		if (stream->scan != NULL)
-		{
-			table_endscan(stream->scan);
-			ExecDropSingleTupleTableSlot(stream->slot);
-		}
+		if (stream->rows != NULL)
+			row_batch_end(stream->rows);
 	}
 	if (streams->pcxt != NULL)
 	{

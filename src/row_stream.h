@@ -32,22 +32,19 @@ typedef struct RowRecord
 	uint32		key_len;
 } RowRecord;
 
+typedef struct RowBatch RowBatch;
+
 typedef struct RowStream
 {
 	Relation	rel;
-	LedgerRelation *ledger;
 	bool		with_v1;		/* also hash each row in format version 1 */
-	Oid			owner;			/* the rows' output functions run as owner */
 	/* fed by a worker */
 	shm_mq_handle *queue;
 	const char *batch;
 	Size		batch_len;
 	Size		batch_next;
-	/* or scanned here */
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-	StringInfoData encoding;
-	StringInfoData key;
+	/* or scanned here, a batch of rows at a time */
+	RowBatch   *rows;
 	bool		done;
 } RowStream;
 
@@ -67,10 +64,5 @@ extern RowStreams *row_streams_open(Relation *rels, const bool *with_v1, int cou
 									Snapshot snapshot);
 extern bool row_stream_next(RowStream *stream, RowRecord *record);
 extern void row_streams_close(RowStreams *streams);
-
-/* Hash and key a row as the row trigger would (record->key points into key). */
-extern void row_record_of_slot(const LedgerRelation *ledger, TupleTableSlot *slot,
-							   bool with_v1, StringInfo encoding, StringInfo key,
-							   RowRecord *record);
 
 #endif							/* MEDCHAIN_ROW_STREAM_H */

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * sha256.h
- *	  SHA-256 through OpenSSL's libcrypto, and the hex helpers that go with
- *	  digests.
+ *	  SHA-256 (the CPU's SHA extensions or OpenSSL's libcrypto), and the
+ *	  hex helpers that go with digests.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,6 +15,17 @@
 
 /* Digest of a buffer. */
 extern void mc_sha256(const void *data, size_t len, uint8 digest[MC_HASH_LEN]);
+
+/*
+ * Digests of two buffers, as two calls of mc_sha256 would give them; with
+ * the SHA extensions of x86-64 in about two thirds of their time.
+ */
+extern void mc_sha256_x2(const void *data1, size_t len1, uint8 digest1[MC_HASH_LEN],
+						 const void *data2, size_t len2, uint8 digest2[MC_HASH_LEN]);
+
+/* Four at once (data[k], len[k] into digests[k]): a little cheaper again. */
+extern void mc_sha256_x4(const void *const *data, const size_t *len,
+						 uint8 (*digests)[MC_HASH_LEN]);
 
 /* Bytes as lower-case hex, palloc'd. */
 extern char *mc_hex(const uint8 *bytes, int len);

@@ -83,6 +83,7 @@
 #include "chain_keys.h"
 #include "chain_rules.h"
 #include "enablement.h"
+#include "heap_prefetch.h"
 #include "entry_batches.h"
 #include "journal.h"
 #include "ledger_cache.h"
@@ -1919,6 +1920,7 @@ walk_journal(VerifyState *state)
 
 		CHECK_FOR_INTERRUPTS();
 		medchain_pace(1);
+		heap_scan_prefetch_next(scan);
 		walk_entry(state, &walk, tuple, false);
 		MemoryContextSwitchTo(old);
 		/* what an entry leaves behind is small: free it in batches */
