@@ -66,6 +66,8 @@ static char *worker_databases_setting = NULL;
 /* The launcher's handles on the processes it started, by slot and kind. */
 static BackgroundWorkerHandle *handles[MC_MAX_DATABASES][MC_WORKER_KINDS];
 static TimestampTz left_since[MC_MAX_DATABASES];
+/* Slots of databases gone or no longer listed: stopped, freed once quiet. */
+static bool unwanted[MC_MAX_DATABASES];
 
 static const char *const kind_function[MC_WORKER_KINDS] = {
 	"medchain_sealer_main", "medchain_scrubber_main"
@@ -205,12 +207,9 @@ slots_follow(List *databases)
 	{
 		WorkerSlot *s = &medchain_workers->slots[i];
 
-		if (!OidIsValid(s->dboid) || database_listed(databases, s->dboid))
-			continue;
-		slot_stop_processes(i);
-		if (handles[i][WORKER_SEALER] == NULL && handles[i][WORKER_SCRUBBER] == NULL &&
-			s->held_by == 0)
-			memset(s, 0, sizeof(WorkerSlot));
+		unwanted[i] = OidIsValid(s->dboid) && !database_listed(databases, s->dboid);
+		if (unwanted[i])
+			slot_stop_processes(i);
 	}
 	foreach(lc, databases)
 	{
@@ -237,6 +236,7 @@ slots_follow(List *databases)
 		memset(&medchain_workers->slots[free_slot], 0, sizeof(WorkerSlot));
 		medchain_workers->slots[free_slot].dboid = db->dboid;
 		left_since[free_slot] = 0;
+		unwanted[free_slot] = false;
 	}
 	LWLockRelease(medchain_workers->lock);
 }
@@ -247,14 +247,15 @@ note_stopped(WorkerProcess *p, TimestampTz now)
 {
 	if (p->started_at != 0 &&
 		TimestampDifferenceExceeds(p->started_at, now, MC_HEALTHY_RUN_MS))
+	{
 		p->failures = 0;
-	else
-		p->failures = Min(p->failures + 1, 16);
+		p->restart_after = now;
+		return;
+	}
+	p->failures = Min(p->failures + 1, 16);
 	p->restart_after = TimestampTzPlusMilliseconds(now,
 												   Min(MC_MAX_RESTART_DELAY_MS,
 													   1000L << Min(p->failures - 1, 10)));
-	if (p->failures == 0)
-		p->restart_after = now;
 }
 
 static bool
@@ -322,7 +323,8 @@ processes_tend(TimestampTz now)
 				handles[i][kind] = NULL;
 				note_stopped(p, now);
 			}
-			if (handles[i][kind] != NULL || s->left || s->held_by != 0 || out_of_slots)
+			if (handles[i][kind] != NULL || s->left || s->held_by != 0 || unwanted[i] ||
+				out_of_slots)
 				continue;
 			if (p->restart_after > now)
 			{
@@ -342,6 +344,13 @@ processes_tend(TimestampTz now)
 			}
 			else
 				p->started_at = now;
+		}
+		/* a database gone or no longer listed frees its slot once quiet */
+		if (unwanted[i] && handles[i][WORKER_SEALER] == NULL &&
+			handles[i][WORKER_SCRUBBER] == NULL && s->held_by == 0)
+		{
+			memset(s, 0, sizeof(WorkerSlot));
+			unwanted[i] = false;
 		}
 	}
 	LWLockRelease(medchain_workers->lock);

@@ -9,7 +9,8 @@
  * time is compared with what the rate allows, and the difference is
  * slept on the latch, where SIGTERM and postmaster death still reach the
  * process.  A reload of the settings while pacing takes the new rate from
- * that moment on.
+ * that moment on; a rate of 0 (scrubbing off) lets the step in progress
+ * end at the rate it had, and the scrubber then stops.
  *
  *-------------------------------------------------------------------------
  */
@@ -104,6 +105,7 @@ medchain_pace_wait(int64 items)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
-		pace_mark(scrub_rate_setting);
+		/* turned off, the step in progress ends at the rate it had */
+		pace_mark(scrub_rate_setting > 0 ? scrub_rate_setting : pace_rate);
 	}
 }

@@ -43,6 +43,7 @@ static ProcessUtility_hook_type prev_process_utility = NULL;
 /* What this transaction holds or changed, for its end. */
 static List *held_slots = NIL;	/* of int, in TopMemoryContext */
 static bool extension_dropped = false;
+static Oid	database_dropped = InvalidOid;
 static bool extension_created = false;
 static bool callback_registered = false;
 
@@ -131,7 +132,9 @@ slots_release(bool committed)
 		if (s->held_by != MyProcPid)
 			continue;
 		s->held_by = 0;
-		if (committed && extension_dropped && s->dboid == MyDatabaseId)
+		/* nothing is to start in a database that is gone, or has no extension */
+		if (committed && ((extension_dropped && s->dboid == MyDatabaseId) ||
+						  s->dboid == database_dropped))
 			s->left = true;
 	}
 	if (committed && extension_created)
@@ -175,6 +178,7 @@ worker_xact_callback(XactEvent event, void *arg)
 	}
 	extension_dropped = false;
 	extension_created = false;
+	database_dropped = InvalidOid;
 }
 
 static bool
@@ -209,7 +213,8 @@ statement_prepare(Node *stmt)
 	switch (nodeTag(stmt))
 	{
 		case T_DropdbStmt:
-			hold_database(get_database_oid(((DropdbStmt *) stmt)->dbname, true));
+			database_dropped = get_database_oid(((DropdbStmt *) stmt)->dbname, true);
+			hold_database(database_dropped);
 			break;
 		case T_RenameStmt:
 			if (((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)

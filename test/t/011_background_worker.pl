@@ -318,15 +318,22 @@ query('CREATE EXTENSION medchain', 'ehr4');
 poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr4' AND backend_type LIKE 'medchain%'}, '2',
 	'CREATE EXTENSION brings them back');
 
+my $drop_offset = -s $node->logfile;
 $t0 = time;
 query('DROP DATABASE ehr4');
 cmp_ok(time - $t0, '<', 4, 'DROP DATABASE does not wait for them (PostgreSQL would give up after 5 s)');
+sleep 6;    # past the launcher's wake-up and its next rescan
+unlike(slurp_file($node->logfile, $drop_offset), qr/FATAL:  database \d+ does not exist/,
+	'and nothing is started in the dropped database');
 
 # ---------- medchain.worker_databases ----------
 
 reload_with(["medchain.worker_databases = 'postgres'"]);
 poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr3' AND backend_type LIKE 'medchain%'}, '0',
 	'medchain.worker_databases restricts the databases: ehr3\'s processes stop');
+sleep 7;    # past a rescan and a restart pause
+is(query(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr3' AND backend_type LIKE 'medchain%'}), '0',
+	'and they stay stopped');
 is(query(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'postgres' AND backend_type LIKE 'medchain%'}), '2',
 	'the listed database keeps its processes');
 reload_with(["medchain.worker_databases = ''"]);
@@ -342,7 +349,7 @@ $standby->start;
 query(q{INSERT INTO public.obs VALUES (400000, 1, 'replicated')});
 poll(q{SELECT pending_entries FROM medchain.chain_status}, '0', 'the primary seals');
 $node->wait_for_catchup($standby, 'replay', $node->lsn('insert'));
-is($standby->safe_psql('postgres', q{SELECT block_height IS NOT NULL FROM medchain.entries WHERE row_key = '{"id": 400000}'}),
+is($standby->safe_psql('postgres', q{SELECT block_height IS NOT NULL FROM medchain.entries WHERE relation = 'public.obs' AND row_key = '{"id": 400000}'}),
 	't', 'the standby has the block the primary\'s worker sealed');
 sleep 2;
 is($standby->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'medchain%'}), '0',
