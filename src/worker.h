@@ -52,6 +52,7 @@ typedef struct WorkerSlot
 {
 	Oid			dboid;			/* InvalidOid: free */
 	bool		left;			/* the extension is not there: do not start */
+	uint64		created;		/* bumped by each committed CREATE EXTENSION */
 	pid_t		held_by;		/* a backend needs the database alone */
 	WorkerProcess procs[MC_WORKER_KINDS];
 } WorkerSlot;
@@ -80,8 +81,13 @@ extern bool medchain_worker_attach(int slot, WorkerKind kind, Oid dboid);
 /* Record an error of this process (outside of any transaction). */
 extern void medchain_worker_note_error(const char *message);
 
-/* The extension is not in this database: say so, so that it is not restarted. */
-extern void medchain_worker_leave(void);
+/*
+ * The extension is not in this database: say so, so that the process is
+ * not started again, unless a CREATE EXTENSION committed since `created`
+ * (medchain_worker_created(), read before the check).
+ */
+extern uint64 medchain_worker_created(void);
+extern void medchain_worker_leave(uint64 created);
 
 extern void medchain_launcher_wake(void);
 

@@ -77,7 +77,7 @@ extension_ready(void)
  * come back.  Called in the cycle's transaction, which it ends.
  */
 static void
-leave_database(void)
+leave_database(uint64 created)
 {
 	ereport(DEBUG1,
 			(errmsg("%s leaves database \"%s\", which does not have the extension",
@@ -85,7 +85,7 @@ leave_database(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	medchain_worker_leave();
+	medchain_worker_leave(created);
 	proc_exit(0);
 }
 
@@ -94,6 +94,12 @@ cycle_once(WorkerCycle cycle)
 {
 	long		wait_ms;
 
+	/*
+	 * A CREATE EXTENSION that commits after this read and is not seen by
+	 * the check below keeps the process from being marked as left.
+	 */
+	uint64		created = medchain_worker_created();
+
 	/* now() is the transaction's start, which a worker sets itself */
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -101,7 +107,7 @@ cycle_once(WorkerCycle cycle)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (!extension_ready())
-		leave_database();
+		leave_database(created);
 	wait_ms = RecoveryInProgress() ? MC_MAX_BACKOFF_MS : cycle();
 	SPI_finish();
 	PopActiveSnapshot();

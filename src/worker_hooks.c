@@ -146,6 +146,7 @@ slots_release(bool committed)
 			int			kind;
 
 			s->left = false;
+			s->created++;
 			for (kind = 0; kind < MC_WORKER_KINDS; kind++)
 			{
 				s->procs[kind].failures = 0;

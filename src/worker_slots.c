@@ -118,11 +118,23 @@ medchain_worker_note_error(const char *message)
 	LWLockRelease(medchain_workers->lock);
 }
 
+uint64
+medchain_worker_created(void)
+{
+	uint64		created;
+
+	LWLockAcquire(medchain_workers->lock, LW_SHARED);
+	created = MyWorkerSlot->created;
+	LWLockRelease(medchain_workers->lock);
+	return created;
+}
+
 void
-medchain_worker_leave(void)
+medchain_worker_leave(uint64 created)
 {
 	LWLockAcquire(medchain_workers->lock, LW_EXCLUSIVE);
-	MyWorkerSlot->left = true;
+	if (MyWorkerSlot->created == created)
+		MyWorkerSlot->left = true;
 	LWLockRelease(medchain_workers->lock);
 }
 
