@@ -141,15 +141,21 @@ is(query(q{SELECT pid FROM medchain.worker_status WHERE database = 'postgres' AN
 # ---------- the scrubber finds a superuser's tamper, logs keys and not values ----------
 
 my $log_offset = -s $node->logfile;
-query(q{
-	BEGIN;
-	ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
-	ALTER TABLE public.obs DISABLE TRIGGER medchain_append_only;
-	UPDATE public.obs SET note = 'secret-value-xyzzy' WHERE id = 42;
-	ALTER TABLE public.obs ENABLE ALWAYS TRIGGER medchain_append_only;
-	ALTER EVENT TRIGGER medchain_guard_ddl ENABLE ALWAYS;
-	COMMIT;
-});
+# A superuser goes around the guards and changes a sealed row's note.
+sub superuser_sets_note
+{
+	my ($note) = @_;
+	query(qq{
+		BEGIN;
+		ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+		ALTER TABLE public.obs DISABLE TRIGGER medchain_append_only;
+		UPDATE public.obs SET note = '$note' WHERE id = 42;
+		ALTER TABLE public.obs ENABLE ALWAYS TRIGGER medchain_append_only;
+		ALTER EVENT TRIGGER medchain_guard_ddl ENABLE ALWAYS;
+		COMMIT;
+	});
+}
+superuser_sets_note('secret-value-xyzzy');
 poll(q{SELECT count(*) FROM medchain.findings WHERE finding = 'row_modified' AND relation = 'public.obs'
 		AND row_key = '{"id": 42}' AND resolved_at IS NULL}, '1',
 	'the scrubber found the altered row and keeps it in medchain.findings');
@@ -160,15 +166,7 @@ my @scrubber_lines = grep { /\[$scrubber\]/ } split /\n/, slurp_file($node->logf
 ok(scalar(grep { /medchain scrubber found/ } @scrubber_lines), 'the scrubber\'s own log lines hold the WARNING');
 ok(!scalar(grep { /xyzzy/ } @scrubber_lines), 'and never the altered value');
 is(query(q{SELECT open_findings FROM medchain.scrub_status}), '1', 'scrub_status counts one open finding');
-query(q{
-	BEGIN;
-	ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
-	ALTER TABLE public.obs DISABLE TRIGGER medchain_append_only;
-	UPDATE public.obs SET note = 'baseline' WHERE id = 42;
-	ALTER TABLE public.obs ENABLE ALWAYS TRIGGER medchain_append_only;
-	ALTER EVENT TRIGGER medchain_guard_ddl ENABLE ALWAYS;
-	COMMIT;
-});
+superuser_sets_note('baseline');
 poll(q{SELECT resolved_at IS NOT NULL FROM medchain.findings WHERE finding = 'row_modified'}, 't',
 	'put back, the finding is resolved after a pass that no longer sees it');
 is(query(q{SELECT open_findings FROM medchain.scrub_status}), '0', 'no finding is open');
