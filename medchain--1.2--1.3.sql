@@ -166,6 +166,7 @@ CREATE TABLE medchain.scrub_state (
 	pass bigint NOT NULL DEFAULT 0,
 	pass_started_at timestamptz,
 	last_checked text,
+	pass_tables text[],
 	tables_checked integer NOT NULL DEFAULT 0,
 	tables_total integer NOT NULL DEFAULT 0,
 	rows_checked bigint NOT NULL DEFAULT 0,
@@ -179,6 +180,8 @@ COMMENT ON TABLE medchain.scrub_state IS
 	'Where the scrubber''s pass is, kept after each table so that a restart goes on from there; written only by medchain';
 COMMENT ON COLUMN medchain.scrub_state.last_checked IS
 	'The last ledger table checked in this pass (tables go in byte order of their names); * for the chain alone';
+COMMENT ON COLUMN medchain.scrub_state.pass_tables IS
+	'The ledger tables this pass checks, listed when it began';
 COMMENT ON COLUMN medchain.scrub_state.rows_checked IS
 	'Table rows and journal entries checked in this pass';
 REVOKE ALL ON medchain.scrub_state FROM PUBLIC;
@@ -194,7 +197,7 @@ SELECT s.pass, s.pass_started_at, s.tables_checked, s.tables_total,
 	   (SELECT pg_catalog.count(*) FROM medchain.findings f WHERE f.resolved_at IS NULL) AS open_findings
   FROM (SELECT * FROM medchain.scrub_state
 		UNION ALL
-		SELECT true, 0, NULL, NULL, 0, 0, 0, NULL, NULL, NULL
+		SELECT true, 0, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, NULL
 		 WHERE NOT EXISTS (SELECT FROM medchain.scrub_state)) s;
 COMMENT ON VIEW medchain.scrub_status IS
 	'The scrubber: the pass under way (started, tables checked of how many, rows and entries checked), the last full pass, and the findings still open';

@@ -15,7 +15,9 @@
  * registry row a superuser deleted does not hide a table; with no ledger
  * table, the step is verify() itself.  The position (the last table
  * checked) is kept in medchain.scrub_state after each step, so a restart
- * goes on where the pass was.
+ * goes on where the pass was.  The tables are listed once, when a pass
+ * begins (it reads the journal's events); a table enabled later waits for
+ * the next pass, one dropped or released meanwhile is passed over.
  *
  * Each finding is kept once, by the hash of what it says: seen again, its
  * last_seen moves on; not seen during a whole pass, it is marked resolved.
@@ -32,6 +34,7 @@
 
 #include "access/table.h"
 #include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -55,16 +58,10 @@
 /* New findings logged one by one per step; the rest are counted. */
 #define SCRUB_WARNINGS_PER_STEP 20
 
-typedef struct ScrubStep
-{
-	char	   *name;			/* the relation, or SCRUB_WHOLE_CHAIN */
-	Oid			relid;			/* InvalidOid for the whole chain */
-} ScrubStep;
-
 typedef struct ScrubPosition
 {
-	bool		in_pass;
 	char	   *last_checked;	/* NULL at the start of a pass */
+	List	   *tables;			/* of char *: the pass's tables, fixed at its start */
 } ScrubPosition;
 
 static char *
@@ -76,89 +73,142 @@ spi_text(int row, int column)
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
-/* Where the pass is; a pass is begun if none is under way. */
-static ScrubPosition
-position_load(void)
+static Datum
+names_array(List *names)
 {
-	ScrubPosition pos;
-	bool		isnull;
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(names), 1));
+	ListCell   *lc;
+	int			n = 0;
 
-	medchain_spi_execute("INSERT INTO medchain.scrub_state DEFAULT VALUES ON CONFLICT DO NOTHING",
-						 0, NULL, NULL, false, 0, SPI_OK_INSERT, -1);
-	medchain_spi_execute("SELECT pass_started_at IS NOT NULL, last_checked FROM medchain.scrub_state",
-						 0, NULL, NULL, false, 0, SPI_OK_SELECT, 1);
-	pos.in_pass = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-											 &isnull));
-	pos.last_checked = spi_text(0, 2);
-	if (!pos.in_pass)
-	{
-		medchain_spi_execute("UPDATE medchain.scrub_state"
-							 "   SET pass = pass OPERATOR(pg_catalog.+) 1,"
-							 "       pass_started_at = pg_catalog.now(), last_checked = NULL,"
-							 "       tables_checked = 0, rows_checked = 0",
-							 0, NULL, NULL, false, 0, SPI_OK_UPDATE, 1);
-		pos.last_checked = NULL;
-	}
-	return pos;
+	foreach(lc, names)
+		elems[n++] = CStringGetTextDatum(lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static List *
+array_names(Datum array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	List	   *names = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+		if (!nulls[i])
+			names = lappend(names, TextDatumGetCString(elems[i]));
+	return names;
+}
+
+/* The relation of that name, if it exists and is a ledger table now. */
+static Oid
+current_ledger_table(Relation journal, const AttrNumber *attnums, const char *relation)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(relation)};
+	bool		isnull;
+	Oid			relid;
+	LedgerHistory *history;
+
+	medchain_spi_execute("SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
+						 1, argtypes, args, true, 0, SPI_OK_SELECT, 1);
+	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+										   &isnull));
+	if (isnull)
+		return InvalidOid;
+	history = ledger_history_load(journal, attnums, relation, GetActiveSnapshot());
+	return (history->current != NULL || registry_active(relid, NULL)) ? relid : InvalidOid;
 }
 
 /*
  * The ledger tables now, by name in byte order: those the registry names,
- * and those whose history in the journal has a current enablement.
+ * and those whose history in the journal has a current enablement.  Read
+ * once per pass, as it scans the journal's events.
  */
 static List *
 scrub_tables(void)
 {
+	List	   *candidates = NIL;
 	List	   *tables = NIL;
 	Relation	journal = table_open(medchain_journal_relid(), AccessShareLock);
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];
+	ListCell   *lc;
 	uint64		i;
 
 	entry_columns_find(journal, attnums);
-	medchain_spi_execute("SELECT r.relation, pg_catalog.to_regclass(r.relation)::pg_catalog.oid"
+	medchain_spi_execute("SELECT r.relation"
 						 "  FROM (SELECT relation FROM medchain.ledger_registry"
 						 "         WHERE released_at IS NULL"
 						 "        UNION"
 						 "        SELECT relation FROM medchain.journal"
 						 "         WHERE kind OPERATOR(pg_catalog.=) 'event'"
 						 "           AND relation OPERATOR(pg_catalog.<>) 'medchain.blocks') r"
-						 " WHERE pg_catalog.to_regclass(r.relation) IS NOT NULL"
 						 " ORDER BY r.relation COLLATE pg_catalog.\"C\"",
 						 0, NULL, NULL, true, 0, SPI_OK_SELECT, -1);
 	for (i = 0; i < SPI_processed; i++)
+		candidates = lappend(candidates, spi_text(i, 1));
+	foreach(lc, candidates)
 	{
-		ScrubStep  *table = palloc(sizeof(ScrubStep));
-		bool		isnull;
-		LedgerHistory *history;
-
 		CHECK_FOR_INTERRUPTS();
-		table->name = spi_text(i, 1);
-		table->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-													  SPI_tuptable->tupdesc, 2, &isnull));
-		history = ledger_history_load(journal, attnums, table->name, GetActiveSnapshot());
-		if (history->current != NULL || registry_active(table->relid, NULL))
-			tables = lappend(tables, table);
+		if (OidIsValid(current_ledger_table(journal, attnums, lfirst(lc))))
+			tables = lappend(tables, lfirst(lc));
 	}
 	table_close(journal, AccessShareLock);
 	return tables;
 }
 
+/* Where the pass is; a pass is begun, with its tables, if none is under way. */
+static ScrubPosition
+position_load(void)
+{
+	ScrubPosition pos;
+	bool		in_pass;
+	bool		isnull;
+	Datum		tables;
+
+	medchain_spi_execute("INSERT INTO medchain.scrub_state DEFAULT VALUES ON CONFLICT DO NOTHING",
+						 0, NULL, NULL, false, 0, SPI_OK_INSERT, -1);
+	medchain_spi_execute("SELECT pass_started_at IS NOT NULL AND pass_tables IS NOT NULL,"
+						 "       last_checked, pass_tables FROM medchain.scrub_state",
+						 0, NULL, NULL, false, 0, SPI_OK_SELECT, 1);
+	in_pass = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+										 &isnull));
+	pos.last_checked = spi_text(0, 2);
+	tables = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	if (in_pass)
+	{
+		pos.tables = array_names(tables);
+		return pos;
+	}
+	pos.last_checked = NULL;
+	pos.tables = scrub_tables();
+	{
+		Oid			argtypes[2] = {TEXTARRAYOID, INT4OID};
+		Datum		args[2] = {names_array(pos.tables), Int32GetDatum(list_length(pos.tables))};
+
+		medchain_spi_execute("UPDATE medchain.scrub_state"
+							 "   SET pass = pass OPERATOR(pg_catalog.+) 1,"
+							 "       pass_started_at = pg_catalog.now(), last_checked = NULL,"
+							 "       pass_tables = $1, tables_total = $2,"
+							 "       tables_checked = 0, rows_checked = 0",
+							 2, argtypes, args, false, 0, SPI_OK_UPDATE, 1);
+	}
+	return pos;
+}
+
 /* The step after `last`: the next table, the whole chain, or NULL at the end. */
-static ScrubStep *
+static const char *
 next_step(List *tables, const char *last)
 {
-	static ScrubStep whole_chain = {SCRUB_WHOLE_CHAIN, InvalidOid};
 	ListCell   *lc;
 
 	if (tables == NIL)
-		return last == NULL ? &whole_chain : NULL;
+		return last == NULL ? SCRUB_WHOLE_CHAIN : NULL;
 	foreach(lc, tables)
-	{
-		ScrubStep  *table = lfirst(lc);
-
-		if (last == NULL || strcmp(table->name, last) > 0)
-			return table;
-	}
+		if (last == NULL || strcmp(lfirst(lc), last) > 0)
+			return lfirst(lc);
 	return NULL;
 }
 
@@ -237,17 +287,16 @@ scrub_step(const char *step, Oid relid)
 }
 
 static void
-position_save(const char *step, int tables_total, int64 rows)
+position_save(const char *step, int64 rows)
 {
-	Oid			argtypes[3] = {TEXTOID, INT4OID, INT8OID};
-	Datum		args[3] = {CStringGetTextDatum(step), Int32GetDatum(tables_total),
-	Int64GetDatum(rows)};
+	Oid			argtypes[2] = {TEXTOID, INT8OID};
+	Datum		args[2] = {CStringGetTextDatum(step), Int64GetDatum(rows)};
 
 	medchain_spi_execute("UPDATE medchain.scrub_state"
-						 "   SET last_checked = $1, tables_total = $2,"
+						 "   SET last_checked = $1,"
 						 "       tables_checked = tables_checked OPERATOR(pg_catalog.+) 1,"
-						 "       rows_checked = rows_checked OPERATOR(pg_catalog.+) $3",
-						 3, argtypes, args, false, 0, SPI_OK_UPDATE, 1);
+						 "       rows_checked = rows_checked OPERATOR(pg_catalog.+) $2",
+						 2, argtypes, args, false, 0, SPI_OK_UPDATE, 1);
 }
 
 /* The pass is over: what it did not see again is resolved. */
@@ -263,7 +312,7 @@ pass_finish(void)
 						 "   SET last_pass_started_at = pass_started_at,"
 						 "       last_pass_finished_at = pg_catalog.now(),"
 						 "       last_pass_rows = rows_checked,"
-						 "       pass_started_at = NULL, last_checked = NULL",
+						 "       pass_started_at = NULL, last_checked = NULL, pass_tables = NULL",
 						 0, NULL, NULL, false, 0, SPI_OK_UPDATE, 1);
 }
 
@@ -271,20 +320,34 @@ static long
 scrub_cycle(void)
 {
 	ScrubPosition pos;
-	List	   *tables;
-	ScrubStep  *step;
+	const char *step;
+	int64		rows = 0;
 
 	if (medchain_scrub_rate() == 0)
 		return 3600 * 1000L;	/* off: a reload that turns it on sets the latch */
 	pos = position_load();
-	tables = scrub_tables();
-	step = next_step(tables, pos.last_checked);
+	step = next_step(pos.tables, pos.last_checked);
 	if (step == NULL)
 	{
 		pass_finish();
 		return SCRUB_PASS_PAUSE_MS;
 	}
-	position_save(step->name, list_length(tables), scrub_step(step->name, step->relid));
+	if (strcmp(step, SCRUB_WHOLE_CHAIN) == 0)
+		rows = scrub_step(step, InvalidOid);
+	else
+	{
+		/* a table dropped or released since the pass began is passed over */
+		Relation	journal = table_open(medchain_journal_relid(), AccessShareLock);
+		AttrNumber	attnums[MC_ENTRY_COLUMNS];
+		Oid			relid;
+
+		entry_columns_find(journal, attnums);
+		relid = current_ledger_table(journal, attnums, step);
+		table_close(journal, AccessShareLock);
+		if (OidIsValid(relid))
+			rows = scrub_step(step, relid);
+	}
+	position_save(step, rows);
 	return 0;
 }
 
