@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include <sys/resource.h>
+
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "commands/dbcommands.h"
@@ -39,6 +41,10 @@
 #include "worker_cycle.h"
 
 #define MC_MAX_BACKOFF_MS 60000
+
+/* Niceness (setpriority) of the worker and of the scrubber. */
+#define MC_SEALER_NICE 5
+#define MC_SCRUBBER_NICE 10
 
 /* The version of this library, which the extension's objects must match. */
 #ifndef MEDCHAIN_VERSION
@@ -143,6 +149,22 @@ cycle_guarded(WorkerCycle cycle, MemoryContext cxt, int *failures)
 	return wait_ms;
 }
 
+/*
+ * Inserts come first: on a server short of CPU the worker and the
+ * scrubber take what the inserting backends leave.  The worker less so
+ * than the scrubber, so that sealing keeps up with a busy ledger; a
+ * process may always lower its own priority.
+ */
+static void
+lower_priority(WorkerKind kind)
+{
+	int			niceness = (kind == WORKER_SEALER) ? MC_SEALER_NICE : MC_SCRUBBER_NICE;
+
+	if (setpriority(PRIO_PROCESS, 0, niceness) != 0)
+		ereport(LOG,
+				(errmsg("%s could not lower its CPU priority: %m", MyBgworkerEntry->bgw_type)));
+}
+
 void
 worker_run(Datum main_arg, WorkerKind kind, WorkerCycle cycle)
 {
@@ -161,6 +183,7 @@ worker_run(Datum main_arg, WorkerKind kind, WorkerCycle cycle)
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname(MyBgworkerEntry->bgw_type);
 
+	lower_priority(kind);
 	cyclecxt = AllocSetContextCreate(TopMemoryContext, "medchain worker cycle",
 									 ALLOCSET_DEFAULT_SIZES);
 	for (;;)
