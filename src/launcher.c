@@ -111,29 +111,40 @@ typedef struct DatabaseSeen
 	char	   *name;
 } DatabaseSeen;
 
-/* Is the database among medchain.worker_databases (or is the list empty)? */
-static bool
-database_wanted(const char *name)
+/*
+ * The names medchain.worker_databases lists, parsed once per scan; NIL
+ * when it is empty (every database).  A list that does not parse is
+ * logged and names no database.
+ */
+static List *
+listed_databases(bool *all)
 {
 	char	   *copy;
 	List	   *names;
-	ListCell   *lc;
-	bool		wanted = false;
 
-	if (worker_databases_setting == NULL || worker_databases_setting[0] == '\0')
-		return true;
+	*all = (worker_databases_setting == NULL || worker_databases_setting[0] == '\0');
+	if (*all)
+		return NIL;
 	copy = pstrdup(worker_databases_setting);
 	if (!SplitIdentifierString(copy, ',', &names))
 	{
 		ereport(LOG,
 				(errmsg("medchain.worker_databases is not a list of database names: \"%s\"",
 						worker_databases_setting)));
-		return false;
+		return NIL;
 	}
+	return names;
+}
+
+static bool
+name_listed(List *names, const char *name)
+{
+	ListCell   *lc;
+
 	foreach(lc, names)
 		if (strcmp(lfirst(lc), name) == 0)
-			wanted = true;
-	return wanted;
+			return true;
+	return false;
 }
 
 /* The databases that accept connections and are not templates. */
@@ -142,6 +153,8 @@ databases_list(void)
 {
 	List	   *found = NIL;
 	MemoryContext caller = CurrentMemoryContext;
+	bool		all;
+	List	   *listed = listed_databases(&all);
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tuple;
@@ -156,7 +169,8 @@ databases_list(void)
 		MemoryContext old;
 		DatabaseSeen *seen;
 
-		if (!db->datallowconn || db->datistemplate || !database_wanted(NameStr(db->datname)))
+		if (!db->datallowconn || db->datistemplate ||
+			(!all && !name_listed(listed, NameStr(db->datname))))
 			continue;
 		old = MemoryContextSwitchTo(caller);
 		seen = palloc(sizeof(DatabaseSeen));

@@ -56,7 +56,7 @@ registry_columns_find(Relation registry, RegistryColumns *cols)
 	cols->state = medchain_attnum_if_exists(desc, "state");
 }
 
-static List *
+List *
 text_array_to_list(Datum array)
 {
 	Datum	   *elems;

@@ -41,6 +41,9 @@ extern bool registry_has_any_ledger(void);
 /* Every active registration (or only relid's) as snapshot sees them. */
 extern List *registry_active_list(Snapshot snapshot, Oid only);
 
+/* The elements of a text[] as a List of char * (a NULL as ""). */
+extern List *text_array_to_list(Datum array);
+
 /* Every registration, released ones included. */
 extern List *registry_all(Snapshot snapshot);
 

@@ -85,23 +85,6 @@ names_array(List *names)
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-static List *
-array_names(Datum array)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	int			i;
-	List	   *names = NIL;
-
-	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &nulls, &n);
-	for (i = 0; i < n; i++)
-		if (!nulls[i])
-			names = lappend(names, TextDatumGetCString(elems[i]));
-	return names;
-}
-
 /* The relation of that name, if it exists and is a ledger table now. */
 static Oid
 current_ledger_table(Relation journal, const AttrNumber *attnums, const char *relation)
@@ -179,7 +162,7 @@ position_load(void)
 	tables = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 	if (in_pass)
 	{
-		pos.tables = array_names(tables);
+		pos.tables = text_array_to_list(tables);
 		return pos;
 	}
 	pos.last_checked = NULL;

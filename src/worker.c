@@ -29,7 +29,6 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
-#include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -59,19 +58,19 @@ medchain_worker_define(void)
 							NULL, NULL, NULL);
 }
 
-/* How long the oldest pending entry has waited, in ms; -1 when none is. */
+/*
+ * How long the oldest pending entry (queued or batched) has waited, in
+ * ms, as medchain.chain_status tells it (the cycle's transaction has just
+ * begun, so its now() is the cycle's); -1 when none is.
+ */
 static int64
 oldest_pending_wait_ms(void)
 {
 	bool		isnull;
 	Datum		age;
 
-	medchain_spi_execute("SELECT (extract(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.min(w.recorded_at)) OPERATOR(pg_catalog.*) 1000)::bigint"
-						 "  FROM (SELECT e.recorded_at"
-						 "          FROM medchain.pending p"
-						 "          JOIN medchain.journal e ON e.entry_id OPERATOR(pg_catalog.=) p.entry_id"
-						 "        UNION ALL"
-						 "        SELECT b.recorded_at FROM medchain.entry_batches b) w",
+	medchain_spi_execute("SELECT (extract(epoch FROM oldest_pending_age) OPERATOR(pg_catalog.*) 1000)::bigint"
+						 "  FROM medchain.chain_status",
 						 0, NULL, NULL, true, 0, SPI_OK_SELECT, 1);
 	age = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? -1 : Max(DatumGetInt64(age), 0);

@@ -45,7 +45,6 @@ typedef struct WorkerProcess
 	char		last_error[MC_ERROR_LEN];
 	int			failures;		/* consecutive: the restart backoff grows */
 	TimestampTz restart_after;	/* launcher: not before this */
-	Latch	   *latch;
 } WorkerProcess;
 
 typedef struct WorkerSlot
@@ -88,8 +87,6 @@ extern void medchain_worker_note_error(const char *message);
  */
 extern uint64 medchain_worker_created(void);
 extern void medchain_worker_leave(uint64 created);
-
-extern void medchain_launcher_wake(void);
 
 /* Entry points of the background workers (bgw_function_name). */
 extern PGDLLEXPORT void medchain_launcher_main(Datum arg);

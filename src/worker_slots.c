@@ -73,10 +73,7 @@ worker_detach(int code, Datum arg)
 {
 	LWLockAcquire(medchain_workers->lock, LW_EXCLUSIVE);
 	if (MyWorkerProcess->pid == MyProcPid)
-	{
 		MyWorkerProcess->pid = 0;
-		MyWorkerProcess->latch = NULL;
-	}
 	LWLockRelease(medchain_workers->lock);
 }
 
@@ -97,7 +94,6 @@ medchain_worker_attach(int slot, WorkerKind kind, Oid dboid)
 	}
 	p = &s->procs[kind];
 	p->pid = MyProcPid;
-	p->latch = MyLatch;
 	p->started_at = GetCurrentTimestamp();
 	p->last_seal_at = 0;
 	p->blocks_sealed = 0;
@@ -135,15 +131,6 @@ medchain_worker_leave(uint64 created)
 	LWLockAcquire(medchain_workers->lock, LW_EXCLUSIVE);
 	if (MyWorkerSlot->created == created)
 		MyWorkerSlot->left = true;
-	LWLockRelease(medchain_workers->lock);
-}
-
-void
-medchain_launcher_wake(void)
-{
-	LWLockAcquire(medchain_workers->lock, LW_SHARED);
-	if (medchain_workers->launcher_latch != NULL)
-		SetLatch(medchain_workers->launcher_latch);
 	LWLockRelease(medchain_workers->lock);
 }
 
