@@ -138,6 +138,21 @@ poll(q{SELECT pending_entries FROM medchain.chain_status}, '0', 'after the fix t
 is(query(q{SELECT pid FROM medchain.worker_status WHERE database = 'postgres' AND process = 'worker'}),
 	$worker_pid, 'the same worker process went on');
 
+# ---------- objects older than the library ----------
+
+query('CREATE DATABASE older');
+query(q{CREATE EXTENSION medchain VERSION '1.2'; CREATE TABLE t (id int PRIMARY KEY);
+	SELECT medchain.enable('t'); INSERT INTO t VALUES (1)}, 'older');
+poll(q{SELECT last_error = 'medchain''s objects in database "older" are at version 1.2, its library at 1.3'
+		 FROM medchain.worker_status WHERE database = 'older' AND process = 'worker'}, 't',
+	'a worker facing objects older than its library asks for the update in last_error');
+ok($node->wait_for_log(qr/ERROR:  medchain's objects in database "older" are at version 1\.2, its library at 1\.3\n.*DETAIL:  The background worker works only with objects of its own version\.\n.*HINT:  Run ALTER EXTENSION medchain UPDATE in that database\./),
+	'and in the log, with the hint');
+is(query(q{SELECT count(*) FROM medchain.blocks}, 'older'), '0', 'it seals nothing meanwhile');
+query('ALTER EXTENSION medchain UPDATE', 'older');
+poll(q{SELECT pending_entries FROM medchain.chain_status}, '0', 'after the update it seals', 'older');
+query('DROP DATABASE older');
+
 # ---------- the scrubber finds a superuser's tamper, logs keys and not values ----------
 
 my $log_offset = -s $node->logfile;
