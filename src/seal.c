@@ -22,8 +22,8 @@
  * is signed with the node's key (node_key.c); a cancel during either rolls
  * all of this back.  A key the chain has not recorded yet is announced in
  * the block it first signs: its node_key event is written as a journal row
- * already placed as the block's last leaf (its id is the newest), so that
- * no block is signed by a key its chain does not name.
+ * already placed among the block's leaves, in entry_id order, so that no
+ * block is signed by a key its chain does not name.
  *
  *-------------------------------------------------------------------------
  */
@@ -764,9 +764,10 @@ seal_block(SealState *state, DirectTable *blocks, SealChain *chain,
 }
 
 /*
- * The first block a new key signs carries its announcement and, before
- * it, as many pending entries as leave room for it; the announcement's id
- * is the newest, so the block stays in entry_id order.
+ * The first block a new key signs carries its announcement and as many
+ * pending entries as leave room for it.  The announcement takes its place
+ * among them in entry_id order: its id comes from this backend's cache of
+ * ids, which may lie below ids other backends have already used.
  */
 static int64
 seal_first_signed_block(SealState *state, DirectTable *blocks, SealChain *chain,
@@ -774,12 +775,18 @@ seal_first_signed_block(SealState *state, DirectTable *blocks, SealChain *chain,
 {
 	int64		taken = Min(pending->count, per_block - 1);
 	PendingEntry *entries = palloc(sizeof(PendingEntry) * (taken + 1));
+	int64		announcement_id;
+	int64		at = 0;
 
-	memcpy(entries, pending->entries, sizeof(PendingEntry) * taken);
-	memset(&entries[taken], 0, sizeof(PendingEntry));
 	chain->announcer = journal_open();
-	entries[taken].entry_id = journal_next_entry_id(chain->announcer);
-	entries[taken].announcement = true;
+	announcement_id = journal_next_entry_id(chain->announcer);
+	while (at < taken && pending->entries[at].entry_id < announcement_id)
+		at++;
+	memcpy(entries, pending->entries, sizeof(PendingEntry) * at);
+	memset(&entries[at], 0, sizeof(PendingEntry));
+	entries[at].entry_id = announcement_id;
+	entries[at].announcement = true;
+	memcpy(&entries[at + 1], &pending->entries[at], sizeof(PendingEntry) * (taken - at));
 	seal_block(state, blocks, chain, entries, taken + 1);
 	journal_close(chain->announcer);
 	chain->announcer = NULL;

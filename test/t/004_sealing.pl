@@ -108,5 +108,35 @@ like($stderr, qr/canceling statement due to statement timeout/, 'verify() honour
 is($node->safe_psql('postgres', 'SELECT count(*) FROM medchain.verify()'), '0',
 	'and the next verify() runs normally');
 
+# The first block of a chain announces the node key with an entry id from
+# the sealing backend's cache of ids, which may lie below ids another
+# backend has used since: the announcement takes its place in id order.
+$node->safe_psql('postgres', 'CREATE DATABASE fresh_chain');
+$node->safe_psql('fresh_chain', q{
+	CREATE EXTENSION medchain;
+	CREATE TABLE public.t (id int PRIMARY KEY);
+	SELECT medchain.enable('public.t');
+});
+my $sealer = $node->background_psql('fresh_chain');
+$sealer->query_safe('INSERT INTO public.t VALUES (0)');
+$node->safe_psql('fresh_chain', 'INSERT INTO public.t SELECT generate_series(1, 100)');
+$sealer->query_safe('SELECT medchain.seal()');
+$sealer->quit;
+is($node->safe_psql('fresh_chain', q{
+	SELECT (SELECT entry_id FROM medchain.entries WHERE relation = 'medchain.blocks')
+		   < (SELECT max(entry_id) FROM medchain.entries WHERE relation = 'public.t')}),
+	't', 'the announcement\'s id lies below the ids of rows recorded after the sealer\'s own');
+is($node->safe_psql('fresh_chain', q{
+	SELECT b.first_entry_id = min(e.entry_id) AND b.last_entry_id = max(e.entry_id)
+		   AND bool_and(e.leaf_index = e.rank - 1)
+	  FROM medchain.blocks b
+	  JOIN (SELECT entry_id, leaf_index, block_height,
+				   rank() OVER (PARTITION BY block_height ORDER BY entry_id) AS rank
+			  FROM medchain.entries) e ON e.block_height = b.height
+	 GROUP BY b.height, b.first_entry_id, b.last_entry_id}),
+	't', 'the block\'s leaves run in entry_id order, and its first and last ids are right');
+is($node->safe_psql('fresh_chain', 'SELECT count(*) FROM medchain.verify()'), '0',
+	'verify() of that chain is clean');
+
 $node->stop;
 done_testing();
