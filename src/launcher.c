@@ -411,6 +411,8 @@ medchain_launcher_main(Datum arg)
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
+	/* a SIGHUP before this handler was ignored: read the file once more */
+	ConfigReloadPending = true;
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
@@ -447,6 +449,9 @@ medchain_launcher_main(Datum arg)
 		}
 		wait_ms = processes_tend(now);
 		pgstat_report_activity(STATE_IDLE, NULL);
+		/* as in worker_run(): a reload's latch may have been reset by a wait */
+		if (ConfigReloadPending)
+			continue;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 wait_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -176,6 +176,12 @@ worker_run(Datum main_arg, WorkerKind kind, WorkerCycle cycle)
 	memcpy(&slot, MyBgworkerEntry->bgw_extra, sizeof(int));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
+	/*
+	 * A SIGHUP that came between the fork and this handler was ignored, and
+	 * the settings inherited from the postmaster may predate it: read the
+	 * configuration file once more before the first cycle.
+	 */
+	ConfigReloadPending = true;
 	BackgroundWorkerUnblockSignals();
 	/* a database being dropped, or left, is not entered */
 	if (!medchain_worker_attach(slot, kind, dboid))
@@ -202,7 +208,11 @@ worker_run(Datum main_arg, WorkerKind kind, WorkerCycle cycle)
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(cyclecxt);
 		pgstat_report_activity(STATE_IDLE, NULL);
-		if (wait_ms > 0)
+		/*
+		 * A lock wait in the cycle may have reset the latch a SIGHUP set: the
+		 * flag, not the latch, says whether a reload is still to be taken.
+		 */
+		if (wait_ms > 0 && !ConfigReloadPending)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 wait_ms, PG_WAIT_EXTENSION);

@@ -89,6 +89,24 @@ reload_with(["medchain.seal_interval = '300ms'"]);
 poll(q{SELECT pending_entries FROM medchain.chain_status}, '0',
 	'reloaded as 300ms, it is sealed at once');
 
+# A reload that comes while a cycle waits for a lock is taken once the
+# cycle ends: the lock wait resets the latch that the SIGHUP set.
+reload_with(["medchain.seal_interval = '1h'"]);
+sleep 1;
+query(q{INSERT INTO public.obs VALUES (152, 1, 'waits for a lock')});
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('BEGIN; LOCK TABLE medchain.blocks IN ACCESS EXCLUSIVE MODE');
+reload_with(['medchain.block_max_entries = 99999']);    # wakes the worker into a cycle
+poll(q{SELECT wait_event_type FROM pg_stat_activity WHERE backend_type = 'medchain worker'}, 'Lock',
+	'the worker waits for the lock in a cycle');
+reload_with(["medchain.seal_interval = '300ms'"]);
+sleep 1;
+$locker->query_safe('COMMIT');
+$locker->quit;
+poll(q{SELECT pending_entries FROM medchain.chain_status}, '0',
+	'the reload it received while waiting is taken: the entry is sealed');
+reload_with(['medchain.block_max_entries = 100000']);
+
 # ---------- a backlog becomes several blocks ----------
 
 reload_with(["medchain.seal_interval = '1h'", 'medchain.block_max_entries = 1000']);
