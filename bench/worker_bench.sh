@@ -4,7 +4,9 @@
 #   - a sealing backlog after downtime: BENCH_ROWS pending baseline
 #     entries (default 1,000,000), worked off by the worker once
 #     medchain.seal_interval lets it (default difficulty, blocks of
-#     medchain.block_max_entries), in entries per second (target >= 200,000);
+#     medchain.block_max_entries), in entries per second (target >= 200,000),
+#     and as a ratio to a baseline measured right after it: the same
+#     journal rows, with the same indexes, written by one INSERT ... SELECT;
 #   - scrub throughput at full rate: a whole pass over the sealed table
 #     (its rows and every entry), in rows and entries per second, next to
 #     one-process verify(tbl) of the same table (best of three), which a
@@ -58,6 +60,19 @@ sql -q -c "VACUUM ANALYZE"
 findings=$(sql -c "SELECT count(*) FROM medchain.verify('obs')")
 [ "$findings" = 0 ] || mc_die "verify('obs') reported $findings findings after the worker sealed"
 
+# The baseline: the same journal rows, with the same indexes, written by
+# plain SQL in one statement, on the same server right after the worker.
+# It is what PostgreSQL itself takes to write those pages, index entries
+# and WAL; the worker's rate is quoted as a ratio to it.
+mc_say "the same journal rows written by INSERT ... SELECT"
+sql -q -c "CREATE TABLE journal_copy (LIKE medchain.journal INCLUDING INDEXES)"
+copy_ms=$(sql -c "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
+		INSERT INTO journal_copy SELECT * FROM medchain.journal;
+		RAISE NOTICE 'elapsed_ms=%', round(extract(epoch FROM clock_timestamp() - t0) * 1000, 1);
+	END \$\$" 2>&1 | sed -n 's/.*elapsed_ms=//p')
+copied=$(sql -c "SELECT count(*) FROM journal_copy")
+sql -q -c "DROP TABLE journal_copy"
+
 mc_say "one-process verify(tbl), best of three"
 verify_ms=""
 for i in 1 2 3; do
@@ -86,11 +101,13 @@ open=$(sql -c "SELECT open_findings FROM medchain.scrub_status")
 [ "$open" = 0 ] || mc_die "the scrubber reported $open findings on a clean ledger"
 
 awk -v rows="$rows" -v pending="$pending" -v seal_ms="$seal_ms" -v blocks="$blocks" \
+	-v copy_ms="$copy_ms" -v copied="$copied" \
 	-v max_block="$max_block" -v verify="$verify_ms" -v full_ms="$full_ms" -v full_rows="$full_rows" \
 	-v paced_ms="$paced_ms" -v paced_rows="$paced_rows" -v paced_rate="$paced_rate" 'BEGIN {
 	printf "\n";
 	printf "backlog of %d pending entries sealed by the worker   %8.0f ms   %9.0f entries/s (target >= 200000)\n", pending, seal_ms, pending / seal_ms * 1000;
 	printf "  in %d blocks of at most %d entries (default difficulty; the time includes the worker noticing the reload)\n", blocks, max_block;
+	printf "  baseline: INSERT INTO a copy of the journal SELECT its %d rows  %8.0f ms   %9.0f rows/s (the worker: %.2fx its rate)\n", copied, copy_ms, copied / copy_ms * 1000, (pending / seal_ms) / (copied / copy_ms);
 	printf "one-process verify(tbl) over %d rows               %8.0f ms   %9.0f rows/s\n", rows, verify, rows / verify * 1000;
 	printf "scrub pass at full rate: %d rows and entries       %8.0f ms   %9.0f per second (%.2fx the one-process verify time)\n", full_rows, full_ms, full_rows / full_ms * 1000, full_ms / verify;
 	printf "scrub pass at scrub_rate %d: %d rows and entries %8.0f ms   %9.0f per second (%.2f of the rate)\n", paced_rate, paced_rows, paced_ms, paced_rows / paced_ms * 1000, paced_rows / paced_ms * 1000 / paced_rate;
