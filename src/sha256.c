@@ -514,10 +514,16 @@ mc_sha256_x4(const void *const *data, const size_t *len, uint8 (*digests)[MC_HAS
 bytea *
 mc_hash_to_bytea(const uint8 digest[MC_HASH_LEN])
 {
-	bytea	   *result = (bytea *) palloc(VARHDRSZ + MC_HASH_LEN);
+	return mc_bytes_to_bytea(digest, MC_HASH_LEN);
+}
 
-	SET_VARSIZE(result, VARHDRSZ + MC_HASH_LEN);
-	memcpy(VARDATA(result), digest, MC_HASH_LEN);
+bytea *
+mc_bytes_to_bytea(const void *bytes, Size len)
+{
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(result, VARHDRSZ + len);
+	memcpy(VARDATA(result), bytes, len);
 	return result;
 }
 

@@ -32,5 +32,6 @@ extern char *mc_hex(const uint8 *bytes, int len);
 
 /* Build a 32-byte bytea from a digest. */
 extern bytea *mc_hash_to_bytea(const uint8 digest[MC_HASH_LEN]);
+extern bytea *mc_bytes_to_bytea(const void *bytes, Size len);
 
 #endif							/* MEDCHAIN_SHA256_H */

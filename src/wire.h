@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * wire.h
- *	  Writers for the primitive fields of FORMAT.md: big-endian integers,
- *	  UTF-8 text and length-prefixed strings.
+ *	  Writers (and readers) for the primitive fields of FORMAT.md:
+ *	  big-endian integers, UTF-8 text and length-prefixed strings.
  *
  *-------------------------------------------------------------------------
  */
@@ -54,6 +54,25 @@ wire_write_u64(char *p, uint64 v)
 {
 	v = pg_hton64(v);
 	return wire_write_bytes(p, &v, 8);
+}
+
+/* Readers of big-endian integers, from a buffer known to hold them. */
+static inline uint32
+wire_read_u32(const uint8 *p)
+{
+	uint32		v;
+
+	memcpy(&v, p, 4);
+	return pg_ntoh32(v);
+}
+
+static inline uint64
+wire_read_u64(const uint8 *p)
+{
+	uint64		v;
+
+	memcpy(&v, p, 8);
+	return pg_ntoh64(v);
 }
 
 /*
