@@ -56,6 +56,71 @@ block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_MAX_LEN])
 	return p - (char *) out;
 }
 
+/*
+ * The header that bytes[0..len) encode, the inverse of
+ * block_header_encode(): NULL when they are one, else why not.  Only the
+ * layout is checked here; the chain rules judge the values.
+ */
+const char *
+block_header_decode(const uint8 *bytes, int len, BlockHeader *header)
+{
+	static const char *const magics[] = {"MCB1", "MCB2", "MCB3"};
+	static const int lens[] = {MC_HEADER_V1_LEN, MC_HEADER_V2_LEN, MC_HEADER_V3_LEN};
+	const uint8 *p = bytes;
+	uint32		version;
+	int64		usecs;
+
+	if (len < 8)
+		return "it is shorter than a header's magic and version";
+	version = wire_read_u32(bytes + 4);
+	if (version < 1 || version > MC_BLOCK_FORMAT_SIGNED)
+		return psprintf("its format_version %u is not a known block format", version);
+	if (memcmp(bytes, magics[version - 1], 4) != 0)
+		return psprintf("its magic is not %s, which format_version %u has", magics[version - 1],
+						version);
+	if (len != lens[version - 1])
+		return psprintf("it is %d bytes long, not the %d of format %u", len, lens[version - 1],
+						version);
+	memset(header, 0, sizeof(BlockHeader));
+	header->format_version = version;
+	p += 8;
+	header->height = (int64) wire_read_u64(p);
+	p += 8;
+	if (header->height < 0)
+		return "its height is beyond the range of bigint";
+	memcpy(header->prev_hash, p, MC_HASH_LEN);
+	p += MC_HASH_LEN;
+	memcpy(header->merkle_root, p, MC_HASH_LEN);
+	p += MC_HASH_LEN;
+	usecs = (int64) wire_read_u64(p);
+	p += 8;
+	/* compared before the shift, which could overflow below the range */
+	if (usecs < MIN_TIMESTAMP + MC_UNIX_EPOCH_OFFSET_USECS ||
+		!IS_VALID_TIMESTAMP(mc_from_unix_usecs(usecs)))
+		return "its sealed_at is outside the range of timestamptz";
+	header->sealed_at = mc_from_unix_usecs(usecs);
+	header->entry_count = wire_read_u32(p);
+	p += 4;
+	header->difficulty = wire_read_u32(p);
+	p += 4;
+	if (version >= 2)
+	{
+		header->min_difficulty = wire_read_u32(p);
+		p += 4;
+	}
+	if (version >= MC_BLOCK_FORMAT_SIGNED)
+	{
+		memcpy(header->chain_id, p, MC_HASH_LEN);
+		p += MC_HASH_LEN;
+	}
+	memcpy(header->node_id, p, MC_HASH_LEN);
+	p += MC_HASH_LEN;
+	header->nonce = wire_read_u64(p);
+	p += 8;
+	Assert(p == bytes + len);
+	return NULL;
+}
+
 void
 block_header_hash(const BlockHeader *header, uint8 out[MC_HASH_LEN])
 {
@@ -236,16 +301,6 @@ block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row)
 #undef INT_OR_ZERO
 }
 
-static bytea *
-bytes_to_bytea(const uint8 *bytes, int len)
-{
-	bytea	   *result = (bytea *) palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(result, VARHDRSZ + len);
-	memcpy(VARDATA(result), bytes, len);
-	return result;
-}
-
 HeapTuple
 block_row_to_tuple(const BlockRow *row, TupleDesc desc)
 {
@@ -314,10 +369,10 @@ block_row_to_tuple(const BlockRow *row, TupleDesc desc)
 				value = PointerGetDatum(mc_hash_to_bytea(row->header.node_id));
 				break;
 			case BCOL_SIGNER_KEY:
-				value = PointerGetDatum(bytes_to_bytea(row->signer_key, MC_SIGNER_KEY_LEN));
+				value = PointerGetDatum(mc_bytes_to_bytea(row->signer_key, MC_SIGNER_KEY_LEN));
 				break;
 			case BCOL_SIGNATURE:
-				value = PointerGetDatum(bytes_to_bytea(row->signature, MC_SIGNATURE_LEN));
+				value = PointerGetDatum(mc_bytes_to_bytea(row->signature, MC_SIGNATURE_LEN));
 				break;
 			case BCOL_COUNT:
 				break;

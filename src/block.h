@@ -83,6 +83,11 @@ typedef struct BlockRow
 
 /* The header's bytes; returns their number. */
 extern int	block_header_encode(const BlockHeader *header, uint8 out[MC_HEADER_MAX_LEN]);
+/*
+ * The header that bytes[0..len) encode (block_header_encode()'s inverse):
+ * NULL when they are one, else why not.
+ */
+extern const char *block_header_decode(const uint8 *bytes, int len, BlockHeader *header);
 extern void block_header_hash(const BlockHeader *header, uint8 out[MC_HASH_LEN]);
 extern int	leading_zero_bits(const uint8 hash[MC_HASH_LEN]);
 extern void block_node_id(const char *node_name, uint8 out[MC_HASH_LEN]);
