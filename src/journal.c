@@ -27,6 +27,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/varlena.h"
 #include "utils/xid8.h"
 
@@ -758,6 +759,54 @@ journal_block_entry_hashes(Relation journal, const AttrNumber *attnums, Snapshot
 
 	journal_entries_in_range(journal, attnums, snapshot, first_entry_id, last_entry_id,
 							 block_hash_of, &block);
+}
+
+void
+journal_report_altered_block(int64 height)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("the entries of block %lld do not match its header", (long long) height),
+			 errdetail("Neither a proof nor a copy for peers is built from an altered block."),
+			 errhint("Run medchain.verify() to see what was altered.")));
+}
+
+/* Collecting a block's entry hashes for an audit path. */
+typedef struct LeafCollector
+{
+	uint8		(*leaves)[MC_HASH_LEN];
+	uint64		count;
+	uint64		capacity;		/* the header's entry_count */
+	bool		altered;
+} LeafCollector;
+
+static void
+collect_leaf(void *arg, const uint8 *entry_hash)
+{
+	LeafCollector *collector = arg;
+
+	if (entry_hash == NULL || collector->count >= collector->capacity)
+		collector->altered = true;
+	else
+		memcpy(collector->leaves[collector->count++], entry_hash, MC_HASH_LEN);
+}
+
+uint8		(*journal_block_leaves(Relation journal, const AttrNumber *attnums,
+							const BlockRow *block))[MC_HASH_LEN]
+{
+	LeafCollector collector;
+
+	collector.capacity = block->header.entry_count;
+	collector.leaves = palloc_extended(sizeof(*collector.leaves) * collector.capacity,
+									   MCXT_ALLOC_HUGE);
+	collector.count = 0;
+	collector.altered = false;
+	journal_block_entry_hashes(journal, attnums, GetActiveSnapshot(), block->header.height,
+							   block->first_entry_id, block->last_entry_id,
+							   collect_leaf, &collector);
+	if (collector.altered || collector.count != collector.capacity)
+		journal_report_altered_block(block->header.height);
+	return collector.leaves;
 }
 
 void

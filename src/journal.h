@@ -19,6 +19,7 @@
 #include "utils/snapshot.h"
 #include "utils/timestamp.h"
 
+#include "block.h"
 #include "direct_write.h"
 #include "sha256.h"
 
@@ -212,6 +213,13 @@ extern void journal_block_entry_hashes(Relation journal, const AttrNumber *attnu
 									   Snapshot snapshot, int64 height,
 									   int64 first_entry_id, int64 last_entry_id,
 									   EntryHashCallback fn, void *arg);
+/*
+ * The entry hashes of a sealed block, in leaf order; an error if the
+ * journal does not hold exactly the entries its header counts.
+ */
+extern void journal_report_altered_block(int64 height) pg_attribute_noreturn();
+extern uint8 (*journal_block_leaves(Relation journal, const AttrNumber *attnums,
+									const BlockRow *block))[MC_HASH_LEN];
 
 /*
  * The entries of a relation through the (relation, row_key) index: all of

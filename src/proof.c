@@ -58,54 +58,6 @@ PG_FUNCTION_INFO_V1(medchain_verify_proof);
 
 /* ---------- inclusion proofs ---------- */
 
-static void
-report_altered_block(int64 height)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("the entries of block %lld do not match its header", (long long) height),
-			 errdetail("No proof can be built from an altered block."),
-			 errhint("Run medchain.verify() to see what was altered.")));
-}
-
-/* Collecting a block's entry hashes for an audit path. */
-typedef struct LeafCollector
-{
-	uint8		(*leaves)[MC_HASH_LEN];
-	uint64		count;
-	uint64		capacity;		/* the header's entry_count */
-	bool		altered;
-} LeafCollector;
-
-static void
-collect_leaf(void *arg, const uint8 *entry_hash)
-{
-	LeafCollector *collector = arg;
-
-	if (entry_hash == NULL || collector->count >= collector->capacity)
-		collector->altered = true;
-	else
-		memcpy(collector->leaves[collector->count++], entry_hash, MC_HASH_LEN);
-}
-
-/* Entry hashes of the block, in leaf order; errors if they do not fit its header. */
-static uint8 (*block_leaves(Relation journal, const AttrNumber *attnums,
-							const BlockRow *block))[MC_HASH_LEN]
-{
-	LeafCollector collector;
-
-	collector.capacity = block->header.entry_count;
-	collector.leaves = palloc_extended(sizeof(*collector.leaves) * collector.capacity,
-									   MCXT_ALLOC_HUGE);
-	collector.count = 0;
-	collector.altered = false;
-	journal_block_entry_hashes(journal, attnums, GetActiveSnapshot(), block->header.height,
-							   block->first_entry_id, block->last_entry_id,
-							   collect_leaf, &collector);
-	if (collector.altered || collector.count != collector.capacity)
-		report_altered_block(block->header.height);
-	return collector.leaves;
-}
 
 
 /* ---------- building a proof ---------- */
@@ -248,13 +200,13 @@ proof_build(FunctionCallInfo fcinfo, int anchor_argno, Relation journal,
 				 errhint("Run medchain.verify() to see what was altered.")));
 	anchor = anchor_argument(fcinfo, anchor_argno, height);
 
-	leaves = block_leaves(journal, attnums, &block);
+	leaves = journal_block_leaves(journal, attnums, &block);
 	count = block.header.entry_count;
 	entry_hash = DatumGetByteaPP(values[attnums[COL_ENTRY_HASH] - 1]);
 	while (index < count && memcmp(leaves[index], VARDATA_ANY(entry_hash), MC_HASH_LEN) != 0)
 		index++;
 	if (index == count)
-		report_altered_block(block.header.height);
+		journal_report_altered_block(block.header.height);
 	for (i = 0; i < (int) count; i++)
 		merkle_leaf_hash(leaves[i], leaves[i]);
 	path_length = merkle_audit_path((const uint8 (*)[MC_HASH_LEN]) leaves, count, index, path);
@@ -284,7 +236,7 @@ proof_build(FunctionCallInfo fcinfo, int anchor_argno, Relation journal,
 
 		CHECK_FOR_INTERRUPTS();
 		if (!block_row_fetch(h, GetActiveSnapshot(), &above))
-			report_altered_block(h);
+			journal_report_altered_block(h);
 		appendStringInfoString(&buf, h > height + 1 ? ", " : "");
 		put_block(&buf, &above);
 	}
