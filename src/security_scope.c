@@ -92,8 +92,17 @@ medchain_spi_execute(const char *sql, int nargs, Oid *argtypes, Datum *args,
 					 bool read_only, long tcount, int expected_rc,
 					 int64 expected_rows)
 {
+	medchain_spi_execute_nulls(sql, nargs, argtypes, args, NULL, read_only, tcount,
+							   expected_rc, expected_rows);
+}
+
+void
+medchain_spi_execute_nulls(const char *sql, int nargs, Oid *argtypes, Datum *args,
+						   const char *nulls, bool read_only, long tcount,
+						   int expected_rc, int64 expected_rows)
+{
 	int			nest_level = medchain_pin_search_path();
-	int			rc = SPI_execute_with_args(sql, nargs, argtypes, args, NULL,
+	int			rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls,
 										   read_only, tcount);
 
 	medchain_settings_restore(nest_level);

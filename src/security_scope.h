@@ -58,5 +58,9 @@ extern void medchain_leave_owner(OwnerScope *scope);
 extern void medchain_spi_execute(const char *sql, int nargs, Oid *argtypes,
 								 Datum *args, bool read_only, long tcount,
 								 int expected_rc, int64 expected_rows);
+/* The same, with SPI's nulls string ('n' for a NULL argument, or NULL). */
+extern void medchain_spi_execute_nulls(const char *sql, int nargs, Oid *argtypes, Datum *args,
+									   const char *nulls, bool read_only, long tcount,
+									   int expected_rc, int64 expected_rows);
 
 #endif							/* MEDCHAIN_SECURITY_SCOPE_H */
