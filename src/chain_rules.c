@@ -259,3 +259,24 @@ block_standing_problem(const BlockRow *row, int64 floor, const uint8 *chain_id,
 		problem = block_signer_problem(row, keys, &retired);
 	return problem;
 }
+
+const char *
+chain_received_problem(const BlockRow *prev, const BlockRow *row, int64 floor,
+					   const uint8 chain_id[MC_HASH_LEN])
+{
+	const char *problem;
+
+	if (prev == NULL)
+	{
+		if ((problem = chain_genesis_problem(row)) != NULL)
+			return problem;
+		if (memcmp(row->block_hash, chain_id, MC_HASH_LEN) != 0)
+			return psprintf("its block_hash %s is not the chain id %s",
+							mc_hex(row->block_hash, MC_HASH_LEN), mc_hex(chain_id, MC_HASH_LEN));
+	}
+	else if ((problem = chain_next_problem(prev, row)) != NULL)
+		return problem;
+	if ((problem = chain_id_problem(row, chain_id)) != NULL)
+		return problem;
+	return block_problem(row, floor);
+}

@@ -114,4 +114,15 @@ extern const char *chain_next_problem(const BlockRow *prev, const BlockRow *next
 extern const char *block_standing_problem(const BlockRow *row, int64 floor,
 										  const uint8 *chain_id, const ChainKeys *keys);
 
+/*
+ * Why a block received from a peer cannot follow prev in the chain whose
+ * id is chain_id (prev NULL: it must be that chain's genesis block): the
+ * rules of two consecutive blocks, the chain id, and every rule of the
+ * block alone, its signature included.  NULL when it can.  Whether its
+ * signer may sign for the chain is the receiver's to judge: a peer knows
+ * the keys it registered, not the origin's journal.
+ */
+extern const char *chain_received_problem(const BlockRow *prev, const BlockRow *row,
+										  int64 floor, const uint8 chain_id[MC_HASH_LEN]);
+
 #endif							/* MEDCHAIN_CHAIN_RULES_H */
