@@ -16,6 +16,8 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use lib "$ENV{TESTDIR}/test/lib";
+use MedchainTest;
 use Time::HiRes qw(time);
 
 my $node = PostgreSQL::Test::Cluster->new('worker');
@@ -161,10 +163,11 @@ is(query(q{SELECT pid FROM medchain.worker_status WHERE database = 'postgres' AN
 query('CREATE DATABASE older');
 query(q{CREATE EXTENSION medchain VERSION '1.2'; CREATE TABLE t (id int PRIMARY KEY);
 	SELECT medchain.enable('t'); INSERT INTO t VALUES (1)}, 'older');
-poll(q{SELECT last_error = 'medchain''s objects in database "older" are at version 1.2, its library at 1.3'
+my $current = current_version();
+poll(qq{SELECT last_error = 'medchain''s objects in database "older" are at version 1.2, its library at $current'
 		 FROM medchain.worker_status WHERE database = 'older' AND process = 'worker'}, 't',
 	'a worker facing objects older than its library asks for the update in last_error');
-ok($node->wait_for_log(qr/ERROR:  medchain's objects in database "older" are at version 1\.2, its library at 1\.3\n.*DETAIL:  The background worker works only with objects of its own version\.\n.*HINT:  Run ALTER EXTENSION medchain UPDATE in that database\./),
+ok($node->wait_for_log(qr/ERROR:  medchain's objects in database "older" are at version 1\.2, its library at \Q$current\E\n.*DETAIL:  The background worker works only with objects of its own version\.\n.*HINT:  Run ALTER EXTENSION medchain UPDATE in that database\./),
 	'and in the log, with the hint');
 is(query(q{SELECT count(*) FROM medchain.blocks}, 'older'), '0', 'it seals nothing meanwhile');
 query('ALTER EXTENSION medchain UPDATE', 'older');

@@ -4,7 +4,7 @@
 # pending in batches and in the queue, tables enabled under 1.2, one of
 # them concurrently, and the digests and proofs of 1.0, 1.1 and 1.2 kept
 # in public.kept_evidence*) is restored with the extension at version 1.2
-# and updated.  Before the update the 1.3 library records rows and
+# and updated.  Before the update the newer library records rows and
 # verifies, but refuses to seal.  After it the extension is the one a new
 # installation makes, object for object (compared through the catalogs,
 # test/extension_catalog.sql); the old blocks are unchanged, unsigned and
@@ -21,6 +21,8 @@ use JSON::PP qw(decode_json);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use lib "$ENV{TESTDIR}/test/lib";
+use MedchainTest;
 
 my $root = $ENV{TESTDIR};
 my $node = PostgreSQL::Test::Cluster->new('upgrade_1_2');
@@ -60,7 +62,7 @@ foreach my $table ('kept_evidence', 'kept_evidence_1_1', 'kept_evidence_1_2')
 is(join(',', map { scalar(keys %{ $evidence{$_} }) } sort keys %evidence), '4,5,9',
 	'the kept digests and proofs of 1.0, 1.1 and 1.2 are there');
 
-# The library is 1.3, the objects 1.2: rows are still recorded.
+# The library is newer, the objects 1.2: rows are still recorded.
 query(q{INSERT INTO public.vital_signs VALUES (5000, 3, 'pulse', 64, '2026-12-03 07:00+00')});
 is(query(q{SELECT concat_ws(':', kind, format_version, block_height IS NULL,
 				sha256(medchain.row_encoding('public.vital_signs', row_key)) = row_hash)
@@ -79,7 +81,7 @@ is(query('SELECT count(*) FROM medchain.pending') . ','
 	'2,163', 'two events wait in the queue, 163 row entries in batches');
 is(scalar(@pending), 2 + 163, 'all of them pending');
 
-# The 1.3 library refuses to seal into 1.2's blocks, and says why; it
+# The newer library refuses to seal into 1.2's blocks, and says why; it
 # still verifies.
 my ($ret, $stdout, $stderr) = $node->psql('ehr12', 'SELECT medchain.seal()');
 isnt($ret, 0, 'seal() fails before the update');
@@ -115,73 +117,31 @@ is(scalar(() = $before{triggers} =~ /,/g) + 1, 21, 'three triggers on each ledge
 # ---------- the update ----------
 
 $node->safe_psql('ehr12', 'ALTER EXTENSION medchain UPDATE');
-is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}), '1.3',
-	'ALTER EXTENSION UPDATE reaches 1.3');
+my $current = current_version();
+is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}), $current,
+	"ALTER EXTENSION UPDATE reaches $current, through 1.3");
 
 # ---------- the same extension as a new installation ----------
 
 # A new installation in another database of the cluster; both listed by
 # test/extension_catalog.sql, section by section.
-$node->safe_psql('postgres', 'CREATE DATABASE fresh13');
-$node->safe_psql('fresh13', 'CREATE EXTENSION medchain');
-is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}, 'fresh13'), '1.3',
-	'a new installation is at version 1.3');
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('fresh', 'CREATE EXTENSION medchain');
+is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}, 'fresh'), $current,
+	"a new installation is at version $current");
 
-my $catalog_sql = "SET search_path = pg_catalog;\n" . slurp_file("$root/test/extension_catalog.sql");
-my @sections = qw(members config privileges comments functions views relations columns
-	constraints indexes triggers policies rules types);
+my $catalog_sql = catalog_query();
 
-# The listing of a database, by section: { section => [ lines ] }.
-sub catalog_of
-{
-	my ($db, $sql) = @_;
-	my %by_section = map { $_ => [] } @sections;
-	foreach my $line (split /\n/, query($sql // $catalog_sql, $db))
-	{
-		my ($section) = $line =~ /^(\w+) \| /;
-		die "unknown section in: $line" unless $section && $by_section{$section};
-		push @{ $by_section{$section} }, $line;
-	}
-	return \%by_section;
-}
-
-# The sections in which two listings differ, and a diff -u of each.
-sub catalog_diff
-{
-	my ($name_a, $a, $name_b, $b) = @_;
-	my (@differ, $report);
-	foreach my $section (@sections)
-	{
-		my ($text_a, $text_b) = map { join('', map { "$_\n" } @{ $_->{$section} }) } $a, $b;
-		next if $text_a eq $text_b;
-		push @differ, $section;
-		my $dir = PostgreSQL::Test::Utils::tempdir;
-		PostgreSQL::Test::Utils::append_to_file("$dir/$name_a", $text_a);
-		PostgreSQL::Test::Utils::append_to_file("$dir/$name_b", $text_b);
-		my ($out, $err);
-		IPC::Run::run([ 'diff', '-u', "$dir/$name_a", "$dir/$name_b" ], '>', \$out, '2>', \$err);
-		$report .= "--- section $section\n$out$err";
-	}
-	return (\@differ, $report // '');
-}
-
-sub same_catalog
-{
-	my ($name_a, $a, $name_b, $b, $test_name) = @_;
-	my ($differ, $report) = catalog_diff($name_a, $a, $name_b, $b);
-	ok(!@$differ, $test_name) or diag("sections that differ: @$differ\n$report");
-}
-
-my $fresh = catalog_of('fresh13');
-my $upgraded = catalog_of('ehr12');
+my $fresh = catalog_of($node, 'fresh');
+my $upgraded = catalog_of($node, 'ehr12');
 
 # The listing sees the extension, 1.3's objects included, in every section
 # it has objects in.
-foreach my $section (grep { $_ ne 'rules' && $_ ne 'types' } @sections)
+foreach my $section (grep { $_ ne 'rules' && $_ ne 'types' } @catalog_sections)
 {
 	cmp_ok(scalar(@{ $fresh->{$section} }), '>', 0, "the listing of a new installation has $section");
 }
-my $fresh_text = join("\n", map { @{ $fresh->{$_} } } @sections);
+my $fresh_text = join("\n", map { @{ $fresh->{$_} } } @catalog_sections);
 like($fresh_text, qr/^members \| function medchain\.node_identity\(\) \| member/m, 'node_identity() among the members');
 like($fresh_text, qr/^members \| function medchain\.retire_node_key\(pg_catalog\.text,pg_catalog\.text\) \| member/m,
 	'retire_node_key() too');
@@ -196,7 +156,7 @@ same_catalog('new_installation', $fresh, 'upgraded', $upgraded,
 
 # The comparison sees a difference in each section: a new installation
 # edited in a transaction rolled back, one change per section.
-my $edited = catalog_of('fresh13', q{
+my $edited = catalog_of($node, 'fresh', q{
 	BEGIN;
 	UPDATE pg_catalog.pg_description SET description = description || ' (edited)'
 	 WHERE classoid = 'pg_proc'::regclass AND objoid = 'medchain.seal(integer)'::regprocedure;
@@ -221,7 +181,7 @@ my $edited = catalog_of('fresh13', q{
 my ($differ) = catalog_diff('new_installation', $fresh, 'edited', $edited);
 is("@$differ", 'members config privileges comments functions views relations columns constraints indexes triggers policies',
 	'the comparison sees an edit in each section');
-same_catalog('new_installation', $fresh, 'rolled_back', catalog_of('fresh13'),
+same_catalog('new_installation', $fresh, 'rolled_back', catalog_of($node, 'fresh'),
 	'and the edits were rolled back');
 
 # ---------- after the update, before the first signed block ----------
@@ -449,14 +409,14 @@ $node->command_ok([ 'pg_dump', '-N', 'forge', '-f', $dump, '-d', $node->connstr(
 $node->safe_psql('postgres', 'CREATE DATABASE restored');
 $node->command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('restored'), '-f', $dump ],
 	'the dump restores into a new database');
-is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}, 'restored'), '1.3',
-	'with the extension at 1.3');
+is(query(q{SELECT extversion FROM pg_extension WHERE extname = 'medchain'}, 'restored'), $current,
+	"with the extension at $current");
 my $all_blocks = q{SELECT string_agg(b::text, E'\n' ORDER BY height) FROM medchain.blocks b};
 is(query($all_blocks, 'restored'), query($all_blocks), 'the blocks are restored byte for byte');
 is(query('SELECT count(*) FROM medchain.verify()', 'restored'), '0', 'the restored database verifies clean');
 like(query('SELECT medchain.node_identity()', 'restored'), qr/"chain_id": "$genesis"/,
 	'on the same chain');
-same_catalog('new_installation', $fresh, 'restored', catalog_of('restored'),
+same_catalog('new_installation', $fresh, 'restored', catalog_of($node, 'restored'),
 	'the restored extension is the one a new installation makes');
 query(q{INSERT INTO public.lab_results VALUES (9002, 4, '2345-7', 77, '2026-12-03 09:00+00')}, 'restored');
 is(query('SELECT medchain.seal()', 'restored'), $next + 1, 'the restored database seals the next block');
