@@ -50,7 +50,10 @@ OBJS = \
 	src/launcher.o \
 	src/worker_cycle.o \
 	src/worker.o \
-	src/scrub.o
+	src/scrub.o \
+	src/replication_payload.o \
+	src/peers.o \
+	src/peer_blocks.o
 
 REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
@@ -68,6 +71,9 @@ PROVE_TESTS = test/t/*.pl
 
 PG_CPPFLAGS = -I$(srcdir)/src -DMEDCHAIN_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK += -lcrypto
+# libpq: the worker talks to peers, and conninfos are checked with its parser.
+PG_CPPFLAGS += -I$(libpq_srcdir)
+SHLIB_LINK_INTERNAL += $(libpq)
 # The library is loaded into every backend that uses it: it exports only
 # the module's entry points and names that start with medchain_.
 SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/exports.map

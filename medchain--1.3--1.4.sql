@@ -1,0 +1,166 @@
+/* medchain--1.3--1.4.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION medchain UPDATE TO '1.4'" to load this file. \quit
+
+------------------------------------------------------------------------
+-- A network of nodes (docs/DESIGN.md, "The network").  Each node seals
+-- its own chain and sends every sealed block to its peers, which check it
+-- and keep a copy.  A peer receives headers, signatures and entry hashes:
+-- never a row, a row key, a relation name or a user name.
+------------------------------------------------------------------------
+
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'medchain_peer') THEN
+		CREATE ROLE medchain_peer NOLOGIN;
+	END IF;
+END
+$$;
+
+-- The nodes this one replicates to, known by their keys.  The conninfo
+-- is for medchain_admin alone: auditors see the peers through
+-- medchain.peer_directory, without it.
+CREATE TABLE medchain.peers (
+	name text NOT NULL,
+	public_key bytea NOT NULL,
+	node_id bytea NOT NULL,
+	conninfo text NOT NULL,
+	added_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT peers_pkey PRIMARY KEY (node_id),
+	CONSTRAINT peers_name_key UNIQUE (name),
+	CONSTRAINT peers_public_key_length CHECK (pg_catalog.octet_length(public_key) OPERATOR(pg_catalog.=) 32),
+	CONSTRAINT peers_node_id_length CHECK (pg_catalog.octet_length(node_id) OPERATOR(pg_catalog.=) 32)
+);
+COMMENT ON TABLE medchain.peers IS
+	'Peers of this node, written only by medchain.add_peer() and medchain.remove_peer(); readable by medchain_admin';
+COMMENT ON COLUMN medchain.peers.node_id IS
+	'The fingerprint of public_key (SHA-256 of its 32 bytes): what identifies the peer, as version 3 block headers identify their node';
+COMMENT ON COLUMN medchain.peers.conninfo IS
+	'libpq connection string to the peer; passwords belong in a passfile or a client certificate, never here';
+REVOKE ALL ON medchain.peers FROM PUBLIC;
+GRANT SELECT ON medchain.peers TO medchain_admin;
+SELECT pg_catalog.pg_extension_config_dump('medchain.peers', '');
+
+CREATE VIEW medchain.peer_directory AS
+SELECT name, node_id, public_key, added_at FROM medchain.peers;
+COMMENT ON VIEW medchain.peer_directory IS
+	'The peers of this node and their keys, without how to reach them';
+REVOKE ALL ON medchain.peer_directory FROM PUBLIC;
+GRANT SELECT ON medchain.peer_directory TO medchain_auditor, medchain_admin;
+
+CREATE FUNCTION medchain.add_peer(name text, conninfo text, public_key text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medchain_add_peer'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION medchain.add_peer(text, text, text) IS
+	'Registers a peer by its name, libpq conninfo and Ed25519 public key (hex); returns its key''s fingerprint';
+REVOKE ALL ON FUNCTION medchain.add_peer(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.add_peer(text, text, text) TO medchain_admin;
+
+CREATE FUNCTION medchain.remove_peer(name text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'medchain_remove_peer'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION medchain.remove_peer(text) IS
+	'Forgets a peer; the copies of its chain and the evidence about it stay';
+REVOKE ALL ON FUNCTION medchain.remove_peer(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.remove_peer(text) TO medchain_admin;
+
+CREATE FUNCTION medchain.block_payloads(from_height bigint, max_blocks integer DEFAULT 100)
+RETURNS SETOF bytea
+AS 'MODULE_PATHNAME', 'medchain_block_payloads'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION medchain.block_payloads(bigint, integer) IS
+	'This node''s blocks from a height up, as the replication payloads its peers receive (docs/FORMAT.md)';
+REVOKE ALL ON FUNCTION medchain.block_payloads(bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.block_payloads(bigint, integer) TO medchain_auditor, medchain_admin;
+
+------------------------------------------------------------------------
+-- Copies of peers' chains, and the evidence of what was refused
+------------------------------------------------------------------------
+
+-- A peer's block as it was received: its header's bytes (the fields are
+-- read with medchain's header decoder, or any that follows FORMAT.md),
+-- its signature and its entry hashes in leaf order.
+CREATE TABLE medchain.peer_blocks (
+	chain_id bytea NOT NULL,
+	height bigint NOT NULL,
+	block_hash bytea NOT NULL,
+	header bytea NOT NULL,
+	signer_key bytea,
+	signature bytea,
+	entry_hashes bytea NOT NULL,
+	vouched_by bytea NOT NULL,
+	received_at timestamptz NOT NULL,
+	CONSTRAINT peer_blocks_pkey PRIMARY KEY (chain_id, height)
+);
+-- hashes do not compress
+ALTER TABLE medchain.peer_blocks ALTER COLUMN entry_hashes SET STORAGE EXTERNAL;
+COMMENT ON TABLE medchain.peer_blocks IS
+	'Copies of peers'' chains, one row per block, written only by medchain.receive_blocks(); see docs/FORMAT.md, "Replication payload"';
+COMMENT ON COLUMN medchain.peer_blocks.chain_id IS
+	'The chain: the block_hash of its genesis block';
+COMMENT ON COLUMN medchain.peer_blocks.header IS
+	'The block header''s bytes (format 1, 2 or 3), whose SHA-256 is block_hash';
+COMMENT ON COLUMN medchain.peer_blocks.entry_hashes IS
+	'The block''s entry hashes, 32 bytes each, in leaf order: never the rows, keys or names they hash';
+COMMENT ON COLUMN medchain.peer_blocks.vouched_by IS
+	'Key fingerprint of the signature that vouches for the block: its own, or for an unsigned block of the years before signing, that of the signed block above it that links back to it';
+REVOKE ALL ON medchain.peer_blocks FROM PUBLIC;
+GRANT SELECT ON medchain.peer_blocks TO medchain_auditor, medchain_admin;
+SELECT pg_catalog.pg_extension_config_dump('medchain.peer_blocks', '');
+
+-- What a peer sent that breaks a rule, once per distinct payload.
+CREATE TABLE medchain.rejected_blocks (
+	payload_hash bytea NOT NULL,
+	chain_id bytea NOT NULL,
+	height bigint,
+	block_hash bytea,
+	reason text NOT NULL,
+	sent_by name NOT NULL,
+	first_seen timestamptz NOT NULL,
+	last_seen timestamptz NOT NULL,
+	times integer NOT NULL,
+	payload bytea NOT NULL,
+	CONSTRAINT rejected_blocks_pkey PRIMARY KEY (payload_hash)
+);
+COMMENT ON TABLE medchain.rejected_blocks IS
+	'Blocks peers sent that this node refused, with the reason: evidence, written only by medchain.receive_blocks()';
+COMMENT ON COLUMN medchain.rejected_blocks.sent_by IS
+	'The login that delivered the payload (session_user)';
+REVOKE ALL ON medchain.rejected_blocks FROM PUBLIC;
+GRANT SELECT ON medchain.rejected_blocks TO medchain_auditor, medchain_admin;
+SELECT pg_catalog.pg_extension_config_dump('medchain.rejected_blocks', '');
+
+-- Two validly signed blocks of one chain at one height: both signed
+-- headers, a proof that anyone with the keys can check.
+CREATE TABLE medchain.equivocations (
+	chain_id bytea NOT NULL,
+	height bigint NOT NULL,
+	held_header bytea NOT NULL,
+	held_signer_key bytea NOT NULL,
+	held_signature bytea NOT NULL,
+	other_hash bytea NOT NULL,
+	other_header bytea NOT NULL,
+	other_signer_key bytea NOT NULL,
+	other_signature bytea NOT NULL,
+	found_at timestamptz NOT NULL,
+	CONSTRAINT equivocations_pkey PRIMARY KEY (chain_id, height, other_hash)
+);
+COMMENT ON TABLE medchain.equivocations IS
+	'Pairs of validly signed blocks of one chain at one height: the block this node holds and the other one a peer sent';
+REVOKE ALL ON medchain.equivocations FROM PUBLIC;
+GRANT SELECT ON medchain.equivocations TO medchain_auditor, medchain_admin;
+SELECT pg_catalog.pg_extension_config_dump('medchain.equivocations', '');
+
+CREATE FUNCTION medchain.receive_blocks(chain_id bytea, payloads bytea[])
+RETURNS TABLE (height bigint, block_hash bytea, status text, reason text)
+AS 'MODULE_PATHNAME', 'medchain_receive_blocks'
+LANGUAGE C STRICT VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION medchain.receive_blocks(bytea, bytea[]) IS
+	'Blocks of a peer''s chain in height order, checked and kept: what a peer''s login calls on this node';
+REVOKE ALL ON FUNCTION medchain.receive_blocks(bytea, bytea[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.receive_blocks(bytea, bytea[]) TO medchain_peer, medchain_admin;

@@ -1,0 +1,192 @@
+/*-------------------------------------------------------------------------
+ *
+ * peers.c
+ *	  medchain.add_peer() and medchain.remove_peer(): the nodes this one
+ *	  replicates its blocks to and keeps copies of.
+ *
+ * A peer is identified by its Ed25519 public key, as a block names its
+ * node: the name is a label unique on this node, and any node can claim
+ * any name.  The conninfo is checked with libpq's own parser when the
+ * peer is added, so that a typing error shows then rather than in the
+ * worker's log; a password belongs in a passfile or a client certificate,
+ * not in the conninfo, which medchain_admin can read.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "libpq-fe.h"
+#include "utils/builtins.h"
+
+#include "block.h"
+#include "evidence_json.h"
+#include "node_key.h"
+#include "privileges.h"
+#include "security_scope.h"
+
+PG_FUNCTION_INFO_V1(medchain_add_peer);
+PG_FUNCTION_INFO_V1(medchain_remove_peer);
+
+static void
+check_peer_name(const char *name)
+{
+	size_t		len = strlen(name);
+
+	if (len == 0 || len >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid peer name \"%s\"", name),
+				 errdetail("A peer name is 1 to %d bytes long.", NAMEDATALEN - 1),
+				 errhint("Name the peer as its operators name it, for example its hospital.")));
+}
+
+static void
+check_conninfo(const char *conninfo)
+{
+	char	   *message = NULL;
+	PQconninfoOption *options = PQconninfoParse(conninfo, &message);
+	PQconninfoOption *option;
+	bool		has_password = false;
+
+	if (options == NULL)
+	{
+		char	   *detail = message != NULL ? pstrdup(message) : pstrdup("out of memory");
+
+		PQfreemem(message);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid peer conninfo"),
+				 errdetail("libpq says: %s", detail),
+				 errhint("Give a libpq connection string, such as \"host=peer.example port=5432 dbname=ehr user=medchain_peer_login\".")));
+	}
+	for (option = options; option->keyword != NULL; option++)
+		if (strcmp(option->keyword, "password") == 0 && option->val != NULL &&
+			option->val[0] != '\0')
+			has_password = true;
+	PQconninfoFree(options);
+	if (has_password)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a peer conninfo may not hold a password"),
+				 errdetail("medchain.peers is readable by medchain_admin, and a password there would be readable too."),
+				 errhint("Put the password in the server's passfile (passfile=...) or use a client certificate (sslcert, sslkey).")));
+}
+
+static void
+public_key_from_hex(const char *hex, uint8 key[MC_SIGNER_KEY_LEN])
+{
+	int			len;
+
+	if (strlen(hex) != 2 * MC_SIGNER_KEY_LEN ||
+		!hex_to_bytes(hex, 2 * MC_SIGNER_KEY_LEN, key, &len) || len != MC_SIGNER_KEY_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid peer public key \"%s\"", hex),
+				 errdetail("A public key is a raw Ed25519 key of 32 bytes: 64 hex digits."),
+				 errhint("On the peer, medchain.node_identity()->>'public_key' gives it.")));
+}
+
+/* The name of the peer that already holds this name or this key, or NULL. */
+static char *
+peer_holding(const char *name, bytea *node_id, bool *same_key)
+{
+	Oid			types[2] = {TEXTOID, BYTEAOID};
+	Datum		args[2] = {CStringGetTextDatum(name), PointerGetDatum(node_id)};
+	char	   *holder = NULL;
+
+	medchain_spi_execute("SELECT name, node_id OPERATOR(pg_catalog.=) $2 FROM medchain.peers"
+						 " WHERE name OPERATOR(pg_catalog.=) $1"
+						 "    OR node_id OPERATOR(pg_catalog.=) $2",
+						 2, types, args, true, 0, SPI_OK_SELECT, -1);
+	if (SPI_processed > 0)
+	{
+		holder = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		*same_key = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2), "t") == 0;
+	}
+	return holder;
+}
+
+/*
+ * medchain.add_peer(name text, conninfo text, public_key text) RETURNS text
+ *
+ * Registers a peer; returns the fingerprint of its key (hex), its id.
+ */
+Datum
+medchain_add_peer(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *conninfo = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *key_hex = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	uint8		key[MC_SIGNER_KEY_LEN];
+	uint8		own_key[MC_SIGNER_KEY_LEN];
+	uint8		fingerprint[MC_HASH_LEN];
+	bytea	   *node_id;
+	char	   *holder;
+	bool		same_key = false;
+	Oid			types[4] = {TEXTOID, BYTEAOID, BYTEAOID, TEXTOID};
+	Datum		args[4];
+
+	require_admin("add peers");
+	check_peer_name(name);
+	check_conninfo(conninfo);
+	public_key_from_hex(key_hex, key);
+	medchain_node_public_key(own_key);
+	if (memcmp(key, own_key, MC_SIGNER_KEY_LEN) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("public key %s is this node's own key", key_hex),
+				 errdetail("A node does not replicate to itself."),
+				 errhint("Give the key that medchain.node_identity() returns on the peer.")));
+	medchain_key_fingerprint(key, fingerprint);
+	node_id = mc_bytes_to_bytea(fingerprint, MC_HASH_LEN);
+
+	SPI_connect();
+	holder = peer_holding(name, node_id, &same_key);
+	if (holder != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 same_key ?
+				 errmsg("the key of peer \"%s\" is already registered as peer \"%s\"", name, holder) :
+				 errmsg("peer \"%s\" already exists", name),
+				 errdetail("A peer is known by one name and one key."),
+				 errhint("Remove the peer with medchain.remove_peer() first to replace it.")));
+	args[0] = CStringGetTextDatum(name);
+	args[1] = PointerGetDatum(mc_bytes_to_bytea(key, MC_SIGNER_KEY_LEN));
+	args[2] = PointerGetDatum(node_id);
+	args[3] = CStringGetTextDatum(conninfo);
+	medchain_spi_execute("INSERT INTO medchain.peers (name, public_key, node_id, conninfo)"
+						 " VALUES ($1, $2, $3, $4)",
+						 4, types, args, false, 0, SPI_OK_INSERT, 1);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(mc_hex(fingerprint, MC_HASH_LEN)));
+}
+
+/*
+ * medchain.remove_peer(name text) RETURNS void
+ *
+ * Forgets a peer: nothing more is sent to it or accepted from it.  The
+ * copies of its chain and the evidence about it stay.
+ */
+Datum
+medchain_remove_peer(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(name)};
+
+	require_admin("remove peers");
+	SPI_connect();
+	medchain_spi_execute("DELETE FROM medchain.peers WHERE name OPERATOR(pg_catalog.=) $1",
+						 1, types, args, false, 0, SPI_OK_DELETE, -1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("peer \"%s\" does not exist", name),
+				 errdetail("medchain.peers has no peer of that name."),
+				 errhint("medchain.peers lists the peers by name.")));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
