@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(106);
+SELECT plan(134);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -65,8 +65,9 @@ SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'medchain.journal'::r
 SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'medchain'$$,
 	ARRAY['medchain.journal', 'medchain.entry_batches', 'medchain.entries_entry_id_seq', 'medchain.ledger_registry',
 		  'medchain.ledger_registry_registration_id_seq', 'medchain.pending', 'medchain.blocks',
-		  'medchain.findings'],
-	'journal, registry, pending queue, blocks, their sequences and the scrubber''s findings are dumped');
+		  'medchain.findings', 'medchain.peers', 'medchain.peer_blocks', 'medchain.rejected_blocks',
+		  'medchain.equivocations'],
+	'journal, registry, pending queue, blocks, their sequences, the scrubber''s findings, the peers, their chains and the evidence about them are dumped');
 
 -- Blocks.
 SELECT has_table('medchain', 'blocks', 'blocks table');
@@ -104,7 +105,7 @@ SELECT is((SELECT evtevent::text FROM pg_event_trigger WHERE evtname = 'medchain
 	'guard_drop sees every dropped object');
 
 -- Version 1.1: format version 2, enablements named by the journal.
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'medchain'), '1.3', 'extension version 1.3');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'medchain'), '1.4', 'extension version 1.4');
 SELECT col_type_is('medchain', 'entries', 'format_version', 'smallint', 'entries say their format version');
 SELECT col_not_null('medchain', 'journal', 'format_version', 'format_version is never NULL');
 SELECT col_type_is('medchain', 'entries', 'enablement_id', 'bigint', 'entries name their enablement');
@@ -171,6 +172,41 @@ SELECT is((SELECT string_agg(name || ':' || context || ':' || coalesce(unit, '')
 	'the worker''s settings: a reload changes them, seal_interval has a unit');
 SELECT is((SELECT min_val || '..' || max_val FROM pg_settings WHERE name = 'medchain.seal_interval'),
 	'10..86400000', 'seal_interval: 10 ms to a day');
+
+-- Peers and the copies of their chains.
+SELECT has_role('medchain_peer');
+SELECT has_table('medchain', 'peers', 'peers table');
+SELECT columns_are('medchain', 'peers', ARRAY['name', 'public_key', 'node_id', 'conninfo', 'added_at']);
+SELECT col_is_pk('medchain', 'peers', 'node_id', 'a peer is its key''s fingerprint');
+SELECT table_privs_are('medchain', 'peers', 'public', ARRAY[]::text[]);
+SELECT table_privs_are('medchain', 'peers', 'medchain_auditor', ARRAY[]::text[]);
+SELECT table_privs_are('medchain', 'peers', 'medchain_admin', ARRAY['SELECT']);
+SELECT has_view('medchain', 'peer_directory', 'peer_directory view');
+SELECT columns_are('medchain', 'peer_directory', ARRAY['name', 'node_id', 'public_key', 'added_at']);
+SELECT table_privs_are('medchain', 'peer_directory', 'medchain_auditor', ARRAY['SELECT']);
+SELECT function_privs_are('medchain', 'add_peer', ARRAY['text', 'text', 'text'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'add_peer', ARRAY['text', 'text', 'text'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'remove_peer', ARRAY['text'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'remove_peer', ARRAY['text'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'block_payloads', ARRAY['bigint', 'integer'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'block_payloads', ARRAY['bigint', 'integer'], 'medchain_auditor', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'receive_blocks', ARRAY['bytea', 'bytea[]'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'receive_blocks', ARRAY['bytea', 'bytea[]'], 'medchain_peer', ARRAY['EXECUTE']);
+SELECT is_definer('medchain', 'receive_blocks', ARRAY['bytea', 'bytea[]'],
+	'receive_blocks writes as the extension''s owner');
+SELECT ok((SELECT proconfig FROM pg_proc WHERE oid = 'medchain.receive_blocks(bytea, bytea[])'::regprocedure)
+		  OPERATOR(pg_catalog.@>) ARRAY['search_path=pg_catalog, pg_temp'],
+	'receive_blocks runs under a pinned search_path');
+SELECT ok(NOT has_table_privilege('medchain_peer', 'medchain.peer_blocks', 'SELECT'),
+	'medchain_peer reads no table of this node');
+SELECT col_is_pk('medchain', 'peer_blocks', ARRAY['chain_id', 'height'], 'a chain holds one block at a height');
+SELECT table_privs_are('medchain', 'peer_blocks', 'public', ARRAY[]::text[]);
+SELECT table_privs_are('medchain', 'peer_blocks', 'medchain_auditor', ARRAY['SELECT']);
+SELECT col_is_pk('medchain', 'rejected_blocks', 'payload_hash', 'a refused payload is kept once');
+SELECT table_privs_are('medchain', 'rejected_blocks', 'public', ARRAY[]::text[]);
+SELECT col_is_pk('medchain', 'equivocations', ARRAY['chain_id', 'height', 'other_hash'],
+	'an equivocation is kept once');
+SELECT table_privs_are('medchain', 'equivocations', 'medchain_auditor', ARRAY['SELECT']);
 
 SELECT * FROM finish();
 ROLLBACK;
