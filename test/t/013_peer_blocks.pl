@@ -252,6 +252,28 @@ unlike($held, qr/MRN-SECRET|diagnosis kept|patient_notes|\Q$a_user\E/,
 unlike(join('', @all), qr/MRN-SECRET|diagnosis|patient_notes|\Q$a_user\E/,
 	'the payloads carry none of them either');
 
+# ---------- arguments that are not what the functions take ----------
+
+($rc, $out, $err) = $b->psql('postgres', q{SELECT * FROM medchain.receive_blocks('\x0102', ARRAY[]::bytea[])});
+like($err, qr/invalid chain id of 2 bytes/, 'a chain id that is not 32 bytes is refused');
+($rc, $out, $err) = $b->psql('postgres',
+	"SELECT * FROM medchain.receive_blocks('\\x$chain_id', ARRAY[ARRAY['\\x00'::bytea]])");
+like($err, qr/payloads must be a one-dimensional array/, 'payloads in two dimensions are refused');
+($rc, $out, $err) = $b->psql('postgres',
+	"SELECT * FROM medchain.receive_blocks('\\x$chain_id', ARRAY['\\x00'::bytea, NULL])");
+like($err, qr/payload 2 is NULL/, 'a NULL payload is refused, by its place');
+is($b->safe_psql('postgres', "SELECT count(*) FROM medchain.receive_blocks('\\x$chain_id', ARRAY[]::bytea[])"),
+	'0', 'an empty delivery answers nothing');
+($rc, $out, $err) = $a->psql('postgres', 'SELECT medchain.block_payloads(-1, 10)');
+like($err, qr/invalid range of blocks: from height -1, at most 10/, 'a negative height is refused');
+($rc, $out, $err) = $a->psql('postgres', 'SELECT medchain.block_payloads(0, 0)');
+like($err, qr/invalid range of blocks/, 'asking for no block is refused');
+is($a->safe_psql('postgres', "SELECT count(*) FROM medchain.block_payloads($a_height + 1, 10)"), '0',
+	'above the head there is no payload');
+($rc, $out, $err) = $a->psql('postgres',
+	"CREATE ROLE nobody_special LOGIN; SET ROLE nobody_special; SELECT medchain.block_payloads(0, 1)");
+like($err, qr/permission denied/, 'payloads are for auditors and admins');
+
 ($rc, $out, $err) = $b->psql('postgres', "SELECT medchain.remove_peer('nobody')");
 like($err, qr/peer "nobody" does not exist/, 'removing an unknown peer is an error');
 $b->safe_psql('postgres', $hostile . "SELECT medchain.remove_peer('a')");
