@@ -121,7 +121,7 @@ CREATE TABLE medchain.rejected_blocks (
 	sent_by name NOT NULL,
 	first_seen timestamptz NOT NULL,
 	last_seen timestamptz NOT NULL,
-	times integer NOT NULL,
+	times bigint NOT NULL,
 	payload bytea NOT NULL,
 	CONSTRAINT rejected_blocks_pkey PRIMARY KEY (payload_hash)
 );

@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
+
 #include "merkle.h"
 
 void
@@ -248,4 +250,22 @@ merkle_root_from_path(const uint8 leaf[MC_HASH_LEN], uint64 index, uint64 count,
 		sn >>= 1;
 	}
 	return sn == 0;
+}
+
+bool
+merkle_root_matches(const uint8 (*entry_hashes)[MC_HASH_LEN], uint64 count,
+					const uint8 root[MC_HASH_LEN])
+{
+	MerkleBuilder builder;
+	uint8		computed[MC_HASH_LEN];
+	uint64		i;
+
+	merkle_begin(&builder);
+	for (i = 0; i < count; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		merkle_add_entry(&builder, entry_hashes[i]);
+	}
+	merkle_root(&builder, computed);
+	return memcmp(computed, root, MC_HASH_LEN) == 0;
 }

@@ -43,6 +43,9 @@ extern void merkle_node_hash(const uint8 left[MC_HASH_LEN], const uint8 right[MC
 extern void merkle_begin(MerkleBuilder *builder);
 extern void merkle_add_entry(MerkleBuilder *builder, const uint8 entry_hash[MC_HASH_LEN]);
 extern void merkle_root(const MerkleBuilder *builder, uint8 root[MC_HASH_LEN]);
+/* Whether these entry hashes, in leaf order, give this Merkle root. */
+extern bool merkle_root_matches(const uint8 (*entry_hashes)[MC_HASH_LEN], uint64 count,
+								const uint8 root[MC_HASH_LEN]);
 
 /*
  * Audit path of leaf `index` among `count` leaves (RFC 6962, 2.1.1), from

@@ -7,7 +7,8 @@
  * follows the copy this node holds of that chain by every chain rule
  * (chain_rules.c: link, difficulty, floor, chain id, hash, proof-of-work,
  * signature), its entry hashes give its Merkle root, and its signer is a
- * registered peer.  A version 1 or 2 block, from before blocks were
+ * registered peer, the one whose key signed the chain's blocks held so
+ * far (a chain is its signer's).  A version 1 or 2 block, from before blocks were
  * signed, carries no signature: it is kept only when a signed block of a
  * registered peer further up the same delivery links back to it, since
  * that signature covers every block below through the prev_hash links.
@@ -16,11 +17,13 @@
  * with its reason and kept as evidence in medchain.rejected_blocks (once
  * per distinct payload), so that a sender in error is not put into a
  * loop of failed transactions, and what was sent stays for an auditor.
- * Two validly signed blocks of one chain at one height are kept as
- * equivocation evidence: both signed headers, which anyone can check.
+ * Two blocks of one chain at one height, validly signed by one key, are
+ * kept as equivocation evidence: both signed headers, which anyone can
+ * check.
  *
- * Receivers of one chain are serialized by a lock on medchain.peer_blocks
- * that readers do not wait for.
+ * Receivers are serialized by a lock on medchain.peer_blocks that readers
+ * do not wait for, and read the chain after it at READ COMMITTED, each
+ * query with a snapshot of its own.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,6 +34,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "access/xact.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
@@ -77,6 +81,8 @@ typedef struct HeldChain
 	bool		has_head;
 	BlockRow	head;
 	int64		floor;
+	bool		has_signer;		/* a signed block of the chain is held */
+	uint8		signer_key[MC_SIGNER_KEY_LEN];	/* the key of the highest */
 } HeldChain;
 
 static bytea *
@@ -134,7 +140,7 @@ held_block(const HeldChain *chain, int64 height, BlockRow *row)
 	medchain_spi_execute("SELECT header, signer_key, signature FROM medchain.peer_blocks"
 						 " WHERE chain_id OPERATOR(pg_catalog.=) $1"
 						 "   AND height OPERATOR(pg_catalog.=) $2",
-						 2, types, args, true, 0, SPI_OK_SELECT, -1);
+						 2, types, args, false, 0, SPI_OK_SELECT, -1);
 	if (SPI_processed == 0)
 		return false;
 	held_block_from_spi(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, row);
@@ -148,10 +154,31 @@ held_chain_load(HeldChain *chain)
 	Datum		args[1] = {PointerGetDatum(mc_bytes_to_bytea(chain->chain_id, MC_HASH_LEN))};
 	BlockRow	genesis;
 
+	/* not read-only: a fresh snapshot, taken after the lock, per query */
+	medchain_spi_execute("SELECT signer_key FROM medchain.peer_blocks"
+						 " WHERE chain_id OPERATOR(pg_catalog.=) $1 AND signer_key IS NOT NULL"
+						 " ORDER BY height DESC LIMIT 1",
+						 1, types, args, false, 0, SPI_OK_SELECT, -1);
+	chain->has_signer = SPI_processed > 0;
+	if (chain->has_signer)
+	{
+		bool		isnull;
+		bytea	   *key = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
+														SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (VARSIZE_ANY_EXHDR(key) != MC_SIGNER_KEY_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("a block held in medchain.peer_blocks has a signer key of %d bytes",
+							(int) VARSIZE_ANY_EXHDR(key)),
+					 errdetail("A signer key is a raw Ed25519 public key of 32 bytes."),
+					 errhint("Someone with superuser rights altered medchain.peer_blocks.")));
+		memcpy(chain->signer_key, VARDATA_ANY(key), MC_SIGNER_KEY_LEN);
+	}
 	medchain_spi_execute("SELECT header, signer_key, signature FROM medchain.peer_blocks"
 						 " WHERE chain_id OPERATOR(pg_catalog.=) $1"
 						 " ORDER BY height DESC LIMIT 1",
-						 1, types, args, true, 0, SPI_OK_SELECT, -1);
+						 1, types, args, false, 0, SPI_OK_SELECT, -1);
 	chain->has_head = SPI_processed > 0;
 	chain->floor = MC_FLOOR_UNKNOWN;
 	if (!chain->has_head)
@@ -176,26 +203,9 @@ peer_of_key(const uint8 key[MC_SIGNER_KEY_LEN])
 
 	medchain_spi_execute("SELECT name FROM medchain.peers"
 						 " WHERE public_key OPERATOR(pg_catalog.=) $1",
-						 1, types, args, true, 0, SPI_OK_SELECT, -1);
+						 1, types, args, false, 0, SPI_OK_SELECT, -1);
 	return SPI_processed > 0 ?
 		SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
-}
-
-static bool
-merkle_root_matches(const ReplicatedBlock *block)
-{
-	MerkleBuilder builder;
-	uint8		root[MC_HASH_LEN];
-	uint32		i;
-
-	merkle_begin(&builder);
-	for (i = 0; i < block->row.header.entry_count; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		merkle_add_entry(&builder, block->entry_hashes[i]);
-	}
-	merkle_root(&builder, root);
-	return memcmp(root, block->row.header.merkle_root, MC_HASH_LEN) == 0;
 }
 
 /*
@@ -210,21 +220,36 @@ received_block_problem(const HeldChain *chain, const BlockRow *prev, const Repli
 
 	if (problem != NULL)
 		return problem;
-	if (!merkle_root_matches(block))
+	if (!merkle_root_matches((const uint8 (*)[MC_HASH_LEN]) block->entry_hashes,
+							 block->row.header.entry_count, block->row.header.merkle_root))
 		return "its entry hashes do not give its merkle_root";
-	if (block->row.signature_len == MC_SIGNATURE_LEN && peer_of_key(block->row.signer_key) == NULL)
+	if (block->row.signature_len != MC_SIGNATURE_LEN)
+		return NULL;
+	if (peer_of_key(block->row.signer_key) == NULL)
 		return psprintf("its signer key %s is not the key of a registered peer",
 						mc_hex(block->row.signer_key, MC_SIGNER_KEY_LEN));
+	/* a chain is its signer's: another peer may not extend it */
+	if (chain->has_signer && memcmp(block->row.signer_key, chain->signer_key, MC_SIGNER_KEY_LEN) != 0)
+		return psprintf("its signer key %s is not the key %s that signs the blocks of this chain held so far",
+						mc_hex(block->row.signer_key, MC_SIGNER_KEY_LEN),
+						mc_hex(chain->signer_key, MC_SIGNER_KEY_LEN));
 	return NULL;
 }
 
-/* Why a block signed like this one may stand as equivocation evidence. */
+/*
+ * Whether other, at the height of held (a signed block of this chain),
+ * proves that held's key signed two blocks there: it names this chain, is
+ * signed by the same key, and holds by the rules of a block alone.
+ */
 static bool
-validly_signed_by_peer(const ReplicatedBlock *block)
+equivocates(const HeldChain *chain, const BlockRow *held, const ReplicatedBlock *other)
 {
-	return block->row.signature_len == MC_SIGNATURE_LEN &&
-		block_problem(&block->row, MC_FLOOR_UNKNOWN) == NULL &&
-		peer_of_key(block->row.signer_key) != NULL;
+	return other->row.header.height > 0 &&
+		held->signer_key_len == MC_SIGNER_KEY_LEN && held->signature_len == MC_SIGNATURE_LEN &&
+		other->row.signature_len == MC_SIGNATURE_LEN &&
+		memcmp(other->row.signer_key, held->signer_key, MC_SIGNER_KEY_LEN) == 0 &&
+		chain_id_problem(&other->row, chain->chain_id) == NULL &&
+		block_problem(&other->row, chain->floor) == NULL;
 }
 
 static void
@@ -338,7 +363,7 @@ receive_decide(HeldChain *chain, Received *received, int n)
 		{
 			if (memcmp(held.block_hash, r->block.row.block_hash, MC_HASH_LEN) == 0)
 				r->status = RECEIVED_DUPLICATE;
-			else if (held.signature_len == MC_SIGNATURE_LEN && validly_signed_by_peer(&r->block))
+			else if (equivocates(chain, &held, &r->block))
 			{
 				r->status = RECEIVED_EQUIVOCATION;
 				r->reason = psprintf("block %s is validly signed, and this node holds block %s at height %lld",
@@ -348,7 +373,7 @@ receive_decide(HeldChain *chain, Received *received, int n)
 			else
 			{
 				r->status = RECEIVED_REJECTED;
-				r->reason = psprintf("it conflicts with block %s held at height %lld and is not validly signed by a registered peer",
+				r->reason = psprintf("it conflicts with block %s held at height %lld, and is not a block of this chain validly signed by the same key",
 									 mc_hex(held.block_hash, MC_HASH_LEN), (long long) height);
 			}
 			continue;
@@ -376,6 +401,11 @@ receive_decide(HeldChain *chain, Received *received, int n)
 		prev = r->block.row;
 		has_prev = true;
 		next = height + 1;
+		if (r->block.row.signature_len == MC_SIGNATURE_LEN)
+		{
+			chain->has_signer = true;
+			memcpy(chain->signer_key, r->block.row.signer_key, MC_SIGNER_KEY_LEN);
+		}
 	}
 }
 
@@ -431,9 +461,16 @@ receive_keep(HeldChain *chain, Received *received, int n, int top)
 			if (held_block(chain, r->block.row.header.height, &held))
 				keep_equivocation(chain, &held, &r->block.row);
 		}
-		if (r->status == RECEIVED_REJECTED || r->status == RECEIVED_EQUIVOCATION)
+		if (r->status == RECEIVED_REJECTED && !r->decoded)
 			ereport(WARNING,
-					(errmsg("medchain refused block %lld of chain %s from a peer",
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("medchain refused a malformed payload for chain %s from a peer",
+							mc_hex(chain->chain_id, MC_HASH_LEN)),
+					 errdetail("%s.", r->reason)));
+		else if (r->status == RECEIVED_REJECTED || r->status == RECEIVED_EQUIVOCATION)
+			ereport(WARNING,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("medchain refused block %lld of chain %s from a peer",
 							(long long) r->block.row.header.height,
 							mc_hex(chain->chain_id, MC_HASH_LEN)),
 					 errdetail("%s: %s.", status_names[r->status], r->reason)));
@@ -487,6 +524,12 @@ medchain_receive_blocks(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 		received[i].payload = DatumGetByteaPP(payloads[i]);
 
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("medchain.receive_blocks() runs only at READ COMMITTED"),
+				 errdetail("It reads the copy of the chain after taking its lock, which a transaction snapshot would not show."),
+				 errhint("Call it outside a REPEATABLE READ or SERIALIZABLE transaction.")));
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 	medchain_spi_execute("LOCK TABLE medchain.peer_blocks IN SHARE ROW EXCLUSIVE MODE",
@@ -495,8 +538,8 @@ medchain_receive_blocks(PG_FUNCTION_ARGS)
 	receive_decide(&chain, received, n);
 	top = receive_vouch(received, n);
 	receive_keep(&chain, received, n, top);
-	SPI_finish();
 
+	/* before SPI_finish(): the reasons live in SPI's memory */
 	for (i = 0; i < n; i++)
 	{
 		Received   *r = &received[i];
@@ -509,5 +552,6 @@ medchain_receive_blocks(PG_FUNCTION_ARGS)
 		values[3] = r->reason != NULL ? CStringGetTextDatum(r->reason) : (Datum) 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 	}
+	SPI_finish();
 	return (Datum) 0;
 }

@@ -24,6 +24,7 @@
 #include "block.h"
 #include "evidence_json.h"
 #include "node_key.h"
+#include "journal.h"
 #include "privileges.h"
 #include "security_scope.h"
 
@@ -53,13 +54,17 @@ check_conninfo(const char *conninfo)
 
 	if (options == NULL)
 	{
-		char	   *detail = message != NULL ? pstrdup(message) : pstrdup("out of memory");
+		char	   *detail = pstrdup(message != NULL ? message : "out of memory");
+		size_t		len = strlen(detail);
 
 		PQfreemem(message);
+		/* libpq ends its message with a newline */
+		while (len > 0 && detail[len - 1] == '\n')
+			detail[--len] = '\0';
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid peer conninfo"),
-				 errdetail("libpq says: %s", detail),
+				 errdetail("libpq says: %s.", detail),
 				 errhint("Give a libpq connection string, such as \"host=peer.example port=5432 dbname=ehr user=medchain_peer_login\".")));
 	}
 	for (option = options; option->keyword != NULL; option++)
@@ -87,6 +92,23 @@ public_key_from_hex(const char *hex, uint8 key[MC_SIGNER_KEY_LEN])
 				 errmsg("invalid peer public key \"%s\"", hex),
 				 errdetail("A public key is a raw Ed25519 key of 32 bytes: 64 hex digits."),
 				 errhint("On the peer, medchain.node_identity()->>'public_key' gives it.")));
+}
+
+/*
+ * Write medchain.peers as its owner: medchain_admin may only read it, so
+ * that nothing but these functions, and their checks, writes a peer.
+ */
+static void
+peers_write(const char *sql, int nargs, Oid *types, Datum *args)
+{
+	OwnerScope	scope;
+	int			rc;
+
+	medchain_become_owner(medchain_relation("peers"), &scope);
+	rc = SPI_execute_with_args(sql, nargs, types, args, NULL, false, 0);
+	medchain_leave_owner(&scope);
+	if (rc != SPI_OK_INSERT && rc != SPI_OK_DELETE)
+		elog(ERROR, "medchain query failed (%s): %s", SPI_result_code_string(rc), sql);
 }
 
 /* The name of the peer that already holds this name or this key, or NULL. */
@@ -147,8 +169,8 @@ medchain_add_peer(PG_FUNCTION_ARGS)
 	holder = peer_holding(name, node_id, &same_key);
 	if (holder != NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 same_key ?
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 same_key && strcmp(holder, name) != 0 ?
 				 errmsg("the key of peer \"%s\" is already registered as peer \"%s\"", name, holder) :
 				 errmsg("peer \"%s\" already exists", name),
 				 errdetail("A peer is known by one name and one key."),
@@ -157,9 +179,16 @@ medchain_add_peer(PG_FUNCTION_ARGS)
 	args[1] = PointerGetDatum(mc_bytes_to_bytea(key, MC_SIGNER_KEY_LEN));
 	args[2] = PointerGetDatum(node_id);
 	args[3] = CStringGetTextDatum(conninfo);
-	medchain_spi_execute("INSERT INTO medchain.peers (name, public_key, node_id, conninfo)"
-						 " VALUES ($1, $2, $3, $4)",
-						 4, types, args, false, 0, SPI_OK_INSERT, 1);
+	peers_write("INSERT INTO medchain.peers (name, public_key, node_id, conninfo)"
+				" VALUES ($1, $2, $3, $4)"
+				" ON CONFLICT DO NOTHING",
+				4, types, args);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("peer \"%s\" was added by another session meanwhile", name),
+				 errdetail("A peer is known by one name and one key."),
+				 errhint("Look at medchain.peers, and remove the peer first to replace it.")));
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(mc_hex(fingerprint, MC_HASH_LEN)));
 }
@@ -179,8 +208,8 @@ medchain_remove_peer(PG_FUNCTION_ARGS)
 
 	require_admin("remove peers");
 	SPI_connect();
-	medchain_spi_execute("DELETE FROM medchain.peers WHERE name OPERATOR(pg_catalog.=) $1",
-						 1, types, args, false, 0, SPI_OK_DELETE, -1);
+	peers_write("DELETE FROM medchain.peers WHERE name OPERATOR(pg_catalog.=) $1",
+				1, types, args);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -25,6 +25,7 @@
 #include "utils/tuplestore.h"
 
 #include "journal.h"
+#include "merkle.h"
 #include "privileges.h"
 #include "replication_payload.h"
 #include "wire.h"
@@ -39,12 +40,30 @@ replication_payload_encode(const BlockRow *row, const uint8 (*entry_hashes)[MC_H
 {
 	uint8		header[MC_HEADER_MAX_LEN];
 	int			header_len = block_header_encode(&row->header, header);
-	bool		is_signed = row->signature_len == MC_SIGNATURE_LEN;
+	bool		is_signed = row->header.format_version >= MC_BLOCK_FORMAT_SIGNED;
 	Size		len = PAYLOAD_FIXED_LEN(header_len) +
 		(is_signed ? MC_SIGNER_KEY_LEN + MC_SIGNATURE_LEN : 0) +
 		(Size) row->header.entry_count * MC_HASH_LEN;
-	bytea	   *payload = palloc_extended(VARHDRSZ + len, MCXT_ALLOC_HUGE);
-	char	   *p = VARDATA(payload);
+	bytea	   *payload;
+	char	   *p;
+
+	if (is_signed &&
+		(row->signer_key_len != MC_SIGNER_KEY_LEN || row->signature_len != MC_SIGNATURE_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("signed block %lld has no signer key or signature of the right size",
+						(long long) row->header.height),
+				 errdetail("A format 3 block carries a 32-byte signer key and a 64-byte signature."),
+				 errhint("Someone with superuser rights altered medchain.blocks; run medchain.verify().")));
+	if (len > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("block %lld is too large to send to peers", (long long) row->header.height),
+				 errdetail("Its %u entry hashes take more than the 1 GB a value can hold.",
+						   row->header.entry_count),
+				 errhint("Lower medchain.block_max_entries: blocks of up to 30 million entries can be sent.")));
+	payload = palloc(VARHDRSZ + len);
+	p = VARDATA(payload);
 
 	SET_VARSIZE(payload, VARHDRSZ + len);
 	p = wire_write_bytes(p, MC_PAYLOAD_MAGIC, 4);
@@ -153,6 +172,7 @@ medchain_block_payloads(PG_FUNCTION_ARGS)
 	{
 		MemoryContext old = MemoryContextSwitchTo(blockcxt);
 		BlockRow	row;
+		const uint8 (*leaves)[MC_HASH_LEN];
 		Datum		value;
 		bool		isnull = false;
 
@@ -162,9 +182,11 @@ medchain_block_payloads(PG_FUNCTION_ARGS)
 			MemoryContextSwitchTo(old);
 			break;
 		}
-		value = PointerGetDatum(replication_payload_encode(&row,
-														   (const uint8 (*)[MC_HASH_LEN])
-														   journal_block_leaves(journal, attnums, &row)));
+		leaves = (const uint8 (*)[MC_HASH_LEN]) journal_block_leaves(journal, attnums, &row);
+		/* entries altered in place keep their count: their root tells */
+		if (!merkle_root_matches(leaves, row.header.entry_count, row.header.merkle_root))
+			journal_report_altered_block(row.header.height);
+		value = PointerGetDatum(replication_payload_encode(&row, leaves));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(blockcxt);

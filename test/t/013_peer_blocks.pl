@@ -46,6 +46,7 @@ $b->safe_psql('postgres', q{
 	CREATE EXTENSION medchain;
 	CREATE ROLE hospital_a_login LOGIN IN ROLE medchain_peer;
 	CREATE ROLE somebody LOGIN;
+	CREATE ROLE dba_alice LOGIN IN ROLE medchain_admin;
 });
 # On both nodes, a schema whose = on bytea, text and bigint raise: a query
 # medchain ran by name under the caller's search_path would run it.
@@ -147,8 +148,12 @@ like(deliver($all[0]), qr/^0\|rejected\|its signer key [0-9a-f]{64} is not the k
 
 my $conninfo = $a->connstr('postgres');
 $conninfo =~ s/'//g;
-my $fingerprint = $b->safe_psql('postgres', $hostile . "SELECT medchain.add_peer('a', '$conninfo', '$a_key')");
-like($fingerprint, qr/^[0-9a-f]{64}$/, 'add_peer returns the fingerprint of the key');
+my $fingerprint = $b->safe_psql('postgres', $hostile . "SELECT medchain.add_peer('a', '$conninfo', '$a_key')",
+	extra_params => [ '-U', 'dba_alice' ]);
+like($fingerprint, qr/^[0-9a-f]{64}$/, 'a medchain_admin who is no superuser adds a peer: the fingerprint of its key');
+($rc, $out, $err) = $b->psql('postgres', "INSERT INTO medchain.peers VALUES ('x', '\\x00', '\\x00', 'host=x')",
+	extra_params => [ '-U', 'dba_alice' ]);
+like($err, qr/permission denied for table peers/, 'but writes medchain.peers only through add_peer()');
 my $other_key = 'ab' x 32;
 ($rc, $out, $err) = $b->psql('postgres', "SELECT medchain.add_peer('a', 'host=localhost', '$other_key')");
 like($err, qr/peer "a" already exists/, 'a name is registered once');
@@ -264,6 +269,9 @@ like($err, qr/payloads must be a one-dimensional array/, 'payloads in two dimens
 like($err, qr/payload 2 is NULL/, 'a NULL payload is refused, by its place');
 is($b->safe_psql('postgres', "SELECT count(*) FROM medchain.receive_blocks('\\x$chain_id', ARRAY[]::bytea[])"),
 	'0', 'an empty delivery answers nothing');
+($rc, $out, $err) = $b->psql('postgres',
+	"BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT * FROM medchain.receive_blocks('\\x$chain_id', ARRAY[]::bytea[])");
+like($err, qr/runs only at READ COMMITTED/, 'deliveries run at READ COMMITTED, to see the chain after the lock');
 ($rc, $out, $err) = $a->psql('postgres', 'SELECT medchain.block_payloads(-1, 10)');
 like($err, qr/invalid range of blocks: from height -1, at most 10/, 'a negative height is refused');
 ($rc, $out, $err) = $a->psql('postgres', 'SELECT medchain.block_payloads(0, 0)');
@@ -276,7 +284,7 @@ like($err, qr/permission denied/, 'payloads are for auditors and admins');
 
 ($rc, $out, $err) = $b->psql('postgres', "SELECT medchain.remove_peer('nobody')");
 like($err, qr/peer "nobody" does not exist/, 'removing an unknown peer is an error');
-$b->safe_psql('postgres', $hostile . "SELECT medchain.remove_peer('a')");
+$b->safe_psql('postgres', $hostile . "SELECT medchain.remove_peer('a')", extra_params => [ '-U', 'dba_alice' ]);
 is($b->safe_psql('postgres', 'SELECT count(*) FROM medchain.peer_directory'), '0', 'A is forgotten');
 is($b->safe_psql('postgres', 'SELECT count(*) > 0 FROM medchain.peer_blocks'), 't',
 	'and the copy of its chain stays');

@@ -10,7 +10,9 @@
 # Then the whole chain, the unsigned blocks of the years before signing
 # included, goes to a second node as replication payloads: alone, the
 # unsigned blocks are not kept (nothing vouches for them); with the
-# signed blocks above them, every block is kept, hash for hash.
+# signed blocks above them, every block is kept, hash for hash.  The
+# block signed by this cluster's own key, not the fixture's, is refused:
+# a chain is held from the key that signs it.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -105,14 +107,22 @@ sub deliver
 is(deliver(@payloads[0 .. $first_signed - 1]), join(',', ('unvouched') x $first_signed),
 	'the unsigned blocks alone are not kept: no signed block vouches for them');
 is($peer->safe_psql('postgres', 'SELECT count(*) FROM medchain.peer_blocks'), '0', 'nothing is kept');
-is(deliver(@payloads), join(',', ('stored') x ($head + 2)),
-	'with the signed blocks above them, every block is kept');
+is(deliver(@payloads[0 .. $head]), join(',', ('stored') x ($head + 1)),
+	'with the signed blocks of 1.3 above them, every block is kept');
 is($peer->safe_psql('postgres', q{SELECT string_agg(encode(block_hash, 'hex'), ',' ORDER BY height)
 		FROM medchain.peer_blocks}),
-	query(q{SELECT string_agg(encode(block_hash, 'hex'), ',' ORDER BY height) FROM medchain.blocks}),
+	query(qq{SELECT string_agg(encode(block_hash, 'hex'), ',' ORDER BY height) FROM medchain.blocks
+			  WHERE height <= $head}),
 	'the peer holds the chain hash for hash');
+# A chain is its signer's: the block signed by this cluster's new key is
+# refused, although the key is registered, until peers are told of the
+# replacement (the procedure comes with the network's next part).
+is(deliver($payloads[$head + 1]), 'rejected', 'a block of the chain signed by another key is refused');
+like($peer->safe_psql('postgres', qq{SELECT reason FROM medchain.rejected_blocks WHERE height = $head + 1}),
+	qr/^its signer key $public_key is not the key $fixture_key that signs the blocks of this chain held so far$/,
+	'saying which key signs the chain');
 is($peer->safe_psql('postgres', qq{SELECT count(*) FROM medchain.peer_blocks
-		WHERE signer_key IS NULL AND vouched_by = sha256('\\x$public_key')}), $first_signed,
+		WHERE signer_key IS NULL AND vouched_by = sha256('\\x$fixture_key')}), $first_signed,
 	'each unsigned block is vouched for by the key of the highest signed block of the delivery');
 
 $node->stop;
