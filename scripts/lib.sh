@@ -5,7 +5,7 @@
 # mc_init) stops every one of them, also when a script fails half-way.
 
 MC_PACKAGES="build-essential libssl-dev libipc-run-perl postgresql-15
-postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+postgresql-server-dev-15 libpq-dev postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 postgresql-contrib python3 python3-cryptography openssl"
 
 MC_PG_VERSION=${MC_PG_VERSION:-15}
