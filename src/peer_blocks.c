@@ -83,6 +83,8 @@ typedef struct HeldChain
 	int64		floor;
 	bool		has_signer;		/* a signed block of the chain is held */
 	uint8		signer_key[MC_SIGNER_KEY_LEN];	/* the key of the highest */
+	int			npeer_keys;		/* the registered peers' keys, read once */
+	uint8		(*peer_keys)[MC_SIGNER_KEY_LEN];
 } HeldChain;
 
 static bytea *
@@ -194,18 +196,37 @@ held_chain_load(HeldChain *chain)
 	chain->floor = chain_floor(&genesis.header);
 }
 
-/* The registered peer whose key this is, or NULL. */
-static char *
-peer_of_key(const uint8 key[MC_SIGNER_KEY_LEN])
+/* The keys of the registered peers, read once per delivery. */
+static void
+peer_keys_load(HeldChain *chain)
 {
-	Oid			types[1] = {BYTEAOID};
-	Datum		args[1] = {PointerGetDatum(mc_bytes_to_bytea(key, MC_SIGNER_KEY_LEN))};
+	uint64		i;
 
-	medchain_spi_execute("SELECT name FROM medchain.peers"
-						 " WHERE public_key OPERATOR(pg_catalog.=) $1",
-						 1, types, args, false, 0, SPI_OK_SELECT, -1);
-	return SPI_processed > 0 ?
-		SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+	medchain_spi_execute("SELECT public_key FROM medchain.peers",
+						 0, NULL, NULL, false, 0, SPI_OK_SELECT, -1);
+	chain->npeer_keys = 0;
+	chain->peer_keys = palloc(sizeof(*chain->peer_keys) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		bytea	   *key = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 1, &isnull));
+
+		/* the table's check constraint keeps them 32 bytes */
+		if (VARSIZE_ANY_EXHDR(key) == MC_SIGNER_KEY_LEN)
+			memcpy(chain->peer_keys[chain->npeer_keys++], VARDATA_ANY(key), MC_SIGNER_KEY_LEN);
+	}
+}
+
+static bool
+is_peer_key(const HeldChain *chain, const uint8 key[MC_SIGNER_KEY_LEN])
+{
+	int			i;
+
+	for (i = 0; i < chain->npeer_keys; i++)
+		if (memcmp(chain->peer_keys[i], key, MC_SIGNER_KEY_LEN) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -225,7 +246,7 @@ received_block_problem(const HeldChain *chain, const BlockRow *prev, const Repli
 		return "its entry hashes do not give its merkle_root";
 	if (block->row.signature_len != MC_SIGNATURE_LEN)
 		return NULL;
-	if (peer_of_key(block->row.signer_key) == NULL)
+	if (!is_peer_key(chain, block->row.signer_key))
 		return psprintf("its signer key %s is not the key of a registered peer",
 						mc_hex(block->row.signer_key, MC_SIGNER_KEY_LEN));
 	/* a chain is its signer's: another peer may not extend it */
@@ -534,6 +555,7 @@ medchain_receive_blocks(PG_FUNCTION_ARGS)
 	SPI_connect();
 	medchain_spi_execute("LOCK TABLE medchain.peer_blocks IN SHARE ROW EXCLUSIVE MODE",
 						 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
+	peer_keys_load(&chain);
 	held_chain_load(&chain);
 	receive_decide(&chain, received, n);
 	top = receive_vouch(received, n);

@@ -125,8 +125,11 @@ peer_holding(const char *name, bytea *node_id, bool *same_key)
 						 2, types, args, true, 0, SPI_OK_SELECT, -1);
 	if (SPI_processed > 0)
 	{
+		bool		isnull;
+
 		holder = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		*same_key = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2), "t") == 0;
+		*same_key = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
+											   &isnull));
 	}
 	return holder;
 }
