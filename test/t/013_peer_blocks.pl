@@ -278,6 +278,17 @@ like($err, qr/invalid range of blocks: from height -1, at most 10/, 'a negative 
 like($err, qr/invalid range of blocks/, 'asking for no block is refused');
 is($a->safe_psql('postgres', "SELECT count(*) FROM medchain.block_payloads($a_height + 1, 10)"), '0',
 	'above the head there is no payload');
+# A superuser's edits, rolled back: no payload is made of what they alter.
+($rc, $out, $err) = $a->psql('postgres', q{BEGIN;
+	UPDATE medchain.journal SET entry_hash = sha256(entry_hash) WHERE block_height = 2;
+	SELECT medchain.block_payloads(2, 1)});
+like($err, qr/ERROR:  the entries of block 2 do not match its header/,
+	'entries altered in place give no payload');
+($rc, $out, $err) = $a->psql('postgres', q{BEGIN;
+	UPDATE medchain.blocks SET signature = NULL WHERE height = 1;
+	SELECT medchain.block_payloads(1, 1)});
+like($err, qr/ERROR:  signed block 1 has no signer key or signature of the right size/,
+	'nor does a signed block stripped of its signature');
 ($rc, $out, $err) = $a->psql('postgres',
 	"CREATE ROLE nobody_special LOGIN; SET ROLE nobody_special; SELECT medchain.block_payloads(0, 1)");
 like($err, qr/permission denied/, 'payloads are for auditors and admins');
