@@ -53,7 +53,11 @@ OBJS = \
 	src/scrub.o \
 	src/replication_payload.o \
 	src/peers.o \
-	src/peer_blocks.o
+	src/peer_blocks.o \
+	src/peer_link.o \
+	src/receipts.o \
+	src/replicate.o \
+	src/replicator.o
 
 REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \

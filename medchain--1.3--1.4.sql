@@ -164,3 +164,130 @@ COMMENT ON FUNCTION medchain.receive_blocks(bytea, bytea[]) IS
 	'Blocks of a peer''s chain in height order, checked and kept: what a peer''s login calls on this node';
 REVOKE ALL ON FUNCTION medchain.receive_blocks(bytea, bytea[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION medchain.receive_blocks(bytea, bytea[]) TO medchain_peer, medchain_admin;
+
+------------------------------------------------------------------------
+-- What a peer may ask of this node: the heads and hashes of the chains it
+-- holds, and receipts for the blocks it keeps of others' chains.  Hashes
+-- and signatures only.
+------------------------------------------------------------------------
+
+-- This node's own chain is the one whose genesis is in medchain.blocks;
+-- a peer's block hash is the SHA-256 of the header bytes it sent.
+CREATE FUNCTION medchain.held_heads()
+RETURNS TABLE (chain_id bytea, height bigint, block_hash bytea)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT g.block_hash, h.height, h.block_hash
+	  FROM medchain.blocks g,
+		   LATERAL (SELECT b.height, b.block_hash FROM medchain.blocks b
+					 ORDER BY b.height DESC LIMIT 1) h
+	 WHERE g.height OPERATOR(pg_catalog.=) 0
+	UNION ALL
+	(SELECT DISTINCT ON (p.chain_id) p.chain_id, p.height, pg_catalog.sha256(p.header)
+	   FROM medchain.peer_blocks p
+	  ORDER BY p.chain_id, p.height DESC)
+$$;
+COMMENT ON FUNCTION medchain.held_heads() IS
+	'Each chain this node holds, its own and its copies of peers'', with the height and hash of its newest block';
+REVOKE ALL ON FUNCTION medchain.held_heads() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.held_heads() TO medchain_peer, medchain_auditor, medchain_admin;
+
+CREATE FUNCTION medchain.held_hashes(chain_id bytea, heights bigint[])
+RETURNS TABLE (height bigint, block_hash bytea)
+LANGUAGE sql STABLE STRICT
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT b.height, b.block_hash
+	  FROM medchain.blocks b
+	 WHERE b.height OPERATOR(pg_catalog.=) ANY (heights)
+	   AND EXISTS (SELECT 1 FROM medchain.blocks g
+					WHERE g.height OPERATOR(pg_catalog.=) 0
+					  AND g.block_hash OPERATOR(pg_catalog.=) held_hashes.chain_id)
+	UNION ALL
+	SELECT p.height, pg_catalog.sha256(p.header)
+	  FROM medchain.peer_blocks p
+	 WHERE p.chain_id OPERATOR(pg_catalog.=) held_hashes.chain_id
+	   AND p.height OPERATOR(pg_catalog.=) ANY (heights)
+	 ORDER BY 1
+$$;
+COMMENT ON FUNCTION medchain.held_hashes(bytea, bigint[]) IS
+	'The hashes of a chain''s blocks at the given heights, as this node holds them';
+REVOKE ALL ON FUNCTION medchain.held_hashes(bytea, bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.held_hashes(bytea, bigint[]) TO medchain_peer, medchain_auditor, medchain_admin;
+
+CREATE FUNCTION medchain.block_receipts(chain_id bytea, heights bigint[])
+RETURNS TABLE (height bigint, block_hash bytea, cosigner_key bytea, signature bytea)
+AS 'MODULE_PATHNAME', 'medchain_block_receipts'
+LANGUAGE C STRICT STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION medchain.block_receipts(bytea, bigint[]) IS
+	'Receipts, signed with this node''s key, for the blocks of a peer''s chain this node holds at the given heights (docs/FORMAT.md, "Receipts")';
+REVOKE ALL ON FUNCTION medchain.block_receipts(bytea, bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.block_receipts(bytea, bigint[]) TO medchain_peer, medchain_admin;
+
+------------------------------------------------------------------------
+-- Replication from this node: what its peers hold, and their receipts
+------------------------------------------------------------------------
+
+-- Witness cosignatures: a peer's signed receipt for one of this node's
+-- blocks, checked against the peer's registered key before it is kept.
+CREATE TABLE medchain.cosignatures (
+	height bigint NOT NULL,
+	block_hash bytea NOT NULL,
+	cosigner_id bytea NOT NULL,
+	cosigner_key bytea NOT NULL,
+	signature bytea NOT NULL,
+	received_at timestamptz NOT NULL,
+	CONSTRAINT cosignatures_pkey PRIMARY KEY (height, cosigner_id)
+);
+COMMENT ON TABLE medchain.cosignatures IS
+	'Peers'' signed receipts for this node''s blocks (docs/FORMAT.md, "Receipts"); written only by replication';
+COMMENT ON COLUMN medchain.cosignatures.cosigner_id IS
+	'The fingerprint of cosigner_key: the peer''s node id';
+REVOKE ALL ON medchain.cosignatures FROM PUBLIC;
+GRANT SELECT ON medchain.cosignatures TO medchain_auditor, medchain_admin;
+SELECT pg_catalog.pg_extension_config_dump('medchain.cosignatures', '');
+
+-- The last replication round's outcome per peer.
+CREATE TABLE medchain.peer_state (
+	node_id bytea NOT NULL,
+	reachable boolean NOT NULL,
+	last_attempt timestamptz NOT NULL,
+	last_contact timestamptz,
+	their_height bigint,
+	last_status text NOT NULL,
+	last_error text,
+	CONSTRAINT peer_state_pkey PRIMARY KEY (node_id)
+);
+COMMENT ON TABLE medchain.peer_state IS
+	'What the last replication round to each peer found; written only by replication';
+COMMENT ON COLUMN medchain.peer_state.their_height IS
+	'The height of this node''s chain as the peer holds it; -1 when it holds none of it';
+REVOKE ALL ON medchain.peer_state FROM PUBLIC;
+GRANT SELECT ON medchain.peer_state TO medchain_auditor, medchain_admin;
+
+CREATE VIEW medchain.peer_status AS
+SELECT p.name AS peer, coalesce(s.reachable, false) AS reachable, s.last_contact,
+	   s.their_height,
+	   (SELECT pg_catalog.max(b.height) FROM medchain.blocks b)
+		 OPERATOR(pg_catalog.-) coalesce(s.their_height, -1) AS blocks_behind,
+	   s.last_status, s.last_error, s.last_attempt
+  FROM medchain.peers p
+  LEFT JOIN medchain.peer_state s ON s.node_id OPERATOR(pg_catalog.=) p.node_id;
+COMMENT ON VIEW medchain.peer_status IS
+	'Each peer as the last replication round found it: reachable, when last heard from, how much of this node''s chain it holds, and the last error';
+REVOKE ALL ON medchain.peer_status FROM PUBLIC;
+GRANT SELECT ON medchain.peer_status TO medchain_auditor, medchain_admin;
+
+CREATE FUNCTION medchain.replicate_now()
+RETURNS TABLE (peer text, blocks_sent integer, their_height bigint, status text, error text)
+AS 'MODULE_PATHNAME', 'medchain_replicate_now'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medchain.replicate_now() IS
+	'One replication round to every peer, now, as the worker runs them: a row per peer';
+REVOKE ALL ON FUNCTION medchain.replicate_now() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.replicate_now() TO medchain_admin;

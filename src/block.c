@@ -146,21 +146,25 @@ block_chain_id(const BlockRow *row, uint8 out[MC_HASH_LEN])
 
 /*
  * The domain string and its NUL keep a block signature from passing for a
- * signature of anything else made with the same key; the chain id keeps
- * it from passing for one of another chain's block at the same height.
+ * signature of anything else made with the same key, a receipt included;
+ * the chain id keeps it from passing for one of another chain's block at
+ * the same height.
  */
-void
-block_signature_message(const uint8 chain_id[MC_HASH_LEN], int64 height,
-						const uint8 block_hash[MC_HASH_LEN],
-						uint8 out[MC_SIGNATURE_MESSAGE_LEN])
+int
+block_signed_message(SignedKind kind, const uint8 chain_id[MC_HASH_LEN], int64 height,
+					 const uint8 block_hash[MC_HASH_LEN],
+					 uint8 out[MC_SIGNED_MESSAGE_MAX_LEN])
 {
 	char	   *p = (char *) out;
 
-	p = wire_write_bytes(p, MC_SIGNATURE_DOMAIN, sizeof(MC_SIGNATURE_DOMAIN));
+	if (kind == SIGNED_BLOCK)
+		p = wire_write_bytes(p, MC_SIGNATURE_DOMAIN, sizeof(MC_SIGNATURE_DOMAIN));
+	else
+		p = wire_write_bytes(p, MC_RECEIPT_DOMAIN, sizeof(MC_RECEIPT_DOMAIN));
 	p = wire_write_bytes(p, chain_id, MC_HASH_LEN);
 	p = wire_write_u64(p, (uint64) height);
 	p = wire_write_bytes(p, block_hash, MC_HASH_LEN);
-	Assert(p == (char *) out + MC_SIGNATURE_MESSAGE_LEN);
+	return p - (char *) out;
 }
 
 int

@@ -45,6 +45,23 @@
 #define MC_SIGNATURE_DOMAIN "MEDCHAIN-BLOCK-SIGNATURE-V1"
 #define MC_SIGNATURE_MESSAGE_LEN (sizeof(MC_SIGNATURE_DOMAIN) + MC_HASH_LEN + 8 + MC_HASH_LEN)
 
+/*
+ * The message a peer's receipt for a block covers (a witness cosignature):
+ * the same fields under another domain string, so that neither can pass
+ * for the other.
+ */
+#define MC_RECEIPT_DOMAIN "MEDCHAIN-BLOCK-RECEIPT-V1"
+#define MC_RECEIPT_MESSAGE_LEN (sizeof(MC_RECEIPT_DOMAIN) + MC_HASH_LEN + 8 + MC_HASH_LEN)
+
+/* What a node's key signs: a block it sealed, or a receipt for a peer's. */
+typedef enum SignedKind
+{
+	SIGNED_BLOCK,
+	SIGNED_RECEIPT
+} SignedKind;
+
+#define MC_SIGNED_MESSAGE_MAX_LEN Max(MC_SIGNATURE_MESSAGE_LEN, MC_RECEIPT_MESSAGE_LEN)
+
 typedef struct BlockHeader
 {
 	uint32		format_version;
@@ -98,10 +115,13 @@ extern void block_node_id(const char *node_name, uint8 out[MC_HASH_LEN]);
  */
 extern void block_chain_id(const BlockRow *row, uint8 out[MC_HASH_LEN]);
 
-/* The bytes a version 3 block's signature covers. */
-extern void block_signature_message(const uint8 chain_id[MC_HASH_LEN], int64 height,
-									const uint8 block_hash[MC_HASH_LEN],
-									uint8 out[MC_SIGNATURE_MESSAGE_LEN]);
+/*
+ * The bytes a version 3 block's signature, or a receipt for a block,
+ * covers; returns their length.
+ */
+extern int	block_signed_message(SignedKind kind, const uint8 chain_id[MC_HASH_LEN], int64 height,
+								 const uint8 block_hash[MC_HASH_LEN],
+								 uint8 out[MC_SIGNED_MESSAGE_MAX_LEN]);
 
 extern bool block_table_signed(TupleDesc desc);
 extern void block_row_from_tuple(HeapTuple tuple, TupleDesc desc, BlockRow *row);

@@ -70,10 +70,10 @@ static TimestampTz left_since[MC_MAX_DATABASES];
 static bool unwanted[MC_MAX_DATABASES];
 
 static const char *const kind_function[MC_WORKER_KINDS] = {
-	"medchain_sealer_main", "medchain_scrubber_main"
+	"medchain_sealer_main", "medchain_scrubber_main", "medchain_replicator_main"
 };
 static const char *const kind_type[MC_WORKER_KINDS] = {
-	"medchain worker", "medchain scrubber"
+	"medchain worker", "medchain scrubber", "medchain replicator"
 };
 
 void
@@ -272,6 +272,18 @@ note_stopped(WorkerProcess *p, TimestampTz now)
 													   1000L << Min(p->failures - 1, 10)));
 }
 
+/* Does the launcher still hold a handle on a process of this slot? */
+static bool
+slot_has_handles(int slot)
+{
+	int			kind;
+
+	for (kind = 0; kind < MC_WORKER_KINDS; kind++)
+		if (handles[slot][kind] != NULL)
+			return true;
+	return false;
+}
+
 static bool
 process_start(int slot, WorkerKind kind, Oid dboid)
 {
@@ -353,15 +365,14 @@ processes_tend(TimestampTz now)
 						(errmsg("medchain launcher could not start a %s for database %u",
 								kind_type[kind], s->dboid),
 						 errdetail("No background worker slot is free."),
-						 errhint("Raise max_worker_processes: medchain needs two per database besides its launcher.")));
+						 errhint("Raise max_worker_processes: medchain needs three per database besides its launcher.")));
 				p->restart_after = TimestampTzPlusMilliseconds(now, MC_RESCAN_MS);
 			}
 			else
 				p->started_at = now;
 		}
 		/* a database gone or no longer listed frees its slot once quiet */
-		if (unwanted[i] && handles[i][WORKER_SEALER] == NULL &&
-			handles[i][WORKER_SCRUBBER] == NULL && s->held_by == 0)
+		if (unwanted[i] && !slot_has_handles(i) && s->held_by == 0)
 		{
 			memset(s, 0, sizeof(WorkerSlot));
 			unwanted[i] = false;

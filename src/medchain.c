@@ -25,6 +25,7 @@
 #include "chain_config.h"
 #include "node_key.h"
 #include "pace.h"
+#include "replicate.h"
 #include "worker.h"
 #include "worker_cycle.h"
 
@@ -40,6 +41,7 @@ _PG_init(void)
 	medchain_launcher_define();
 	medchain_worker_define();
 	medchain_pace_define();
+	replication_define();
 	MarkGUCPrefixReserved("medchain");
 
 	/* the background processes need shared memory, set up only at startup */

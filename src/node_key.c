@@ -455,6 +455,22 @@ medchain_key_fingerprint(const uint8 public_key[MC_SIGNER_KEY_LEN],
 	mc_sha256(public_key, MC_SIGNER_KEY_LEN, fingerprint);
 }
 
+/* Sign a message with the loaded key; errors on failure. */
+static void
+key_sign(KeyUse *use, const uint8 *message, int len, uint8 signature[MC_SIGNATURE_LEN])
+{
+	size_t		siglen = MC_SIGNATURE_LEN;
+
+	if (use->mdctx == NULL)
+		use->mdctx = EVP_MD_CTX_new();
+	/* Ed25519 hashes the message itself: no digest is named */
+	if (use->mdctx == NULL ||
+		EVP_DigestSignInit(use->mdctx, NULL, NULL, NULL, use->pkey) != 1 ||
+		EVP_DigestSign(use->mdctx, signature, &siglen, message, len) != 1 ||
+		siglen != MC_SIGNATURE_LEN)
+		openssl_failed("Ed25519 signing");
+}
+
 void
 medchain_node_sign_block(const uint8 public_key[MC_SIGNER_KEY_LEN],
 						 const uint8 chain_id[MC_HASH_LEN], int64 height,
@@ -462,13 +478,12 @@ medchain_node_sign_block(const uint8 public_key[MC_SIGNER_KEY_LEN],
 						 uint8 signature[MC_SIGNATURE_LEN])
 {
 	KeyUse	   *use = palloc0(sizeof(KeyUse));
-	uint8		message[MC_SIGNATURE_MESSAGE_LEN];
+	uint8		message[MC_SIGNED_MESSAGE_MAX_LEN];
+	int			len = block_signed_message(SIGNED_BLOCK, chain_id, height, block_hash, message);
 
-	block_signature_message(chain_id, height, block_hash, message);
 	PG_TRY();
 	{
 		uint8		current[MC_SIGNER_KEY_LEN];
-		size_t		len = MC_SIGNATURE_LEN;
 
 		key_load(use);
 		public_key_of(use, current);
@@ -478,13 +493,39 @@ medchain_node_sign_block(const uint8 public_key[MC_SIGNER_KEY_LEN],
 					 errmsg("the node key changed while the block was sealed"),
 					 errdetail("The block names the key it was begun with, and medchain.node_key_file now holds another."),
 					 errhint("Seal again.")));
-		use->mdctx = EVP_MD_CTX_new();
-		/* Ed25519 hashes the message itself: no digest is named */
-		if (use->mdctx == NULL ||
-			EVP_DigestSignInit(use->mdctx, NULL, NULL, NULL, use->pkey) != 1 ||
-			EVP_DigestSign(use->mdctx, signature, &len, message, sizeof(message)) != 1 ||
-			len != MC_SIGNATURE_LEN)
-			openssl_failed("Ed25519 signing");
+		key_sign(use, message, len, signature);
+	}
+	PG_FINALLY();
+	{
+		key_use_release(use);
+	}
+	PG_END_TRY();
+	pfree(use);
+}
+
+void
+medchain_node_sign_receipts(const uint8 chain_id[MC_HASH_LEN], int n,
+							const int64 *heights, const uint8 (*block_hashes)[MC_HASH_LEN],
+							uint8 (*signatures)[MC_SIGNATURE_LEN],
+							uint8 public_key[MC_SIGNER_KEY_LEN])
+{
+	KeyUse	   *use = palloc0(sizeof(KeyUse));
+
+	PG_TRY();
+	{
+		int			i;
+
+		key_load(use);
+		public_key_of(use, public_key);
+		for (i = 0; i < n; i++)
+		{
+			uint8		message[MC_SIGNED_MESSAGE_MAX_LEN];
+			int			len = block_signed_message(SIGNED_RECEIPT, chain_id, heights[i],
+												   block_hashes[i], message);
+
+			CHECK_FOR_INTERRUPTS();
+			key_sign(use, message, len, signatures[i]);
+		}
 	}
 	PG_FINALLY();
 	{
@@ -499,24 +540,23 @@ medchain_node_sign_block(const uint8 public_key[MC_SIGNER_KEY_LEN],
  * way out.
  */
 bool
-medchain_block_signature_valid(const uint8 public_key[MC_SIGNER_KEY_LEN],
-							   const uint8 chain_id[MC_HASH_LEN], int64 height,
-							   const uint8 block_hash[MC_HASH_LEN],
-							   const uint8 signature[MC_SIGNATURE_LEN])
+medchain_signature_valid(SignedKind kind, const uint8 public_key[MC_SIGNER_KEY_LEN],
+						 const uint8 chain_id[MC_HASH_LEN], int64 height,
+						 const uint8 block_hash[MC_HASH_LEN],
+						 const uint8 signature[MC_SIGNATURE_LEN])
 {
-	uint8		message[MC_SIGNATURE_MESSAGE_LEN];
+	uint8		message[MC_SIGNED_MESSAGE_MAX_LEN];
+	int			len = block_signed_message(kind, chain_id, height, block_hash, message);
 	EVP_PKEY   *pkey;
 	EVP_MD_CTX *mdctx;
 	bool		valid = false;
 
-	block_signature_message(chain_id, height, block_hash, message);
 	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, public_key,
 									   MC_SIGNER_KEY_LEN);
 	mdctx = EVP_MD_CTX_new();
 	if (pkey != NULL && mdctx != NULL &&
 		EVP_DigestVerifyInit(mdctx, NULL, NULL, NULL, pkey) == 1)
-		valid = EVP_DigestVerify(mdctx, signature, MC_SIGNATURE_LEN,
-								 message, sizeof(message)) == 1;
+		valid = EVP_DigestVerify(mdctx, signature, MC_SIGNATURE_LEN, message, len) == 1;
 	EVP_MD_CTX_free(mdctx);
 	EVP_PKEY_free(pkey);
 	ERR_clear_error();

@@ -46,10 +46,24 @@ extern void medchain_node_sign_block(const uint8 public_key[MC_SIGNER_KEY_LEN],
 									 const uint8 block_hash[MC_HASH_LEN],
 									 uint8 signature[MC_SIGNATURE_LEN]);
 
-/* Does the signature of a block verify under public_key?  Never errors. */
-extern bool medchain_block_signature_valid(const uint8 public_key[MC_SIGNER_KEY_LEN],
-										   const uint8 chain_id[MC_HASH_LEN], int64 height,
-										   const uint8 block_hash[MC_HASH_LEN],
-										   const uint8 signature[MC_SIGNATURE_LEN]);
+/*
+ * Sign receipts for n blocks of a peer's chain with the node's key in one
+ * reading of it (docs/FORMAT.md, "Receipts"); public_key is set to the key
+ * that signed them.
+ */
+extern void medchain_node_sign_receipts(const uint8 chain_id[MC_HASH_LEN], int n,
+										const int64 *heights,
+										const uint8 (*block_hashes)[MC_HASH_LEN],
+										uint8 (*signatures)[MC_SIGNATURE_LEN],
+										uint8 public_key[MC_SIGNER_KEY_LEN]);
+
+/*
+ * Does the signature of a block, or of a receipt for one, verify under
+ * public_key?  Never errors.
+ */
+extern bool medchain_signature_valid(SignedKind kind, const uint8 public_key[MC_SIGNER_KEY_LEN],
+									 const uint8 chain_id[MC_HASH_LEN], int64 height,
+									 const uint8 block_hash[MC_HASH_LEN],
+									 const uint8 signature[MC_SIGNATURE_LEN]);
 
 #endif							/* MEDCHAIN_NODE_KEY_H */

@@ -25,6 +25,7 @@
 #include "evidence_json.h"
 #include "node_key.h"
 #include "journal.h"
+#include "peers.h"
 #include "privileges.h"
 #include "security_scope.h"
 
@@ -221,4 +222,42 @@ medchain_remove_peer(PG_FUNCTION_ARGS)
 				 errhint("medchain.peers lists the peers by name.")));
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+static void
+copy_bytes(HeapTuple tuple, TupleDesc desc, int col, uint8 *out, int len)
+{
+	bool		isnull;
+	bytea	   *value = DatumGetByteaPP(SPI_getbinval(tuple, desc, col, &isnull));
+
+	if (isnull || VARSIZE_ANY_EXHDR(value) != len)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("a row of medchain.peers has a key or node id of the wrong size"),
+				 errdetail("Keys and node ids are 32 bytes."),
+				 errhint("Remove the peer and add it again with medchain.add_peer().")));
+	memcpy(out, VARDATA_ANY(value), len);
+}
+
+List *
+peers_load(void)
+{
+	List	   *peers = NIL;
+	uint64		i;
+
+	medchain_spi_execute("SELECT name, node_id, public_key, conninfo FROM medchain.peers ORDER BY name",
+						 0, NULL, NULL, false, 0, SPI_OK_SELECT, -1);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Peer	   *peer = palloc0(sizeof(Peer));
+
+		peer->name = SPI_getvalue(tuple, desc, 1);
+		copy_bytes(tuple, desc, 2, peer->node_id, MC_HASH_LEN);
+		copy_bytes(tuple, desc, 3, peer->public_key, MC_SIGNER_KEY_LEN);
+		peer->conninfo = SPI_getvalue(tuple, desc, 4);
+		peers = lappend(peers, peer);
+	}
+	return peers;
 }

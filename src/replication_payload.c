@@ -135,6 +135,21 @@ replication_payload_decode(const bytea *payload, ReplicatedBlock *block)
 	return NULL;
 }
 
+bytea *
+replication_payload_of_block(Relation journal, const AttrNumber *attnums, int64 height)
+{
+	BlockRow	row;
+	const uint8 (*leaves)[MC_HASH_LEN];
+
+	if (!block_row_fetch(height, GetActiveSnapshot(), &row))
+		return NULL;
+	leaves = (const uint8 (*)[MC_HASH_LEN]) journal_block_leaves(journal, attnums, &row);
+	/* entries altered in place keep their count: their root tells */
+	if (!merkle_root_matches(leaves, row.header.entry_count, row.header.merkle_root))
+		journal_report_altered_block(row.header.height);
+	return replication_payload_encode(&row, leaves);
+}
+
 /*
  * medchain.block_payloads(from_height bigint, max_blocks integer)
  * RETURNS SETOF bytea
@@ -171,24 +186,17 @@ medchain_block_payloads(PG_FUNCTION_ARGS)
 	for (sent = 0; sent < max_blocks; sent++, height++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(blockcxt);
-		BlockRow	row;
-		const uint8 (*leaves)[MC_HASH_LEN];
+		bytea	   *payload;
 		Datum		value;
 		bool		isnull = false;
 
 		CHECK_FOR_INTERRUPTS();
-		if (!block_row_fetch(height, GetActiveSnapshot(), &row))
-		{
-			MemoryContextSwitchTo(old);
-			break;
-		}
-		leaves = (const uint8 (*)[MC_HASH_LEN]) journal_block_leaves(journal, attnums, &row);
-		/* entries altered in place keep their count: their root tells */
-		if (!merkle_root_matches(leaves, row.header.entry_count, row.header.merkle_root))
-			journal_report_altered_block(row.header.height);
-		value = PointerGetDatum(replication_payload_encode(&row, leaves));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+		payload = replication_payload_of_block(journal, attnums, height);
 		MemoryContextSwitchTo(old);
+		if (payload == NULL)
+			break;
+		value = PointerGetDatum(payload);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 		MemoryContextReset(blockcxt);
 	}
 	MemoryContextDelete(blockcxt);

@@ -13,6 +13,8 @@
 
 #include "postgres.h"
 
+#include "utils/rel.h"
+
 #include "block.h"
 
 #define MC_PAYLOAD_MAGIC "MCR1"
@@ -26,6 +28,14 @@ typedef struct ReplicatedBlock
 
 extern bytea *replication_payload_encode(const BlockRow *row,
 										 const uint8 (*entry_hashes)[MC_HASH_LEN]);
+
+/*
+ * The payload of this node's block at a height, as the active snapshot
+ * sees it; NULL when there is no such block.  A block whose entries in
+ * the journal no longer give its Merkle root is an error, not a payload.
+ */
+extern bytea *replication_payload_of_block(Relation journal, const AttrNumber *attnums,
+										   int64 height);
 
 /*
  * Decode a payload: NULL when it is one, else why not (nothing is

@@ -5,7 +5,8 @@
  *
  * With shared_preload_libraries = 'medchain' a launcher keeps, for each
  * database, a slot in shared memory: the database's processes (a worker
- * that seals, a scrubber that verifies), what they last did, and whether
+ * that seals, a scrubber that verifies, a replicator that sends blocks to
+ * the peers and checks consensus with them), what they last did, and whether
  * they may run there.  Backends hold a slot while a statement needs the
  * database to themselves (DROP DATABASE, DROP EXTENSION ...), and wake
  * the launcher when CREATE EXTENSION commits.
@@ -29,10 +30,14 @@
 typedef enum WorkerKind
 {
 	WORKER_SEALER = 0,
-	WORKER_SCRUBBER = 1
+	WORKER_SCRUBBER = 1,
+	WORKER_REPLICATOR = 2
 } WorkerKind;
 
-#define MC_WORKER_KINDS 2
+#define MC_WORKER_KINDS 3
+
+/* The process names worker_status shows, by kind. */
+extern const char *const medchain_worker_kind_names[MC_WORKER_KINDS];
 
 typedef struct WorkerProcess
 {
@@ -92,6 +97,7 @@ extern void medchain_worker_leave(uint64 created);
 extern PGDLLEXPORT void medchain_launcher_main(Datum arg);
 extern PGDLLEXPORT void medchain_sealer_main(Datum arg);
 extern PGDLLEXPORT void medchain_scrubber_main(Datum arg);
+extern PGDLLEXPORT void medchain_replicator_main(Datum arg);
 
 /* The launcher's setting, and its registration while preloaded. */
 extern void medchain_launcher_define(void);

@@ -158,7 +158,7 @@ cycle_guarded(WorkerCycle cycle, MemoryContext cxt, int *failures)
 static void
 lower_priority(WorkerKind kind)
 {
-	int			niceness = (kind == WORKER_SEALER) ? MC_SEALER_NICE : MC_SCRUBBER_NICE;
+	int			niceness = (kind == WORKER_SCRUBBER) ? MC_SCRUBBER_NICE : MC_SEALER_NICE;
 
 	if (setpriority(PRIO_PROCESS, 0, niceness) != 0)
 		ereport(LOG,

@@ -62,10 +62,12 @@ slot_of(Oid dboid)
 static bool
 slot_quiet(WorkerSlot *s)
 {
-	bool		quiet;
+	bool		quiet = true;
+	int			kind;
 
 	LWLockAcquire(medchain_workers->lock, LW_SHARED);
-	quiet = s->procs[WORKER_SEALER].pid == 0 && s->procs[WORKER_SCRUBBER].pid == 0;
+	for (kind = 0; kind < MC_WORKER_KINDS; kind++)
+		quiet = quiet && s->procs[kind].pid == 0;
 	LWLockRelease(medchain_workers->lock);
 	return quiet;
 }

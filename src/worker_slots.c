@@ -27,6 +27,10 @@ PG_FUNCTION_INFO_V1(medchain_worker_processes);
 
 WorkerShared *medchain_workers = NULL;
 WorkerSlot *MyWorkerSlot = NULL;
+
+const char *const medchain_worker_kind_names[MC_WORKER_KINDS] = {
+	"worker", "scrubber", "replicator"
+};
 WorkerProcess *MyWorkerProcess = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -185,6 +189,7 @@ medchain_worker_processes(PG_FUNCTION_ARGS)
 	WorkerShared *copy;
 	WorkerProcess launcher;
 	int			i;
+	int			kind;
 
 	require_auditor("see medchain's background processes");
 	InitMaterializedSRF(fcinfo, 0);
@@ -206,10 +211,9 @@ medchain_worker_processes(PG_FUNCTION_ARGS)
 
 		if (!OidIsValid(s->dboid) || s->left)
 			continue;
-		put_process(rsinfo->setResult, rsinfo->setDesc, s->dboid, "worker",
-					&s->procs[WORKER_SEALER]);
-		put_process(rsinfo->setResult, rsinfo->setDesc, s->dboid, "scrubber",
-					&s->procs[WORKER_SCRUBBER]);
+		for (kind = 0; kind < MC_WORKER_KINDS; kind++)
+			put_process(rsinfo->setResult, rsinfo->setDesc, s->dboid,
+						medchain_worker_kind_names[kind], &s->procs[kind]);
 	}
 	return (Datum) 0;
 }

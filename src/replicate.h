@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * replicate.h
+ *	  Sending this node's sealed blocks to its peers, and taking their
+ *	  receipts (docs/DESIGN.md, "The network").
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDCHAIN_REPLICATE_H
+#define MEDCHAIN_REPLICATE_H
+
+#include "postgres.h"
+
+#include "funcapi.h"
+
+extern void replication_define(void);
+
+/* medchain.replication_interval and medchain.peer_timeout, in ms. */
+extern int	replication_interval(void);
+extern int	peer_timeout(void);
+
+/*
+ * One round to every peer, in the caller's transaction and SPI
+ * connection; a row per peer into rsinfo's tuplestore when it is not
+ * NULL.  Returns how many peers took every block they were sent.
+ */
+extern int	replicate_round(ReturnSetInfo *rsinfo);
+
+#endif							/* MEDCHAIN_REPLICATE_H */
