@@ -57,6 +57,7 @@ OBJS = \
 	src/peer_link.o \
 	src/receipts.o \
 	src/replicate.o \
+	src/consensus.o \
 	src/replicator.o
 
 REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk

@@ -291,3 +291,45 @@ COMMENT ON FUNCTION medchain.replicate_now() IS
 	'One replication round to every peer, now, as the worker runs them: a row per peer';
 REVOKE ALL ON FUNCTION medchain.replicate_now() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION medchain.replicate_now() TO medchain_admin;
+
+------------------------------------------------------------------------
+-- Consensus checks: do the other nodes hold the same chains?
+------------------------------------------------------------------------
+
+CREATE TABLE medchain.consensus_results (
+	chain_id bytea NOT NULL,
+	origin text NOT NULL,
+	height bigint NOT NULL,
+	local_hash bytea NOT NULL,
+	agreeing integer NOT NULL,
+	disagreeing integer NOT NULL,
+	unreachable integer NOT NULL,
+	verdict text NOT NULL,
+	first_divergent_height bigint,
+	detail text,
+	checked_at timestamptz NOT NULL,
+	CONSTRAINT consensus_results_pkey PRIMARY KEY (chain_id)
+);
+COMMENT ON TABLE medchain.consensus_results IS
+	'The latest consensus check, one row per chain this node holds; written only by medchain.consensus_check()';
+REVOKE ALL ON medchain.consensus_results FROM PUBLIC;
+GRANT SELECT ON medchain.consensus_results TO medchain_auditor, medchain_admin;
+
+CREATE VIEW medchain.consensus_status AS
+SELECT origin, height, local_hash, agreeing, disagreeing, unreachable, verdict,
+	   first_divergent_height, detail, checked_at, chain_id
+  FROM medchain.consensus_results;
+COMMENT ON VIEW medchain.consensus_status IS
+	'The latest consensus check: for each chain this node holds, how many nodes hold the same copy, and the verdict';
+REVOKE ALL ON medchain.consensus_status FROM PUBLIC;
+GRANT SELECT ON medchain.consensus_status TO medchain_auditor, medchain_admin;
+
+CREATE FUNCTION medchain.consensus_check()
+RETURNS TABLE (origin text, height bigint, local_hash bytea, agreeing integer,
+			   disagreeing integer, unreachable integer, verdict text)
+AS 'MODULE_PATHNAME', 'medchain_consensus_check'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medchain.consensus_check() IS
+	'Asks every peer for its copy of each chain this node holds and compares: agreed, diverged, equivocation or no_quorum';
+REVOKE ALL ON FUNCTION medchain.consensus_check() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.consensus_check() TO medchain_admin;

@@ -23,6 +23,7 @@
 #include "utils/guc.h"
 
 #include "chain_config.h"
+#include "consensus.h"
 #include "node_key.h"
 #include "pace.h"
 #include "replicate.h"
@@ -42,6 +43,7 @@ _PG_init(void)
 	medchain_worker_define();
 	medchain_pace_define();
 	replication_define();
+	consensus_define();
 	MarkGUCPrefixReserved("medchain");
 
 	/* the background processes need shared memory, set up only at startup */

@@ -2,7 +2,8 @@
  *
  * replicator.c
  *	  A database's replicator: a replication round to the peers every
- *	  medchain.replication_interval.
+ *	  medchain.replication_interval, a consensus check with them every
+ *	  medchain.consensus_interval.
  *
  * It is a process of its own, beside the worker that seals, so that a
  * peer that is slow or silent delays no seal: a round waits at most
@@ -16,17 +17,38 @@
 #include "postgres.h"
 
 #include "pgstat.h"
+#include "utils/timestamp.h"
+
+#include "consensus.h"
 
 #include "replicate.h"
 #include "worker.h"
 #include "worker_cycle.h"
 
+/* When the last consensus check began; 0 before the first. */
+static TimestampTz last_check = 0;
+
+/*
+ * A cycle either replicates or checks consensus, each in a transaction
+ * of its own, so that a failed check never undoes a round's receipts.
+ */
 static long
 replicate_cycle(void)
 {
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (last_check == 0 ||
+		TimestampDifferenceExceeds(last_check, now, consensus_interval()))
+	{
+		last_check = now;
+		pgstat_report_activity(STATE_RUNNING, "checking consensus with the peers");
+		consensus_run(NULL);
+		return 0;
+	}
 	pgstat_report_activity(STATE_RUNNING, "replicating blocks to the peers");
 	(void) replicate_round(NULL);
-	return replication_interval();
+	return Min(replication_interval(),
+			   consensus_interval() - TimestampDifferenceMilliseconds(last_check, now));
 }
 
 void

@@ -60,6 +60,7 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -1738,6 +1739,41 @@ check_signature(VerifyState *state, const BlockRow *row, const ChainKeys *keys)
 }
 
 /*
+ * The latest consensus check found that this node's own chain is not the
+ * copy a quorum of its peers hold (consensus.c): the one finding verify()
+ * cannot make from this node's tables alone, since a superuser who
+ * rewrote rows can re-mine a chain that holds together.  The check's row
+ * is a claim like any unhashed state: deleting it silences verify() only
+ * until the replicator's next check writes it again.
+ */
+static void
+check_consensus(VerifyState *state)
+{
+	uint64		i;
+
+	SPI_connect();
+	medchain_spi_execute("SELECT r.first_divergent_height, r.detail FROM medchain.consensus_results r"
+						 " JOIN medchain.blocks g ON g.height OPERATOR(pg_catalog.=) 0"
+						 "  AND g.block_hash OPERATOR(pg_catalog.=) r.chain_id"
+						 " WHERE r.verdict OPERATOR(pg_catalog.=) 'diverged'",
+						 0, NULL, NULL, true, 0, SPI_OK_SELECT, -1);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		bool		isnull;
+		Datum		height = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(state->findings.cxt);
+		char	   *detail = psprintf("The latest consensus check found that the peers hold another chain than this node's: %s.",
+									  SPI_getvalue(tuple, SPI_tuptable->tupdesc, 2));
+
+		report(&state->findings, "chain_diverged", NULL, NULL, -1,
+			   isnull ? -1 : DatumGetInt64(height), detail);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+}
+
+/*
  * Headers in height order, by the chain rules (chain_rules.c): each block
  * alone, the genesis block, each link, each signature and its key.  A
  * block with entries none of which the walk met lost all of them.
@@ -1946,6 +1982,7 @@ walk_journal(VerifyState *state)
 
 	check_pending(state);
 	check_chain(state, walk.seen);
+	check_consensus(state);
 }
 
 /* verify(tbl): a table the journal or the registry says is a ledger table. */

@@ -15,11 +15,14 @@ foreach my $name (@names)
 {
 	my $n = PostgreSQL::Test::Cluster->new($name);
 	$n->init;
-	$n->append_conf('postgresql.conf', q{
+	$n->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'medchain'
+medchain.node_name = '$name'
 medchain.difficulty = 8
+medchain.block_max_entries = 10
 medchain.seal_interval = '200ms'
 medchain.replication_interval = '200ms'
+medchain.consensus_interval = '500ms'
 medchain.peer_timeout = '2s'
 });
 	$n->start;
@@ -117,5 +120,21 @@ is($a->safe_psql('postgres', q{
 	'peer_status: both peers reachable, nothing behind');
 is($a->safe_psql('postgres', q{SELECT string_agg(process, ',' ORDER BY process) FROM medchain.worker_status WHERE pid IS NOT NULL}),
 	'launcher,replicator,scrubber,worker', 'the replicator runs beside the worker and the scrubber');
+
+
+# ---------- consensus: every node agrees on every chain ----------
+foreach my $name (@names)
+{
+	ok($node{$name}->poll_query_until('postgres', q{
+		SELECT string_agg(origin || ':' || verdict || ':' || agreeing, ',' ORDER BY origin)
+		  FROM medchain.consensus_status},
+		'hospital_a:agreed:3,hospital_b:agreed:3,hospital_c:agreed:3'),
+		"$name: the three nodes agree on the three chains");
+}
+is($b->safe_psql('postgres', q{
+	SELECT string_agg(origin || ':' || agreeing || ':' || disagreeing || ':' || unreachable || ':' || verdict, ','
+					  ORDER BY origin) FROM medchain.consensus_check()}),
+	'hospital_a:3:0:0:agreed,hospital_b:3:0:0:agreed,hospital_c:3:0:0:agreed',
+	'consensus_check() called by hand says the same');
 
 done_testing();
