@@ -359,6 +359,13 @@ replicate_to(Round *round, const Peer *peer, PeerOutcome *out)
 	}
 }
 
+/* The peer holds every block this node sent it. */
+static bool
+status_is_good(const char *status)
+{
+	return strcmp(status, "sent") == 0 || strcmp(status, "current") == 0;
+}
+
 /*
  * Keep the outcome in medchain.peer_state; a change of status is logged
  * (a peer that stays unreachable is logged once, not every round).
@@ -399,12 +406,13 @@ peer_state_keep(const Peer *peer, const PeerOutcome *out)
 		elog(ERROR, "medchain could not keep the state of peer \"%s\": %s",
 			 peer->name, SPI_result_code_string(rc));
 	before = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (status_is_good(out->status) && (before == NULL || status_is_good(before)))
+		return;
 	if (before != NULL && strcmp(before, out->status) == 0)
 		return;
-	if (strcmp(out->status, "sent") == 0 || strcmp(out->status, "current") == 0)
-		ereport(before != NULL ? LOG : DEBUG1,
-				(errmsg("medchain peer \"%s\" is %s", peer->name,
-						out->reached ? "reached again" : "reached")));
+	if (status_is_good(out->status))
+		ereport(LOG,
+				(errmsg("medchain peer \"%s\" is reached again", peer->name)));
 	else
 		ereport(strcmp(out->status, "unreachable") == 0 || strcmp(out->status, "failed") == 0 ?
 				LOG : WARNING,
@@ -475,7 +483,7 @@ replicate_round(ReturnSetInfo *rsinfo)
 		}
 		if (rsinfo != NULL)
 			put_outcome(rsinfo, peer, &out);
-		if (strcmp(out.status, "sent") == 0 || strcmp(out.status, "current") == 0)
+		if (status_is_good(out.status))
 			current++;
 	}
 	table_close(round.journal, AccessShareLock);

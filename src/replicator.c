@@ -25,30 +25,34 @@
 #include "worker.h"
 #include "worker_cycle.h"
 
-/* When the last consensus check began; 0 before the first. */
+/* When the last consensus check ended; 0 before the first. */
 static TimestampTz last_check = 0;
 
 /*
  * A cycle either replicates or checks consensus, each in a transaction
  * of its own, so that a failed check never undoes a round's receipts.
+ * The interval counts from the end of a check: a check slowed by an
+ * unreachable peer is followed by a replication round, never by another
+ * check at once.
  */
 static long
 replicate_cycle(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
+	long		since_check;
 
 	if (last_check == 0 ||
 		TimestampDifferenceExceeds(last_check, now, consensus_interval()))
 	{
-		last_check = now;
 		pgstat_report_activity(STATE_RUNNING, "checking consensus with the peers");
 		consensus_run(NULL);
+		last_check = GetCurrentTimestamp();
 		return 0;
 	}
 	pgstat_report_activity(STATE_RUNNING, "replicating blocks to the peers");
 	(void) replicate_round(NULL);
-	return Min(replication_interval(),
-			   consensus_interval() - TimestampDifferenceMilliseconds(last_check, now));
+	since_check = TimestampDifferenceMilliseconds(last_check, GetCurrentTimestamp());
+	return Max(0, Min(replication_interval(), consensus_interval() - since_check));
 }
 
 void

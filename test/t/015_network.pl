@@ -24,15 +24,17 @@ medchain.seal_interval = '200ms'
 medchain.replication_interval = '200ms'
 medchain.consensus_interval = '500ms'
 medchain.peer_timeout = '2s'
+restart_after_crash = on
 });
 	$n->start;
-	$n->safe_psql('postgres', q{
+	# each hospital has tables and clinicians of its own names
+	$n->safe_psql('postgres', qq{
 		CREATE EXTENSION medchain;
-		CREATE TABLE public.admissions (mrn text PRIMARY KEY, ward text, diagnosis text);
-		SELECT medchain.enable('public.admissions');
+		CREATE TABLE public.admissions_$name (mrn text PRIMARY KEY, ward text, diagnosis text);
+		SELECT medchain.enable('public.admissions_$name');
 		CREATE ROLE peer_login LOGIN IN ROLE medchain_peer;
-		CREATE ROLE dr_quincy LOGIN;
-		GRANT INSERT ON public.admissions TO dr_quincy;
+		CREATE ROLE dr_of_$name LOGIN;
+		GRANT INSERT ON public.admissions_$name TO dr_of_$name;
 	});
 	$node{$name} = $n;
 }
@@ -71,10 +73,10 @@ foreach my $name (@names)
 foreach my $name (@names)
 {
 	$node{$name}->safe_psql('postgres', qq{
-		INSERT INTO public.admissions
+		INSERT INTO public.admissions_$name
 		SELECT 'MRN-$name-' || i, 'ward ' || i, 'secret diagnosis of $name ' || i
 		  FROM generate_series(1, 20) i;
-	}, extra_params => [ '-U', 'dr_quincy' ]);
+	}, extra_params => [ '-U', "dr_of_$name" ]);
 }
 
 # The height of a node's own chain once nothing is pending.
@@ -136,5 +138,91 @@ is($b->safe_psql('postgres', q{
 					  ORDER BY origin) FROM medchain.consensus_check()}),
 	'hospital_a:3:0:0:agreed,hospital_b:3:0:0:agreed,hospital_c:3:0:0:agreed',
 	'consensus_check() called by hand says the same');
+
+# ---------- (g) a peer that accepts the connection and never answers ----------
+my $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 5, Proto => 'tcp')
+  or die "no listening socket: $!";
+my $silent_port = $silent->sockport;
+$a->safe_psql('postgres', sprintf(q{SELECT medchain.add_peer('silent', 'host=127.0.0.1 port=%d dbname=postgres user=peer_login connect_timeout=600', '%s')},
+	$silent_port, '11' x 32));
+my $started = time;
+my $silent_row = $a->safe_psql('postgres',
+	q{SELECT peer || ':' || status || ':' || error FROM medchain.replicate_now() WHERE peer = 'silent'});
+my $took = time - $started;
+like($silent_row, qr/^silent:unreachable:no connection within 2000 ms$/,
+	'replicate_now(): the silent peer is unreachable, by the timeout');
+ok($took < 10, "the round took ${took}s, bounded by medchain.peer_timeout (2s) and not the conninfo's connect_timeout");
+# the worker seals and the replicator serves the other peers meanwhile
+$a->safe_psql('postgres', q{INSERT INTO public.admissions_hospital_a VALUES ('MRN-hospital_a-during-silence', 'ward 9', 'x')});
+ok(holds_chain_of($b, $a), 'with a silent peer registered, B still receives the blocks A seals');
+is($a->safe_psql('postgres', q{SELECT reachable || ':' || last_status FROM medchain.peer_status WHERE peer = 'silent'}),
+	'false:unreachable', 'peer_status shows the silent peer unreachable');
+# a fast shutdown is not held up by a replicator waiting on the silent peer
+$started = time;
+$a->stop('fast');
+$took = time - $started;
+ok($took < 10, "a fast shutdown took ${took}s with a round waiting on the silent peer");
+$a->start;
+$a->safe_psql('postgres', q{SELECT medchain.remove_peer('silent')});
+close($silent);
+
+# ---------- (b) a peer stopped by an immediate shutdown catches up ----------
+$c->stop('immediate');
+$a->safe_psql('postgres', q{
+	INSERT INTO public.admissions_hospital_a
+	SELECT 'MRN-hospital_a-while-c-down-' || i, 'ward', 'x' FROM generate_series(1, 45) i});
+ok(holds_chain_of($b, $a), 'with C down, A seals on and B receives');
+ok($a->poll_query_until('postgres', q{SELECT last_status FROM medchain.peer_status WHERE peer = 'hospital_c'}, 'unreachable'),
+	'A sees C unreachable');
+ok($a->safe_psql('postgres', q{SELECT blocks_behind FROM medchain.peer_status WHERE peer = 'hospital_c'}) > 0,
+	'peer_status counts the blocks C is behind');
+$c->start;
+ok(holds_chain_of($c, $a), 'C restarted and caught up with A');
+ok($a->poll_query_until('postgres', q{SELECT last_status || ':' || blocks_behind FROM medchain.peer_status WHERE peer = 'hospital_c'},
+	'current:0'), 'and A sees it current again');
+
+# ---------- (e) the replicator killed with SIGKILL mid-replication ----------
+$c->stop('immediate');
+$a->safe_psql('postgres', q{
+	INSERT INTO public.admissions_hospital_a
+	SELECT 'MRN-hospital_a-before-kill-' || i, 'ward', 'x' FROM generate_series(1, 300) i});
+settled_head($a);
+$c->start;
+my $replicator = $a->safe_psql('postgres', q{SELECT pid FROM medchain.worker_status WHERE process = 'replicator'});
+kill 'KILL', $replicator;
+ok($a->poll_query_until('postgres', q{SELECT count(*) FROM medchain.worker_status WHERE process = 'replicator' AND pid IS NOT NULL}, '1'),
+	'after the SIGKILL the server recovered and the replicator runs again');
+ok(holds_chain_of($c, $a), 'C holds all of A\'s chain');
+my $a_chain = chain_of($a);
+is($c->safe_psql('postgres', qq{SELECT count(*) = max(height) + 1 AND count(DISTINCT height) = count(*)
+	FROM medchain.peer_blocks WHERE chain_id = '\\x$a_chain'}), 't',
+	'each block once, none missing');
+$a_head = settled_head($a);
+ok($a->poll_query_until('postgres', qq{
+	SELECT count(*) = 2 * ($a_head + 1) FROM medchain.cosignatures c
+	  JOIN medchain.blocks b ON b.height = c.height AND b.block_hash = c.block_hash}),
+	'and every block of A is cosigned by both peers, once');
+
+# ---------- (f) no PHI leaves a node ----------
+my $phi_of_a = qr/MRN-hospital_a|secret diagnosis of hospital_a|admissions_hospital_a|dr_of_hospital_a/;
+sub dump_of
+{
+	my ($n) = @_;
+	my ($stdout, $stderr);
+	IPC::Run::run([ 'pg_dump', '--data-only', '-d', $n->connstr('postgres') ], '>', \$stdout, '2>', \$stderr)
+	  or die "pg_dump failed: $stderr";
+	return $stdout;
+}
+like(dump_of($a), $phi_of_a, "the search for A's row values, keys, table and user names finds them in A's own dump");
+foreach my $holder ($b, $c)
+{
+	my $stdout = dump_of($holder);
+	my $log = PostgreSQL::Test::Utils::slurp_file($holder->logfile);
+	foreach my $what ([ $stdout, 'its database' ], [ $log, 'its server log' ])
+	{
+		unlike($what->[0], $phi_of_a,
+			$holder->name . ": $what->[1] holds no row value, row key, relation name or user name of A");
+	}
+}
 
 done_testing();
