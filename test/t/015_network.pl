@@ -225,4 +225,45 @@ foreach my $holder ($b, $c)
 	}
 }
 
+# ---------- (c) a superuser on A rewrites a sealed row and re-forges A's chain ----------
+# The row, its entry and the blocks from the entry's up are made again
+# with valid proof-of-work and A's own key (test/fixtures/forge.sql): on
+# A alone, nothing shows; B and C hold what A published.
+$a->command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $a->connstr('postgres'),
+	'-f', "$ENV{TESTDIR}/test/fixtures/forge.sql" ], 'the forging functions are loaded on A');
+my $forged_key = q{'{"mrn": "MRN-hospital_a-before-kill-300"}'};
+my $rejected_before = $b->safe_psql('postgres', q{SELECT count(*) FROM medchain.rejected_blocks});
+my $forged_from = $a->safe_psql('postgres', qq{SELECT block_height FROM medchain.journal WHERE row_key = $forged_key});
+$a->safe_psql('postgres', qq{
+	BEGIN;
+	ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
+	ALTER TABLE public.admissions_hospital_a DISABLE TRIGGER medchain_append_only;
+	UPDATE public.admissions_hospital_a SET diagnosis = 'rewritten' WHERE mrn = 'MRN-hospital_a-before-kill-300';
+	ALTER TABLE public.admissions_hospital_a ENABLE ALWAYS TRIGGER medchain_append_only;
+	ALTER EVENT TRIGGER medchain_guard_ddl ENABLE ALWAYS;
+	UPDATE medchain.journal SET row_hash = sha256(medchain.row_encoding('public.admissions_hospital_a', $forged_key))
+	 WHERE row_key = $forged_key;
+	UPDATE medchain.journal e SET entry_hash = forge.entry_hash(e) WHERE row_key = $forged_key;
+	SELECT forge.reseal(h, 8) FROM generate_series($forged_from, (SELECT max(height) FROM medchain.blocks)) h ORDER BY h;
+	COMMIT;
+});
+is($a->safe_psql('postgres', q{SELECT count(*) FROM medchain.verify() WHERE finding <> 'chain_diverged'}), '0',
+	"on A alone the forgery holds together: verify() finds nothing of A's own tables");
+foreach my $witness ($b, $c)
+{
+	ok($witness->poll_query_until('postgres', qq{
+		SELECT verdict || ':' || first_divergent_height FROM medchain.consensus_status WHERE origin = 'hospital_a'},
+		"diverged:$forged_from"), $witness->name . " says A's chain diverged, from the forged block $forged_from");
+}
+ok($a->poll_query_until('postgres', qq{
+	SELECT verdict || ':' || disagreeing || ':' || first_divergent_height FROM medchain.consensus_status
+	 WHERE origin = 'hospital_a'}, "diverged:2:$forged_from"),
+	"A's own consensus check says its chain diverged from both peers' copies");
+is($a->safe_psql('postgres', q{SELECT finding || ':' || block_height FROM medchain.verify()}),
+	"chain_diverged:$forged_from", "A's verify() reports chain_diverged at the first forged block");
+ok($a->poll_query_until('postgres', q{SELECT string_agg(last_status, ',' ORDER BY peer) FROM medchain.peer_status},
+	'diverged,diverged'), 'A sends its forged blocks to neither peer: both hold another block at their height');
+is($b->safe_psql('postgres', q{SELECT count(*) FROM medchain.rejected_blocks}), $rejected_before,
+	'and B was sent none of them to refuse');
+
 done_testing();
