@@ -333,3 +333,20 @@ COMMENT ON FUNCTION medchain.consensus_check() IS
 	'Asks every peer for its copy of each chain this node holds and compares: agreed, diverged, equivocation or no_quorum';
 REVOKE ALL ON FUNCTION medchain.consensus_check() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION medchain.consensus_check() TO medchain_admin;
+
+------------------------------------------------------------------------
+-- Cosigned digests: medchain.digest() carries the peers' receipts for its
+-- block (docs/FORMAT.md, "Digest"); this checks that enough of them hold.
+------------------------------------------------------------------------
+
+CREATE FUNCTION medchain.verify_digest(d jsonb, min_cosigners integer)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'medchain_verify_digest_cosigned'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION medchain.verify_digest(jsonb, integer) IS
+	'verify_digest(d), and at least min_cosigners peers registered on this node cosigned the digest''s block';
+REVOKE ALL ON FUNCTION medchain.verify_digest(jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.verify_digest(jsonb, integer) TO medchain_auditor, medchain_admin;
+
+COMMENT ON FUNCTION medchain.verify(regclass) IS
+	'One row per finding (row_modified, row_missing, row_unrecorded, entry_modified, entry_missing, entry_unqueued, queue_modified, block_modified, chain_broken, signature_invalid, block_unsigned, signer_unknown, registry_modified, table_unverifiable, enable_incomplete, chain_diverged); none when clean';

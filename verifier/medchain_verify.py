@@ -9,8 +9,10 @@ python3-cryptography package when it can be imported, else with the
 MEDCHAIN_VERIFY_ED25519=openssl to use the command even where the package
 is installed.  Neither at hand, a signed block cannot be checked (exit 2).
 
-    medchain_verify.py proof PROOF.json [--digest DIGEST.json]
-    medchain_verify.py chain EXPORT.jsonl [--digest DIGEST.json]
+    medchain_verify.py proof PROOF.json [--digest DIGEST.json [COSIGNERS]]
+    medchain_verify.py chain EXPORT.jsonl [--digest DIGEST.json [COSIGNERS]]
+
+    COSIGNERS: --min-cosigners K and --cosigner-key HEX, once per key
 
 PROOF.json is the output of medchain.proof() or medchain.event_proof().
 EXPORT.jsonl holds the rows of medchain.export_chain(), one JSON object per
@@ -20,6 +22,12 @@ or an export to the real chain.  A proof checked without a digest only
 shows that its row is in *some* well-formed block, which anyone can make,
 so it is reported as unanchored.  A digest of a signed block carries the
 block's chain id, signer key and signature, and is checked on its own too.
+
+A digest may carry cosignatures: receipts that peers signed for its block
+after checking it and keeping a copy.  Each must verify.  With
+--min-cosigners K the digest must be cosigned by at least K distinct keys
+among those given with --cosigner-key: the keys of the other hospitals, as
+the auditor knows them, never as the digest's own node lists them.
 
 A signature shows which key signed a block.  Whether that key was the
 chain's own (announced by a node_key event, not retired) is in the journal,
@@ -48,9 +56,10 @@ except ImportError:
 
 ZERO_HASH = "00" * 32
 DIGEST_MEMBERS = {"format_version", "node", "height", "block_hash", "sealed_at", "min_difficulty",
-                  "chain_id", "signer_key", "signature"}
+                  "chain_id", "signer_key", "signature", "cosignatures"}
 SIGNED = 3                  # the first signed block format
 SIGNATURE_DOMAIN = b"MEDCHAIN-BLOCK-SIGNATURE-V1\x00"
+RECEIPT_DOMAIN = b"MEDCHAIN-BLOCK-RECEIPT-V1\x00"
 # DER SubjectPublicKeyInfo of an Ed25519 key (RFC 8410), before its 32 bytes.
 ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 
@@ -206,8 +215,10 @@ def chain_id_of(block):
     return block["block_hash"] if block["height"] == 0 else block["chain_id"]
 
 
-def signed_message(chain_id, height, block_hash):
-    return SIGNATURE_DOMAIN + bytes.fromhex(chain_id) + u64(height) + bytes.fromhex(block_hash)
+def signed_message(chain_id, height, block_hash, domain=SIGNATURE_DOMAIN):
+    """What a block's signature (or, under RECEIPT_DOMAIN, a peer's receipt
+    for the block) covers."""
+    return domain + bytes.fromhex(chain_id) + u64(height) + bytes.fromhex(block_hash)
 
 
 def openssl_verify(public_key, signature, message):
@@ -439,6 +450,11 @@ def read_digest(digest):
     for key in ("signer_key", "signature"):
         if key in digest:
             hex_member(digest, key)
+    for c in member(digest, "cosignatures", list) if "cosignatures" in digest else []:
+        if not isinstance(c, dict) or set(c) != {"key", "signature"}:
+            raise Unreadable("each of the digest's cosignatures is an object with a key and a signature")
+        hex_member(c, "key", 32)
+        hex_member(c, "signature", 64)
     return digest
 
 
@@ -452,6 +468,32 @@ def digest_problems(digest):
             key, signature, signed_message(digest["chain_id"], digest["height"], digest["block_hash"])):
         return ["the digest's signature does not verify under its signer_key"]
     return []
+
+
+def cosignature_problems(blocks, digest, cosigners):
+    """Each cosignature verifies as a receipt for the digest's block, on
+    the chain of the block the export or proof holds at its height; with
+    cosigners (known keys, K), at least K distinct known keys cosigned."""
+    cosignatures = digest.get("cosignatures", [])
+    match = [b for b in blocks if b["height"] == digest["height"]]
+    if not cosignatures and cosigners is None:
+        return []
+    if not match:
+        return ["the digest's cosignatures cannot be checked without its block"]
+    message = signed_message(chain_id_of(match[0]), digest["height"], digest["block_hash"], RECEIPT_DOMAIN)
+    problems, valid_keys = [], set()
+    for c in cosignatures:
+        if ed25519_valid(bytes.fromhex(c["key"]), bytes.fromhex(c["signature"]), message):
+            valid_keys.add(c["key"])
+        else:
+            problems.append("the digest's cosignature by key %s does not verify" % c["key"])
+    if cosigners is not None:
+        known, needed = cosigners
+        count = len(valid_keys & known)
+        if count < needed:
+            problems.append("the digest is cosigned by %d of the known keys, fewer than %d"
+                            % (count, needed))
+    return problems
 
 
 def anchor_problems(blocks, digest):
@@ -488,7 +530,7 @@ def anchor_problems(blocks, digest):
 
 # --- Proofs (FORMAT.md, "Inclusion proof") and exports ("Chain export").
 
-def check_proof(proof, digest=None):
+def check_proof(proof, digest=None, cosigners=None):
     """Problems with an inclusion proof (steps 1-5, and 6 with a digest)."""
     version = member(proof, "format_version", int)
     entry = member(proof, "entry", dict)
@@ -534,10 +576,11 @@ def check_proof(proof, digest=None):
     # 6. One of them is the trusted digest's block.
     if digest is not None:
         problems += anchor_problems(blocks, digest)
+        problems += cosignature_problems(blocks, digest, cosigners)
     return problems
 
 
-def check_chain(blocks, digest=None):
+def check_chain(blocks, digest=None, cosigners=None):
     """Problems with an exported chain; empty when it holds."""
     problems = blocks_problems(blocks, digest)
     for b in blocks:
@@ -550,6 +593,7 @@ def check_chain(blocks, digest=None):
             problems.append("block %d: entry hashes do not give its merkle_root" % b["height"])
     if digest is not None:
         problems += anchor_problems(blocks, digest)
+        problems += cosignature_problems(blocks, digest, cosigners)
     return problems
 
 
@@ -563,19 +607,43 @@ def load_json_lines(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def parse_arguments(argv):
+    """(command, path, digest path or None, cosigners or None); None when
+    the arguments are not what the usage says."""
+    if len(argv) < 2 or argv[0] not in ("proof", "chain"):
+        return None
+    digest_path, keys, needed, rest = None, set(), None, argv[2:]
+    while rest:
+        if len(rest) < 2:
+            return None
+        flag, value, rest = rest[0], rest[1], rest[2:]
+        if flag == "--digest":
+            digest_path = value
+        elif flag == "--cosigner-key" and re.fullmatch(r"[0-9a-f]{64}", value):
+            keys.add(value)
+        elif flag == "--min-cosigners" and re.fullmatch(r"[0-9]+", value):
+            needed = int(value)
+        else:
+            return None
+    if (keys or needed is not None) and (digest_path is None or needed is None):
+        return None
+    return argv[0], argv[1], digest_path, (keys, needed) if needed is not None else None
+
+
 def main(argv):
-    if len(argv) not in (2, 4) or argv[0] not in ("proof", "chain") \
-            or (len(argv) == 4 and argv[2] != "--digest"):
+    arguments = parse_arguments(argv)
+    if arguments is None:
         print(__doc__, file=sys.stderr)
         return 2
+    command, path, digest_path, cosigners = arguments
     try:
-        digest = read_digest(load_json(argv[3])) if len(argv) == 4 else None
-        if argv[0] == "proof":
-            proof = load_json(argv[1])
-            problems = check_proof(proof, digest)
+        digest = read_digest(load_json(digest_path)) if digest_path else None
+        if command == "proof":
+            proof = load_json(path)
+            problems = check_proof(proof, digest, cosigners)
         else:
-            blocks = load_json_lines(argv[1])
-            problems = check_chain(blocks, digest)
+            blocks = load_json_lines(path)
+            problems = check_chain(blocks, digest, cosigners)
     except (OSError, ValueError, Unreadable, struct.error) as e:
         print("unreadable input: %s" % e, file=sys.stderr)
         return 2
@@ -586,9 +654,11 @@ def main(argv):
         print("INVALID: %s" % p)
     if problems:
         return 1
-    if argv[0] == "chain":
-        print("valid chain of %d blocks%s" % (len(blocks), "" if digest is None else
-              ", holding the digest's block %d" % digest["height"]))
+    cosigned = "" if cosigners is None else ", cosigned by %d of the %d known keys" % (
+        len({c["key"] for c in digest.get("cosignatures", [])} & cosigners[0]), len(cosigners[0]))
+    if command == "chain":
+        print("valid chain of %d blocks%s%s" % (len(blocks), "" if digest is None else
+              ", holding the digest's block %d" % digest["height"], cosigned))
     else:
         what = "entry %d in block %d" % (proof["entry"]["entry_id"], proof["block"]["height"])
         if digest is None:
@@ -596,7 +666,8 @@ def main(argv):
             print("valid but unanchored: %s, a block no trusted digest ties to the "
                   "real chain (give --digest)" % what)
         else:
-            print("valid proof: %s, anchored in the digest's block %d" % (what, digest["height"]))
+            print("valid proof: %s, anchored in the digest's block %d%s"
+                  % (what, digest["height"], cosigned))
     return 0
 
 

@@ -115,6 +115,38 @@ ok($a->poll_query_until('postgres', qq{
 	SELECT count(*) = 2 * ($a_head + 1) FROM medchain.cosignatures c
 	  JOIN medchain.blocks b ON b.height = c.height AND b.block_hash = c.block_hash}),
 	"each of A's blocks is cosigned by both peers");
+# A's digest carries both receipts for its block: k-of-n in the database
+# and in the outside verifier, with the hospitals' keys as the auditor
+# knows them.
+my $digest = $a->safe_psql('postgres', 'SELECT medchain.digest()');
+is($a->safe_psql('postgres', qq{SELECT jsonb_array_length('$digest'::jsonb->'cosignatures')}), '2',
+	"A's digest carries the cosignatures of both peers");
+is($a->safe_psql('postgres', qq{SELECT medchain.verify_digest('$digest', 2) || ',' || medchain.verify_digest('$digest', 3)
+	|| ',' || medchain.verify_digest('$digest')}),
+	'true,false,true', 'verify_digest(d, 2) holds, verify_digest(d, 3) does not: there are two peers');
+my $bad_cosignature = $a->safe_psql('postgres', qq{
+	SELECT jsonb_set('$digest'::jsonb, '{cosignatures,0,signature}', to_jsonb(repeat('ab', 64)))});
+is($a->safe_psql('postgres', qq{SELECT medchain.verify_digest('$bad_cosignature')}), 'f',
+	'a digest whose cosignature was altered does not hold');
+my $one_cosignature = $a->safe_psql('postgres', qq{
+	SELECT jsonb_set('$digest'::jsonb, '{cosignatures}', ('$digest'::jsonb->'cosignatures') - 1)});
+is($a->safe_psql('postgres', qq{SELECT medchain.verify_digest('$one_cosignature', 1) || ',' || medchain.verify_digest('$one_cosignature', 2)}),
+	'true,false', 'a digest left with one cosignature holds for k = 1 only');
+my $dir = PostgreSQL::Test::Utils::tempdir;
+PostgreSQL::Test::Utils::append_to_file("$dir/digest.json", "$digest\n");
+PostgreSQL::Test::Utils::append_to_file("$dir/chain.jsonl", $a->safe_psql('postgres', 'SELECT x FROM medchain.export_chain() x') . "\n");
+my @known = map { ('--cosigner-key', key_of($_)) } ($b, $c);
+foreach my $case ([ 2, 0, qr/valid chain of \d+ blocks, holding the digest's block \d+, cosigned by 2 of the 2 known keys/ ],
+	[ 3, 1, qr/INVALID: the digest is cosigned by 2 of the known keys, fewer than 3/ ])
+{
+	my ($k, $rc, $out_re) = @$case;
+	my ($out, $err);
+	IPC::Run::run([ 'python3', "$ENV{TESTDIR}/verifier/medchain_verify.py", 'chain', "$dir/chain.jsonl",
+		'--digest', "$dir/digest.json", @known, '--min-cosigners', $k ], '>', \$out, '2>', \$err);
+	is($? >> 8, $rc, "the outside verifier with --min-cosigners $k exits $rc");
+	like($out, $out_re, "and says so") or diag($err);
+}
+
 is($a->safe_psql('postgres', q{
 	SELECT string_agg(peer || ':' || reachable || ':' || blocks_behind || ':' || last_status, ',' ORDER BY peer)
 	  FROM medchain.peer_status}),
