@@ -172,22 +172,53 @@ GRANT EXECUTE ON FUNCTION medchain.receive_blocks(bytea, bytea[]) TO medchain_pe
 ------------------------------------------------------------------------
 
 -- This node's own chain is the one whose genesis is in medchain.blocks;
--- a peer's block hash is the SHA-256 of the header bytes it sent.
+-- a peer's block hash is the SHA-256 of the header bytes it sent.  Both
+-- read the newest block of a chain down the primary key, whatever its
+-- length: a replication round asks for it of every peer.
+CREATE FUNCTION medchain.held_head(chain_id bytea)
+RETURNS TABLE (height bigint, block_hash bytea)
+LANGUAGE sql STABLE STRICT
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	(SELECT b.height, b.block_hash FROM medchain.blocks b
+	  WHERE EXISTS (SELECT 1 FROM medchain.blocks g
+					 WHERE g.height OPERATOR(pg_catalog.=) 0
+					   AND g.block_hash OPERATOR(pg_catalog.=) held_head.chain_id)
+	  ORDER BY b.height DESC LIMIT 1)
+	UNION ALL
+	(SELECT p.height, pg_catalog.sha256(p.header) FROM medchain.peer_blocks p
+	  WHERE p.chain_id OPERATOR(pg_catalog.=) held_head.chain_id
+	  ORDER BY p.height DESC LIMIT 1)
+$$;
+COMMENT ON FUNCTION medchain.held_head(bytea) IS
+	'The height and hash of the newest block this node holds of a chain, its own or a peer''s; no row when it holds none';
+REVOKE ALL ON FUNCTION medchain.held_head(bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.held_head(bytea) TO medchain_peer, medchain_auditor, medchain_admin;
+
+-- The chains of medchain.peer_blocks are found by skipping down the
+-- primary key from one chain id to the next, not by reading every block.
 CREATE FUNCTION medchain.held_heads()
 RETURNS TABLE (chain_id bytea, height bigint, block_hash bytea)
 LANGUAGE sql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+	WITH RECURSIVE chains (chain_id) AS (
+		(SELECT p.chain_id FROM medchain.peer_blocks p ORDER BY p.chain_id LIMIT 1)
+		UNION ALL
+		SELECT (SELECT p.chain_id FROM medchain.peer_blocks p
+				 WHERE p.chain_id OPERATOR(pg_catalog.>) c.chain_id
+				 ORDER BY p.chain_id LIMIT 1)
+		  FROM chains c WHERE c.chain_id IS NOT NULL
+	)
 	SELECT g.block_hash, h.height, h.block_hash
-	  FROM medchain.blocks g,
-		   LATERAL (SELECT b.height, b.block_hash FROM medchain.blocks b
-					 ORDER BY b.height DESC LIMIT 1) h
+	  FROM medchain.blocks g, LATERAL medchain.held_head(g.block_hash) h
 	 WHERE g.height OPERATOR(pg_catalog.=) 0
 	UNION ALL
-	(SELECT DISTINCT ON (p.chain_id) p.chain_id, p.height, pg_catalog.sha256(p.header)
-	   FROM medchain.peer_blocks p
-	  ORDER BY p.chain_id, p.height DESC)
+	SELECT c.chain_id, h.height, h.block_hash
+	  FROM chains c, LATERAL medchain.held_head(c.chain_id) h
+	 WHERE c.chain_id IS NOT NULL
 $$;
 COMMENT ON FUNCTION medchain.held_heads() IS
 	'Each chain this node holds, its own and its copies of peers'', with the height and hash of its newest block';

@@ -6,7 +6,7 @@
  *	  back (docs/DESIGN.md, "The network").
  *
  * This node pushes: it asks each peer how much of its chain the peer
- * holds (medchain.held_heads() there), sends the blocks above that in
+ * holds (medchain.held_head() there), sends the blocks above that in
  * batches to medchain.receive_blocks(), which checks each before keeping
  * it, and asks for receipts (medchain.block_receipts()) for the blocks
  * the peer holds that it has not cosigned yet.  Before sending, the
@@ -122,8 +122,8 @@ their_head(PeerLink *link, const Round *round, int64 *height, uint8 hash[MC_HASH
 	PGresult   *res;
 	bool		ok;
 
-	res = peer_link_query(link, "SELECT h.height, h.block_hash FROM medchain.held_heads() h"
-						  " WHERE h.chain_id OPERATOR(pg_catalog.=) $1::pg_catalog.bytea",
+	res = peer_link_query(link, "SELECT h.height, h.block_hash"
+						  "  FROM medchain.held_head($1::pg_catalog.bytea) h",
 						  1, values, lengths);
 	if (res == NULL)
 		return false;

@@ -5,6 +5,10 @@
  *	  medchain.replication_interval, a consensus check with them every
  *	  medchain.consensus_interval.
  *
+ * A commit that sealed blocks wakes it (worker_slots.c), so that a block
+ * reaches the peers moments after its seal, not at the next round; the
+ * interval is for what a wake-up missed, and for peers that were down.
+ *
  * It is a process of its own, beside the worker that seals, so that a
  * peer that is slow or silent delays no seal: a round waits at most
  * medchain.peer_timeout per peer and step (peer_link.c).  Like the
@@ -51,8 +55,10 @@ replicate_cycle(void)
 	}
 	pgstat_report_activity(STATE_RUNNING, "replicating blocks to the peers");
 	(void) replicate_round(NULL);
+	/* rounds begin every interval, however long each took */
 	since_check = TimestampDifferenceMilliseconds(last_check, GetCurrentTimestamp());
-	return Max(0, Min(replication_interval(), consensus_interval() - since_check));
+	return Max(0, Min(replication_interval() - TimestampDifferenceMilliseconds(now, GetCurrentTimestamp()),
+					  consensus_interval() - since_check));
 }
 
 void

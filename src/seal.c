@@ -63,6 +63,7 @@
 #include "pow.h"
 #include "privileges.h"
 #include "seal.h"
+#include "worker.h"
 
 PG_FUNCTION_INFO_V1(medchain_seal);
 
@@ -829,7 +830,10 @@ medchain_seal_pending(int64 max_entries, int64 per_block, SealOutcome *outcome)
 	}
 	batches_settle(&state);
 	if (outcome->blocks > 0)
+	{
 		outcome->last_height = chain.head.header.height;
+		medchain_replicator_wake_at_commit();
+	}
 	seal_state_close(&state, blocks);
 }
 

@@ -50,6 +50,7 @@ typedef struct WorkerProcess
 	char		last_error[MC_ERROR_LEN];
 	int			failures;		/* consecutive: the restart backoff grows */
 	TimestampTz restart_after;	/* launcher: not before this */
+	Latch	   *latch;			/* the process's own, to wake it */
 } WorkerProcess;
 
 typedef struct WorkerSlot
@@ -81,6 +82,13 @@ extern WorkerProcess *MyWorkerProcess;
 
 /* In a background worker: take its place in its slot; false if gone. */
 extern bool medchain_worker_attach(int slot, WorkerKind kind, Oid dboid);
+
+/*
+ * Blocks were sealed in this transaction: when it commits, wake the
+ * database's replicator, so that they reach the peers at once rather than
+ * at its next round.  Nothing without shared_preload_libraries.
+ */
+extern void medchain_replicator_wake_at_commit(void);
 
 /* Record an error of this process (outside of any transaction). */
 extern void medchain_worker_note_error(const char *message);

@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -102,11 +104,53 @@ medchain_worker_attach(int slot, WorkerKind kind, Oid dboid)
 	p->last_seal_at = 0;
 	p->blocks_sealed = 0;
 	p->entries_sealed = 0;
+	p->latch = MyLatch;
 	LWLockRelease(medchain_workers->lock);
 	MyWorkerSlot = s;
 	MyWorkerProcess = p;
 	on_shmem_exit(worker_detach, (Datum) 0);
 	return true;
+}
+
+static bool sealed_in_xact = false;
+static bool wake_callback_registered = false;
+
+static void
+wake_replicator(void)
+{
+	int			i;
+
+	LWLockAcquire(medchain_workers->lock, LW_SHARED);
+	for (i = 0; i < MC_MAX_DATABASES; i++)
+	{
+		WorkerProcess *p = &medchain_workers->slots[i].procs[WORKER_REPLICATOR];
+
+		if (medchain_workers->slots[i].dboid == MyDatabaseId && p->pid != 0 && p->latch != NULL)
+			SetLatch(p->latch);
+	}
+	LWLockRelease(medchain_workers->lock);
+}
+
+static void
+wake_at_commit(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && sealed_in_xact)
+		wake_replicator();
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
+		sealed_in_xact = false;
+}
+
+void
+medchain_replicator_wake_at_commit(void)
+{
+	if (medchain_workers == NULL)
+		return;
+	if (!wake_callback_registered)
+	{
+		RegisterXactCallback(wake_at_commit, NULL);
+		wake_callback_registered = true;
+	}
+	sealed_in_xact = true;
 }
 
 void
