@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(134);
+SELECT plan(159);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -66,8 +66,8 @@ SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE
 	ARRAY['medchain.journal', 'medchain.entry_batches', 'medchain.entries_entry_id_seq', 'medchain.ledger_registry',
 		  'medchain.ledger_registry_registration_id_seq', 'medchain.pending', 'medchain.blocks',
 		  'medchain.findings', 'medchain.peers', 'medchain.peer_blocks', 'medchain.rejected_blocks',
-		  'medchain.equivocations'],
-	'journal, registry, pending queue, blocks, their sequences, the scrubber''s findings, the peers, their chains and the evidence about them are dumped');
+		  'medchain.equivocations', 'medchain.cosignatures'],
+	'journal, registry, pending queue, blocks, their sequences, the scrubber''s findings, the peers, their chains, the evidence about them and their cosignatures are dumped');
 
 -- Blocks.
 SELECT has_table('medchain', 'blocks', 'blocks table');
@@ -207,6 +207,44 @@ SELECT table_privs_are('medchain', 'rejected_blocks', 'public', ARRAY[]::text[])
 SELECT col_is_pk('medchain', 'equivocations', ARRAY['chain_id', 'height', 'other_hash'],
 	'an equivocation is kept once');
 SELECT table_privs_are('medchain', 'equivocations', 'medchain_auditor', ARRAY['SELECT']);
+
+-- What a peer may ask of this node: hashes and receipts, through
+-- functions that run as the extension's owner under a pinned search_path.
+SELECT function_privs_are('medchain', 'held_head', ARRAY['bytea'], 'medchain_peer', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'held_heads', ARRAY[]::text[], 'medchain_peer', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'held_hashes', ARRAY['bytea', 'bigint[]'], 'medchain_peer', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'block_receipts', ARRAY['bytea', 'bigint[]'], 'medchain_peer', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'held_heads', ARRAY[]::text[], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'block_receipts', ARRAY['bytea', 'bigint[]'], 'public', ARRAY[]::text[]);
+SELECT ok(bool_and(prosecdef AND proconfig OPERATOR(pg_catalog.@>) ARRAY['search_path=pg_catalog, pg_temp']),
+	'the functions a peer calls run as the owner under a pinned search_path')
+  FROM pg_proc WHERE oid IN ('medchain.held_head(bytea)'::regprocedure, 'medchain.held_heads()'::regprocedure,
+	'medchain.held_hashes(bytea, bigint[])'::regprocedure, 'medchain.block_receipts(bytea, bigint[])'::regprocedure);
+SELECT ok(NOT has_function_privilege('medchain_peer', 'medchain.replicate_now()', 'EXECUTE')
+		  AND NOT has_function_privilege('medchain_peer', 'medchain.consensus_check()', 'EXECUTE')
+		  AND NOT has_function_privilege('medchain_peer', 'medchain.block_payloads(bigint, integer)', 'EXECUTE'),
+	'medchain_peer calls nothing else');
+
+-- Replication from this node, and consensus.
+SELECT function_privs_are('medchain', 'replicate_now', ARRAY[]::text[], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'replicate_now', ARRAY[]::text[], 'medchain_auditor', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'consensus_check', ARRAY[]::text[], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'consensus_check', ARRAY[]::text[], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'verify_digest', ARRAY['jsonb', 'integer'], 'medchain_auditor', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'verify_digest', ARRAY['jsonb', 'integer'], 'public', ARRAY[]::text[]);
+SELECT col_is_pk('medchain', 'cosignatures', ARRAY['height', 'cosigner_id'], 'a peer cosigns a height once');
+SELECT table_privs_are('medchain', 'cosignatures', 'medchain_auditor', ARRAY['SELECT']);
+SELECT table_privs_are('medchain', 'cosignatures', 'medchain_admin', ARRAY['SELECT']);
+SELECT table_privs_are('medchain', 'peer_state', 'public', ARRAY[]::text[]);
+SELECT has_view('medchain', 'peer_status', 'peer_status view');
+SELECT columns_are('medchain', 'peer_status', ARRAY['peer', 'reachable', 'last_contact', 'their_height',
+	'blocks_behind', 'last_status', 'last_error', 'last_attempt']);
+SELECT table_privs_are('medchain', 'peer_status', 'medchain_auditor', ARRAY['SELECT']);
+SELECT has_view('medchain', 'consensus_status', 'consensus_status view');
+SELECT columns_are('medchain', 'consensus_status', ARRAY['origin', 'height', 'local_hash', 'agreeing',
+	'disagreeing', 'unreachable', 'verdict', 'first_divergent_height', 'detail', 'checked_at', 'chain_id']);
+SELECT table_privs_are('medchain', 'consensus_status', 'medchain_auditor', ARRAY['SELECT']);
+SELECT table_privs_are('medchain', 'consensus_results', 'public', ARRAY[]::text[]);
 
 SELECT * FROM finish();
 ROLLBACK;

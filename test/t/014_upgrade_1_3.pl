@@ -125,6 +125,14 @@ is($peer->safe_psql('postgres', qq{SELECT count(*) FROM medchain.peer_blocks
 		WHERE signer_key IS NULL AND vouched_by = sha256('\\x$fixture_key')}), $first_signed,
 	'each unsigned block is vouched for by the key of the highest signed block of the delivery');
 
+# The copy of the upgraded chain, unsigned blocks included, is what the
+# peer's heads and receipts speak of.
+is($peer->safe_psql('postgres', q{SELECT height FROM medchain.held_heads()}), $head,
+	"the peer's held_heads() gives the copy's head");
+is($peer->safe_psql('postgres', qq{SELECT count(*) || ',' || count(DISTINCT cosigner_key)
+		FROM medchain.block_receipts('\\x$chain_id', ARRAY(SELECT generate_series(0, $head + 1)))}),
+	($head + 1) . ',1', 'and it signs a receipt, with its own key, for each block it holds, and none for one it does not');
+
 $node->stop;
 $peer->stop;
 done_testing();
