@@ -381,3 +381,18 @@ GRANT EXECUTE ON FUNCTION medchain.verify_digest(jsonb, integer) TO medchain_aud
 
 COMMENT ON FUNCTION medchain.verify(regclass) IS
 	'One row per finding (row_modified, row_missing, row_unrecorded, entry_modified, entry_missing, entry_unqueued, queue_modified, block_modified, chain_broken, signature_invalid, block_unsigned, signer_unknown, registry_modified, table_unverifiable, enable_incomplete, chain_diverged); none when clean';
+
+------------------------------------------------------------------------
+-- Proofs across hospitals: a record's proof from another node, anchored
+-- in the copy of its chain this node holds.
+------------------------------------------------------------------------
+
+CREATE FUNCTION medchain.verify_proof_on_copy(p jsonb)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'medchain_verify_proof_on_copy'
+LANGUAGE C STRICT STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION medchain.verify_proof_on_copy(jsonb) IS
+	'Checks a proof from its own contents and that its block, or a header above it, is the block this node holds at that height of that chain: its own, or its copy of a peer''s';
+GRANT EXECUTE ON FUNCTION medchain.verify_proof_on_copy(jsonb) TO PUBLIC;

@@ -24,6 +24,8 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -47,11 +49,13 @@
 #include "merkle.h"
 #include "privileges.h"
 #include "rows.h"
+#include "security_scope.h"
 #include "wire.h"
 
 PG_FUNCTION_INFO_V1(medchain_proof);
 PG_FUNCTION_INFO_V1(medchain_event_proof);
 PG_FUNCTION_INFO_V1(medchain_verify_proof);
+PG_FUNCTION_INFO_V1(medchain_verify_proof_on_copy);
 
 /* The version of the proof document this code writes. */
 #define MC_PROOF_FORMAT_VERSION 2
@@ -532,19 +536,14 @@ anchored(const BlockRow *block, List *chain, Jsonb *trusted)
 }
 
 /*
- * medchain.verify_proof(p jsonb, trusted jsonb DEFAULT NULL) RETURNS boolean
- *
  * From the proof alone: the row (or the event's detail) hashes to the
  * entry's row_hash, the entry to entry_hash, the leaf and audit path to
- * the block's Merkle root, the header to block_hash, which meets the
- * difficulty, and the headers above link up by the chain rules.  With a
- * trusted digest, the digest's block must be among them, matching it.
+ * the block's Merkle root.  *block and *chain are the proof's block and
+ * the headers above it, whose rules anchored() checks.
  */
-Datum
-medchain_verify_proof(PG_FUNCTION_ARGS)
+static bool
+proof_holds(Jsonb *proof, BlockRow *block, List **chain)
 {
-	Jsonb	   *proof;
-	Jsonb	   *trusted = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 	JsonReader	reader;
 	JsonReader	entry_reader;
 	JsonReader	block_reader;
@@ -555,15 +554,10 @@ medchain_verify_proof(PG_FUNCTION_ARGS)
 	uint8		path[MC_MERKLE_MAX_DEPTH][MC_HASH_LEN];
 	int			path_length;
 	EntryFields fields;
-	BlockRow	block;
-	List	   *chain;
 	StringInfoData encoding;
 	uint64		leaf_index;
 	JsonbValue *row_hex;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	proof = PG_GETARG_JSONB_P(0);
 	reader.what = "proof";
 	reader.object = &proof->root;
 	reader.path = "";
@@ -579,8 +573,8 @@ medchain_verify_proof(PG_FUNCTION_ARGS)
 	leaf_index = (uint64) integer_member(&reader, "leaf_index", 0, PG_INT64_MAX);
 	path_length = audit_path_from_json(&reader, path);
 	block_reader = object_member(&reader, "block");
-	block_from_json(&block_reader, &block);
-	chain = chain_from_json(&reader);
+	block_from_json(&block_reader, block);
+	*chain = chain_from_json(&reader);
 
 	/* the row, or the event's detail */
 	row_hex = member_if_present(&reader, "row");
@@ -603,18 +597,105 @@ medchain_verify_proof(PG_FUNCTION_ARGS)
 		mc_sha256(detail.data, detail.len, computed);
 	}
 	if (memcmp(computed, row_hash, MC_HASH_LEN) != 0)
-		PG_RETURN_BOOL(false);
+		return false;
 
 	/* the entry, the leaf, the root, the headers */
 	initStringInfo(&encoding);
 	entry_encode(&encoding, &fields);
 	mc_sha256(encoding.data, encoding.len, computed);
 	if (memcmp(computed, entry_hash, MC_HASH_LEN) != 0)
-		PG_RETURN_BOOL(false);
+		return false;
 	merkle_leaf_hash(entry_hash, computed);
-	if (!merkle_root_from_path(computed, leaf_index, block.header.entry_count,
-							   (const uint8 (*)[MC_HASH_LEN]) path, path_length, computed) ||
-		memcmp(computed, block.header.merkle_root, MC_HASH_LEN) != 0)
-		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(anchored(&block, chain, trusted));
+	return merkle_root_from_path(computed, leaf_index, block->header.entry_count,
+								 (const uint8 (*)[MC_HASH_LEN]) path, path_length, computed) &&
+		memcmp(computed, block->header.merkle_root, MC_HASH_LEN) == 0;
+}
+
+/*
+ * medchain.verify_proof(p jsonb, trusted jsonb DEFAULT NULL) RETURNS boolean
+ *
+ * From the proof alone: it holds (proof_holds()), its block meets its
+ * difficulty and the headers above link up by the chain rules.  With a
+ * trusted digest, the digest's block must be among them, matching it.
+ */
+Datum
+medchain_verify_proof(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *trusted = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	BlockRow	block;
+	List	   *chain;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(proof_holds(PG_GETARG_JSONB_P(0), &block, &chain) &&
+				   anchored(&block, chain, trusted));
+}
+
+/*
+ * Does this node hold one of the proof's blocks, on the chain they name:
+ * its own chain, or its copy of a peer's?  The chain is named by a signed
+ * header's chain id (a genesis block's by its own hash); the headers of a
+ * proof are linked, so one held block anchors them all.
+ */
+static bool
+held_here(const BlockRow *block, List *chain)
+{
+	List	   *headers = lcons((void *) block, list_copy(chain));
+	uint8		chain_id[MC_HASH_LEN];
+	bool		named = false;
+	bool		held = false;
+	ListCell   *lc;
+
+	foreach(lc, headers)
+	{
+		const BlockRow *row = lfirst(lc);
+
+		if (!named && (row->header.height == 0 ||
+					   row->header.format_version >= MC_BLOCK_FORMAT_SIGNED))
+		{
+			block_chain_id(row, chain_id);
+			named = true;
+		}
+	}
+	if (!named)
+		return false;
+	SPI_connect();
+	foreach(lc, headers)
+	{
+		const BlockRow *row = lfirst(lc);
+		Oid			types[3] = {BYTEAOID, INT8OID, BYTEAOID};
+		Datum		args[3] = {PointerGetDatum(mc_bytes_to_bytea(chain_id, MC_HASH_LEN)),
+			Int64GetDatum(row->header.height),
+		PointerGetDatum(mc_bytes_to_bytea(row->block_hash, MC_HASH_LEN))};
+
+		medchain_spi_execute("SELECT 1 FROM medchain.held_hashes($1, ARRAY[$2]) h"
+							 " WHERE h.block_hash OPERATOR(pg_catalog.=) $3",
+							 3, types, args, true, 0, SPI_OK_SELECT, -1);
+		if (SPI_processed > 0)
+		{
+			held = true;
+			break;
+		}
+	}
+	SPI_finish();
+	return held;
+}
+
+/*
+ * medchain.verify_proof_on_copy(p jsonb) RETURNS boolean
+ *
+ * A proof another hospital sent with a record, checked against the copy
+ * of its chain this node holds: it holds from its own contents, and its
+ * block, or one of the headers above it, is the block this node holds at
+ * that height of that chain.  Nothing is asked of the origin.
+ */
+Datum
+medchain_verify_proof_on_copy(PG_FUNCTION_ARGS)
+{
+	BlockRow	block;
+	List	   *chain;
+
+	PG_RETURN_BOOL(proof_holds(PG_GETARG_JSONB_P(0), &block, &chain) &&
+				   anchored(&block, chain, NULL) &&
+				   held_here(&block, chain));
 }

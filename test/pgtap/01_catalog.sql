@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(159);
+SELECT plan(161);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -245,6 +245,9 @@ SELECT columns_are('medchain', 'consensus_status', ARRAY['origin', 'height', 'lo
 	'disagreeing', 'unreachable', 'verdict', 'first_divergent_height', 'detail', 'checked_at', 'chain_id']);
 SELECT table_privs_are('medchain', 'consensus_status', 'medchain_auditor', ARRAY['SELECT']);
 SELECT table_privs_are('medchain', 'consensus_results', 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'verify_proof_on_copy', ARRAY['jsonb'], 'public', ARRAY['EXECUTE']);
+SELECT is_definer('medchain', 'verify_proof_on_copy', ARRAY['jsonb'],
+	'verify_proof_on_copy reads the copies of chains as the extension''s owner');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -257,6 +257,24 @@ foreach my $holder ($b, $c)
 	}
 }
 
+# ---------- a record's proof checked at another hospital ----------
+# B and C anchor A's proof in their copies of A's chain; nothing is asked
+# of A.  (A proof carries its row: it is what a hospital sends with a
+# record, so it comes after the search for A's data on B and C.)
+my $proof = $a->safe_psql('postgres',
+	q{SELECT medchain.proof('public.admissions_hospital_a', '{"mrn": "MRN-hospital_a-7"}')});
+foreach my $witness ($b, $c)
+{
+	is($witness->safe_psql('postgres', qq{SELECT medchain.verify_proof_on_copy('$proof')}, extra_params => [ '-U', 'peer_login' ]),
+		't', $witness->name . " anchors A's proof in its own copy of A's chain");
+}
+my $altered_proof = $a->safe_psql('postgres',
+	qq{SELECT jsonb_set('$proof'::jsonb, '{row}', to_jsonb(replace('$proof'::jsonb->>'row', '37', '38')))});
+is($b->safe_psql('postgres', qq{SELECT medchain.verify_proof_on_copy('$altered_proof')}), 'f',
+	'a proof whose row was altered does not hold on B');
+is($b->safe_psql('postgres', qq{SELECT medchain.verify_proof_on_copy(medchain.proof('public.admissions_hospital_b', '{"mrn": "MRN-hospital_b-7"}'))}),
+	't', "B anchors its own proofs in its own chain");
+
 # ---------- (c) a superuser on A rewrites a sealed row and re-forges A's chain ----------
 # The row, its entry and the blocks from the entry's up are made again
 # with valid proof-of-work and A's own key (test/fixtures/forge.sql): on
@@ -297,5 +315,13 @@ ok($a->poll_query_until('postgres', q{SELECT string_agg(last_status, ',' ORDER B
 	'diverged,diverged'), 'A sends its forged blocks to neither peer: both hold another block at their height');
 is($b->safe_psql('postgres', q{SELECT count(*) FROM medchain.rejected_blocks}), $rejected_before,
 	'and B was sent none of them to refuse');
+my $forged_proof = $a->safe_psql('postgres',
+	qq{SELECT medchain.proof('public.admissions_hospital_a', $forged_key)});
+is($a->safe_psql('postgres', qq{SELECT medchain.verify_proof('$forged_proof')}), 't',
+	"the forged row's proof holds together on its own");
+is($b->safe_psql('postgres', qq{SELECT medchain.verify_proof_on_copy('$forged_proof')}), 'f',
+	"but B does not anchor it: its copy of A's chain holds the block A published");
+is($b->safe_psql('postgres', qq{SELECT medchain.verify_proof_on_copy('$proof')}), 't',
+	"while a proof A gave before the forgery, of a row below it, still holds on B");
 
 done_testing();
