@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Demo: build medchain, start a throwaway cluster, load the sample EHR
-# schema, and show the ledger at work.  Every server it starts is stopped
-# at exit, also on failure.
+# schema, and show the ledger at work; then a network of three throwaway
+# clusters, where a row tampered on one is caught by the others.  Every
+# server it starts is stopped at exit, also on failure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 mc_init
@@ -30,5 +31,8 @@ python3 "$MC_ROOT/verifier/medchain_verify.py" proof "$MC_SCRATCH/proof.json" --
 python3 "$MC_ROOT/verifier/medchain_verify.py" chain "$MC_SCRATCH/chain.jsonl" --digest "$MC_SCRATCH/digest.json"
 
 mc_psql "$datadir" "$port" ehr -f "$MC_ROOT/scripts/demo_tamper.sql"
+mc_cluster_stop "$datadir"
 
-mc_say "demo finished; stopping the cluster"
+source "$MC_ROOT/scripts/demo_network.sh"
+
+mc_say "demo finished; stopping the clusters"
