@@ -335,10 +335,109 @@ exchange(PeerLink *link, Round *round, const Peer *peer, PeerOutcome *out)
 		out->status = out->blocks_sent > 0 ? "sent" : "current";
 }
 
-static void
-replicate_to(Round *round, const Peer *peer, PeerOutcome *out)
+/* The peer holds every block this node sent it. */
+static bool
+status_is_good(const char *status)
 {
-	PeerLink   *link = peer_link_open(peer->conninfo, peer_timeout());
+	return strcmp(status, "sent") == 0 || strcmp(status, "current") == 0;
+}
+
+/*
+ * The replicator keeps its connections from round to round: a new one
+ * per peer and round would cost a backend's start on the peer each time,
+ * which is most of what a round with one new block costs.  A link is kept
+ * for one peer at one conninfo, and dropped when anything failed on it.
+ */
+typedef struct KeptLink
+{
+	uint8		node_id[MC_HASH_LEN];
+	char	   *conninfo;
+	PeerLink   *link;
+} KeptLink;
+
+static List *kept_links = NIL;	/* of KeptLink *, in TopMemoryContext */
+
+static KeptLink *
+kept_link_of(const Peer *peer)
+{
+	ListCell   *lc;
+
+	foreach(lc, kept_links)
+	{
+		KeptLink   *kept = lfirst(lc);
+
+		if (memcmp(kept->node_id, peer->node_id, MC_HASH_LEN) == 0)
+			return kept;
+	}
+	return NULL;
+}
+
+static void
+kept_link_drop(KeptLink *kept)
+{
+	peer_link_close(kept->link);
+	kept_links = list_delete_ptr(kept_links, kept);
+	pfree(kept->conninfo);
+	pfree(kept->link);
+	pfree(kept);
+}
+
+/*
+ * A link to the peer: the kept one while it is sound (the peer may have
+ * closed it since: a restart, an idle timeout), else a new one, kept when
+ * keep is set.
+ */
+static PeerLink *
+link_to(const Peer *peer, bool keep)
+{
+	KeptLink   *kept = kept_link_of(peer);
+	MemoryContext old;
+
+	if (kept != NULL)
+	{
+		PGconn	   *conn = kept->link->conn;
+
+		if (strcmp(kept->conninfo, peer->conninfo) == 0 && conn != NULL &&
+			PQconsumeInput(conn) && PQstatus(conn) == CONNECTION_OK &&
+			PQtransactionStatus(conn) == PQTRANS_IDLE)
+		{
+			kept->link->error = NULL;
+			kept->link->timeout_ms = peer_timeout();
+			return kept->link;
+		}
+		kept_link_drop(kept);
+	}
+	if (!keep)
+		return peer_link_open(peer->conninfo, peer_timeout());
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	kept = palloc0(sizeof(KeptLink));
+	memcpy(kept->node_id, peer->node_id, MC_HASH_LEN);
+	kept->conninfo = pstrdup(peer->conninfo);
+	kept->link = peer_link_open(peer->conninfo, peer_timeout());
+	kept_links = lappend(kept_links, kept);
+	MemoryContextSwitchTo(old);
+	return kept->link;
+}
+
+/* Done with a link: closed unless it is kept and sound. */
+static void
+link_done(const Peer *peer, PeerLink *link, bool failed)
+{
+	KeptLink   *kept = kept_link_of(peer);
+
+	if (kept != NULL && kept->link == link)
+	{
+		if (failed || link->conn == NULL || link->error != NULL)
+			kept_link_drop(kept);
+		return;
+	}
+	peer_link_close(link);
+}
+
+static void
+replicate_to(Round *round, const Peer *peer, PeerOutcome *out, bool keep)
+{
+	PeerLink   *link = link_to(peer, keep);
 
 	memset(out, 0, sizeof(PeerOutcome));
 	out->reached = link->conn != NULL;
@@ -347,23 +446,18 @@ replicate_to(Round *round, const Peer *peer, PeerOutcome *out)
 		if (out->reached)
 			exchange(link, round, peer, out);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		peer_link_close(link);
+		link_done(peer, link, true);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	if (out->status == NULL)
 	{
 		out->status = out->reached ? "failed" : "unreachable";
-		out->error = link->error;
+		out->error = link->error != NULL ? pstrdup(link->error) : NULL;
 	}
-}
-
-/* The peer holds every block this node sent it. */
-static bool
-status_is_good(const char *status)
-{
-	return strcmp(status, "sent") == 0 || strcmp(status, "current") == 0;
+	link_done(peer, link, !status_is_good(out->status));
 }
 
 /*
@@ -454,7 +548,7 @@ put_outcome(ReturnSetInfo *rsinfo, const Peer *peer, const PeerOutcome *out)
 }
 
 int
-replicate_round(ReturnSetInfo *rsinfo)
+replicate_round(ReturnSetInfo *rsinfo, bool keep_links)
 {
 	List	   *peers = peers_load();
 	Round		round;
@@ -478,7 +572,7 @@ replicate_round(ReturnSetInfo *rsinfo)
 		}
 		else
 		{
-			replicate_to(&round, peer, &out);
+			replicate_to(&round, peer, &out, keep_links);
 			peer_state_keep(peer, &out);
 		}
 		if (rsinfo != NULL)
@@ -505,7 +599,7 @@ medchain_replicate_now(PG_FUNCTION_ARGS)
 	require_admin("replicate blocks to the peers");
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
-	replicate_round(rsinfo);
+	replicate_round(rsinfo, false);
 	SPI_finish();
 	return (Datum) 0;
 }

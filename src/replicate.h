@@ -22,8 +22,9 @@ extern int	peer_timeout(void);
 /*
  * One round to every peer, in the caller's transaction and SPI
  * connection; a row per peer into rsinfo's tuplestore when it is not
- * NULL.  Returns how many peers took every block they were sent.
+ * NULL.  With keep_links, the connections are kept for the next round of
+ * this process.  Returns how many peers took every block they were sent.
  */
-extern int	replicate_round(ReturnSetInfo *rsinfo);
+extern int	replicate_round(ReturnSetInfo *rsinfo, bool keep_links);
 
 #endif							/* MEDCHAIN_REPLICATE_H */

@@ -54,7 +54,7 @@ replicate_cycle(void)
 		return 0;
 	}
 	pgstat_report_activity(STATE_RUNNING, "replicating blocks to the peers");
-	(void) replicate_round(NULL);
+	(void) replicate_round(NULL, true);
 	/* rounds begin every interval, however long each took */
 	since_check = TimestampDifferenceMilliseconds(last_check, GetCurrentTimestamp());
 	return Max(0, Min(replication_interval() - TimestampDifferenceMilliseconds(now, GetCurrentTimestamp()),
