@@ -396,3 +396,25 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION medchain.verify_proof_on_copy(jsonb) IS
 	'Checks a proof from its own contents and that its block, or a header above it, is the block this node holds at that height of that chain: its own, or its copy of a peer''s';
 GRANT EXECUTE ON FUNCTION medchain.verify_proof_on_copy(jsonb) TO PUBLIC;
+
+------------------------------------------------------------------------
+-- A node restored from a backup older than its last published blocks
+-- learns it from its peers and stops sealing, rather than fork its own
+-- chain at heights its peers already hold.
+------------------------------------------------------------------------
+
+CREATE TABLE medchain.sealing_halt (
+	only_row boolean NOT NULL DEFAULT true,
+	halted_at timestamptz NOT NULL,
+	peer text NOT NULL,
+	own_height bigint NOT NULL,
+	published_height bigint NOT NULL,
+	CONSTRAINT sealing_halt_pkey PRIMARY KEY (only_row),
+	CONSTRAINT sealing_halt_one_row CHECK (only_row)
+);
+COMMENT ON TABLE medchain.sealing_halt IS
+	'Set when a peer holds this node''s chain above this node''s newest block: this node seals nothing while it is there; written only by replication';
+COMMENT ON COLUMN medchain.sealing_halt.published_height IS
+	'The height up to which the peer holds this node''s chain: what this node published before it was restored';
+REVOKE ALL ON medchain.sealing_halt FROM PUBLIC;
+GRANT SELECT ON medchain.sealing_halt TO medchain_auditor, medchain_admin;

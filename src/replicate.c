@@ -35,6 +35,7 @@
 #include "port/pg_bswap.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
@@ -303,6 +304,38 @@ take_receipts(PeerLink *link, const Round *round, const Peer *peer, PeerOutcome 
 	return ok;
 }
 
+/*
+ * The peer holds this node's chain above this node's newest block: this
+ * node was restored from an older backup, or lost blocks.  Sealing on
+ * would fork the chain at heights the peers hold already, so it stops
+ * until a DBA has recovered (docs/DESIGN.md, "Restored from an old
+ * backup").  Logged once, when the halt is set.
+ */
+static void
+halt_sealing(const Round *round, const Peer *peer, int64 published)
+{
+	Oid			types[3] = {TEXTOID, INT8OID, INT8OID};
+	Datum		args[3] = {CStringGetTextDatum(peer->name), Int64GetDatum(round->head),
+	Int64GetDatum(published)};
+	OwnerScope	scope;
+	int			rc;
+
+	medchain_become_owner(medchain_relation("sealing_halt"), &scope);
+	rc = SPI_execute_with_args("INSERT INTO medchain.sealing_halt (halted_at, peer, own_height, published_height)"
+							   " VALUES (pg_catalog.now(), $1, $2, $3) ON CONFLICT DO NOTHING",
+							   3, types, args, NULL, false, 0);
+	medchain_leave_owner(&scope);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "medchain could not halt sealing: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("medchain stops sealing: peer \"%s\" holds this node's chain up to height %lld, above its newest block %lld",
+						peer->name, (long long) published, (long long) round->head),
+				 errdetail("This node was restored from a backup older than the blocks it last published, or lost blocks; a block sealed now would fork its chain at heights its peers hold."),
+				 errhint("See medchain.sealing_halt and docs/DESIGN.md, \"Restored from an old backup\".")));
+}
+
 /* The peer's side of the round over an open link. */
 static void
 exchange(PeerLink *link, Round *round, const Peer *peer, PeerOutcome *out)
@@ -318,6 +351,7 @@ exchange(PeerLink *link, Round *round, const Peer *peer, PeerOutcome *out)
 		out->status = "ahead";
 		out->error = psprintf("the peer holds this node's chain up to height %lld, above this node's newest block %lld: this node was restored from an older backup, or lost blocks",
 							  (long long) out->their_height, (long long) round->head);
+		halt_sealing(round, peer, out->their_height);
 		return;
 	}
 	if (out->their_height >= 0 &&
@@ -545,6 +579,36 @@ put_outcome(ReturnSetInfo *rsinfo, const Peer *peer, const PeerOutcome *out)
 	values[3] = CStringGetTextDatum(out->status);
 	values[4] = out->error != NULL ? CStringGetTextDatum(out->error) : (Datum) 0;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+void
+sealing_halt_check(void)
+{
+	bool		isnull;
+	char	   *peer;
+	int64		own;
+	int64		published;
+
+	/* objects older than 1.4 have no halt to read */
+	if (!OidIsValid(get_relname_relid("sealing_halt", medchain_namespace())))
+		return;
+	SPI_connect();
+	medchain_spi_execute("SELECT peer, own_height, published_height FROM medchain.sealing_halt",
+						 0, NULL, NULL, true, 0, SPI_OK_SELECT, -1);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		return;
+	}
+	peer = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	own = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	published = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("sealing is halted: peer \"%s\" holds this node's chain up to height %lld, above block %lld, this node's newest when it was found",
+					peer, (long long) published, (long long) own),
+			 errdetail("This node was restored from a backup older than the blocks it last published, or lost blocks; a block sealed now would fork its chain at heights its peers hold."),
+			 errhint("See docs/DESIGN.md, \"Restored from an old backup\".")));
 }
 
 int

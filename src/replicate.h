@@ -27,4 +27,10 @@ extern int	peer_timeout(void);
  */
 extern int	replicate_round(ReturnSetInfo *rsinfo, bool keep_links);
 
+/*
+ * Errors when sealing is halted: a peer holds this node's chain above its
+ * newest block (medchain.sealing_halt).
+ */
+extern void sealing_halt_check(void);
+
 #endif							/* MEDCHAIN_REPLICATE_H */

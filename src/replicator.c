@@ -29,7 +29,7 @@
 #include "worker.h"
 #include "worker_cycle.h"
 
-/* When the last consensus check ended; 0 before the first. */
+/* When the last consensus check ended; the start, before the first. */
 static TimestampTz last_check = 0;
 
 /*
@@ -45,8 +45,10 @@ replicate_cycle(void)
 	TimestampTz now = GetCurrentTimestamp();
 	long		since_check;
 
-	if (last_check == 0 ||
-		TimestampDifferenceExceeds(last_check, now, consensus_interval()))
+	/* a round first: the worker waits for it before it seals */
+	if (last_check == 0)
+		last_check = now;
+	else if (TimestampDifferenceExceeds(last_check, now, consensus_interval()))
 	{
 		pgstat_report_activity(STATE_RUNNING, "checking consensus with the peers");
 		consensus_run(NULL);
@@ -55,6 +57,7 @@ replicate_cycle(void)
 	}
 	pgstat_report_activity(STATE_RUNNING, "replicating blocks to the peers");
 	(void) replicate_round(NULL, true);
+	medchain_replicator_note_round();
 	/* rounds begin every interval, however long each took */
 	since_check = TimestampDifferenceMilliseconds(last_check, GetCurrentTimestamp());
 	return Max(0, Min(replication_interval() - TimestampDifferenceMilliseconds(now, GetCurrentTimestamp()),

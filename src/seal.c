@@ -62,6 +62,7 @@
 #include "node_key.h"
 #include "pow.h"
 #include "privileges.h"
+#include "replicate.h"
 #include "seal.h"
 #include "worker.h"
 
@@ -807,6 +808,7 @@ medchain_seal_pending(int64 max_entries, int64 per_block, SealOutcome *outcome)
 
 	Assert(max_entries > 0 && per_block > 0);
 	memset(outcome, 0, sizeof(SealOutcome));
+	sealing_halt_check();
 	seal_state_open(&state, &blocks, &chain);
 	chain.announcer = NULL;
 	/* a key that may not sign is refused even with nothing to seal */

@@ -41,6 +41,9 @@
 #include "worker.h"
 #include "worker_cycle.h"
 
+/* How often the worker looks again while the replicator's first round runs. */
+#define MC_FIRST_ROUND_WAIT_MS 100
+
 /* Entries sealed per transaction while working off a backlog. */
 #define MC_SEAL_PER_TRANSACTION 1000000
 
@@ -100,6 +103,13 @@ seal_cycle(void)
 		return seal_interval_setting;
 	if (waited < seal_interval_setting)
 		return (long) (seal_interval_setting - waited);
+	/*
+	 * After a start, the replicator's first round comes first: a node
+	 * restored from an old backup learns there that its peers hold its
+	 * chain above its own head, and must not seal before it knows.
+	 */
+	if (!medchain_sealer_may_seal())
+		return MC_FIRST_ROUND_WAIT_MS;
 	pgstat_report_activity(STATE_RUNNING, "sealing pending entries");
 	medchain_seal_pending(MC_SEAL_PER_TRANSACTION, chain_block_max_entries(), &outcome);
 	if (outcome.blocks > 0)

@@ -59,6 +59,7 @@ typedef struct WorkerSlot
 	bool		left;			/* the extension is not there: do not start */
 	uint64		created;		/* bumped by each committed CREATE EXTENSION */
 	pid_t		held_by;		/* a backend needs the database alone */
+	bool		replicated;		/* the replicator finished a round since it started */
 	WorkerProcess procs[MC_WORKER_KINDS];
 } WorkerSlot;
 
@@ -89,6 +90,14 @@ extern bool medchain_worker_attach(int slot, WorkerKind kind, Oid dboid);
  * at its next round.  Nothing without shared_preload_libraries.
  */
 extern void medchain_replicator_wake_at_commit(void);
+
+/*
+ * The replicator finished its first round since it started; the worker,
+ * whether it may seal yet (it may when no replicator runs, or once that
+ * round is done: a node restored from an old backup learns it there).
+ */
+extern void medchain_replicator_note_round(void);
+extern bool medchain_sealer_may_seal(void);
 
 /* Record an error of this process (outside of any transaction). */
 extern void medchain_worker_note_error(const char *message);

@@ -105,6 +105,8 @@ medchain_worker_attach(int slot, WorkerKind kind, Oid dboid)
 	p->blocks_sealed = 0;
 	p->entries_sealed = 0;
 	p->latch = MyLatch;
+	if (kind == WORKER_REPLICATOR)
+		s->replicated = false;
 	LWLockRelease(medchain_workers->lock);
 	MyWorkerSlot = s;
 	MyWorkerProcess = p;
@@ -151,6 +153,27 @@ medchain_replicator_wake_at_commit(void)
 		wake_callback_registered = true;
 	}
 	sealed_in_xact = true;
+}
+
+void
+medchain_replicator_note_round(void)
+{
+	if (MyWorkerSlot->replicated)
+		return;
+	LWLockAcquire(medchain_workers->lock, LW_EXCLUSIVE);
+	MyWorkerSlot->replicated = true;
+	LWLockRelease(medchain_workers->lock);
+}
+
+bool
+medchain_sealer_may_seal(void)
+{
+	bool		may;
+
+	LWLockAcquire(medchain_workers->lock, LW_SHARED);
+	may = MyWorkerSlot->replicated || MyWorkerSlot->procs[WORKER_REPLICATOR].pid == 0;
+	LWLockRelease(medchain_workers->lock);
+	return may;
 }
 
 void

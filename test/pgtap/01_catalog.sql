@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(161);
+SELECT plan(163);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -246,6 +246,8 @@ SELECT columns_are('medchain', 'consensus_status', ARRAY['origin', 'height', 'lo
 SELECT table_privs_are('medchain', 'consensus_status', 'medchain_auditor', ARRAY['SELECT']);
 SELECT table_privs_are('medchain', 'consensus_results', 'public', ARRAY[]::text[]);
 SELECT function_privs_are('medchain', 'verify_proof_on_copy', ARRAY['jsonb'], 'public', ARRAY['EXECUTE']);
+SELECT col_is_pk('medchain', 'sealing_halt', 'only_row', 'one halt at most');
+SELECT table_privs_are('medchain', 'sealing_halt', 'medchain_admin', ARRAY['SELECT']);
 SELECT is_definer('medchain', 'verify_proof_on_copy', ARRAY['jsonb'],
 	'verify_proof_on_copy reads the copies of chains as the extension''s owner');
 

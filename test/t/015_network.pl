@@ -14,7 +14,8 @@ my %node;
 foreach my $name (@names)
 {
 	my $n = PostgreSQL::Test::Cluster->new($name);
-	$n->init;
+	# A's base backup, taken below, is restored at the end
+	$n->init(allows_streaming => $name eq 'hospital_a');
 	$n->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'medchain'
 medchain.node_name = '$name'
@@ -171,6 +172,11 @@ is($b->safe_psql('postgres', q{
 	'hospital_a:3:0:0:agreed,hospital_b:3:0:0:agreed,hospital_c:3:0:0:agreed',
 	'consensus_check() called by hand says the same');
 
+# A base backup of A now, while its peers hold just what it has sealed so
+# far: restored at the end, it is behind what A goes on to publish.
+$a->backup('before_publishing_more');
+my $a_head_at_backup = settled_head($a);
+
 # ---------- (g) a peer that accepts the connection and never answers ----------
 my $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 5, Proto => 'tcp')
   or die "no listening socket: $!";
@@ -323,5 +329,34 @@ is($b->safe_psql('postgres', qq{SELECT medchain.verify_proof_on_copy('$forged_pr
 	"but B does not anchor it: its copy of A's chain holds the block A published");
 is($b->safe_psql('postgres', qq{SELECT medchain.verify_proof_on_copy('$proof')}), 't',
 	"while a proof A gave before the forgery, of a row below it, still holds on B");
+
+# ---------- (h) A restored from a base backup older than what it published ----------
+$a->stop;
+my $restored = PostgreSQL::Test::Cluster->new('hospital_a_restored');
+$restored->init_from_backup($a, 'before_publishing_more');
+my $restored_log_offset = 0;
+$restored->start;
+is($restored->safe_psql('postgres', 'SELECT max(height) FROM medchain.blocks'), $a_head_at_backup,
+	"the restored A holds its chain as it was at the backup, block $a_head_at_backup");
+my $published = $b->safe_psql('postgres', qq{SELECT max(height) FROM medchain.peer_blocks WHERE chain_id = '\\x$a_chain'});
+ok($restored->poll_query_until('postgres', q{SELECT count(*) FROM medchain.sealing_halt}, '1'),
+	'at its first contact with its peers, the restored A halts its sealing');
+is($restored->safe_psql('postgres', q{SELECT own_height || ':' || published_height FROM medchain.sealing_halt}),
+	"$a_head_at_backup:$published", 'medchain.sealing_halt says how far behind what it published it is');
+ok($restored->wait_for_log(qr/WARNING:  medchain stops sealing: peer "hospital_[bc]" holds this node's chain up to height $published, above its newest block $a_head_at_backup/,
+	$restored_log_offset), 'a WARNING says so');
+is($restored->safe_psql('postgres', q{SELECT string_agg(peer || ':' || status, ',' ORDER BY peer) FROM medchain.replicate_now()}),
+	'hospital_b:ahead,hospital_c:ahead', 'replicate_now() says both peers are ahead, and sends nothing');
+$restored->safe_psql('postgres', q{INSERT INTO public.admissions_hospital_a VALUES ('MRN-hospital_a-after-restore', 'ward 2', 'x')});
+ok($restored->poll_query_until('postgres', q{SELECT last_error LIKE 'sealing is halted:%' FROM medchain.worker_status WHERE process = 'worker'}),
+	'the worker seals nothing, and worker_status says why');
+is($restored->safe_psql('postgres', q{SELECT max(height) || ':' || (SELECT pending_entries FROM medchain.chain_status) FROM medchain.blocks}),
+	"$a_head_at_backup:1", 'no block above the backup\'s head: the new row waits, pending');
+my ($rc, $out, $err) = $restored->psql('postgres', 'SELECT medchain.seal()');
+like($err, qr/ERROR:  sealing is halted: peer "hospital_[bc]" holds this node's chain up to height $published, above block $a_head_at_backup/,
+	'seal() by hand is refused too');
+is($b->safe_psql('postgres', qq{SELECT max(height) FROM medchain.peer_blocks WHERE chain_id = '\\x$a_chain'}) . ':'
+	. $b->safe_psql('postgres', q{SELECT count(*) FROM medchain.equivocations}),
+	"$published:0", 'B holds what A published, and no block of a fork');
 
 done_testing();
