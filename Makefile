@@ -58,6 +58,7 @@ OBJS = \
 	src/receipts.o \
 	src/replicate.o \
 	src/consensus.o \
+	src/recover.o \
 	src/replicator.o
 
 REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk

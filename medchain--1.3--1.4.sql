@@ -380,7 +380,7 @@ REVOKE ALL ON FUNCTION medchain.verify_digest(jsonb, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION medchain.verify_digest(jsonb, integer) TO medchain_auditor, medchain_admin;
 
 COMMENT ON FUNCTION medchain.verify(regclass) IS
-	'One row per finding (row_modified, row_missing, row_unrecorded, entry_modified, entry_missing, entry_unqueued, queue_modified, block_modified, chain_broken, signature_invalid, block_unsigned, signer_unknown, registry_modified, table_unverifiable, enable_incomplete, chain_diverged); none when clean';
+	'One row per finding (row_modified, row_missing, row_unrecorded, entry_modified, entry_missing, entry_unqueued, queue_modified, block_modified, chain_broken, signature_invalid, block_unsigned, signer_unknown, registry_modified, table_unverifiable, enable_incomplete, chain_diverged, entries_lost); none when clean';
 
 ------------------------------------------------------------------------
 -- Proofs across hospitals: a record's proof from another node, anchored
@@ -418,3 +418,86 @@ COMMENT ON COLUMN medchain.sealing_halt.published_height IS
 	'The height up to which the peer holds this node''s chain: what this node published before it was restored';
 REVOKE ALL ON medchain.sealing_halt FROM PUBLIC;
 GRANT SELECT ON medchain.sealing_halt TO medchain_auditor, medchain_admin;
+
+-- What such a node takes back: the copy a peer holds of its chain, as
+-- payloads, and the entry hashes of the blocks it recovered, whose rows
+-- were recorded after the backup and are lost.
+CREATE FUNCTION medchain.held_payloads(chain_id bytea, from_height bigint, max_blocks integer DEFAULT 100)
+RETURNS SETOF bytea
+AS 'MODULE_PATHNAME', 'medchain_held_payloads'
+LANGUAGE C STRICT STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION medchain.held_payloads(bytea, bigint, integer) IS
+	'The copy this node holds of a peer''s chain, from a height up, as replication payloads (at most 1,000 a call)';
+REVOKE ALL ON FUNCTION medchain.held_payloads(bytea, bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.held_payloads(bytea, bigint, integer) TO medchain_peer, medchain_auditor, medchain_admin;
+
+CREATE TABLE medchain.recovered_blocks (
+	height bigint NOT NULL,
+	entry_hashes bytea NOT NULL,
+	recovered_from text NOT NULL,
+	recovered_at timestamptz NOT NULL,
+	CONSTRAINT recovered_blocks_pkey PRIMARY KEY (height)
+);
+ALTER TABLE medchain.recovered_blocks ALTER COLUMN entry_hashes SET STORAGE EXTERNAL;
+COMMENT ON TABLE medchain.recovered_blocks IS
+	'Blocks of this node''s chain taken back from a peer by medchain.recover_chain(): their entry hashes in leaf order; the rows were lost with the backup';
+REVOKE ALL ON medchain.recovered_blocks FROM PUBLIC;
+GRANT SELECT ON medchain.recovered_blocks TO medchain_auditor, medchain_admin;
+SELECT pg_catalog.pg_extension_config_dump('medchain.recovered_blocks', '');
+
+CREATE FUNCTION medchain.recover_chain(peer text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'medchain_recover_chain'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION medchain.recover_chain(text) IS
+	'After a restore from an older backup: takes back from the peer the blocks of this node''s chain it published since, checks them, lifts the sealing halt; returns the new newest height';
+REVOKE ALL ON FUNCTION medchain.recover_chain(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.recover_chain(text) TO medchain_admin;
+
+-- The export carries a recovered block's kept entry hashes.
+CREATE OR REPLACE FUNCTION medchain.export_chain(from_height bigint DEFAULT 0)
+RETURNS SETOF jsonb
+LANGUAGE sql STABLE STRICT
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object(
+			'height', b.height,
+			'format_version', b.format_version,
+			'prev_hash', encode(b.prev_hash, 'hex'),
+			'merkle_root', encode(b.merkle_root, 'hex'),
+			'sealed_at', (extract(epoch FROM b.sealed_at) OPERATOR(pg_catalog.*) 1000000)::bigint,
+			'entry_count', b.entry_count,
+			'difficulty', b.difficulty,
+			'node_id', encode(CASE WHEN b.format_version OPERATOR(pg_catalog.>=) 3 THEN b.node_id
+								   ELSE sha256(convert_to(b.node_name, 'UTF8')) END, 'hex'),
+			'node_name', b.node_name,
+			'nonce', b.nonce::numeric OPERATOR(pg_catalog.+)
+					 CASE WHEN b.nonce OPERATOR(pg_catalog.<) 0 THEN 18446744073709551616 ELSE 0 END,
+			'block_hash', encode(b.block_hash, 'hex'),
+			'entry_hashes', coalesce((SELECT jsonb_agg(encode(e.entry_hash, 'hex') ORDER BY e.entry_id)
+										FROM medchain.journal e
+									   WHERE e.entry_id BETWEEN b.first_entry_id AND b.last_entry_id
+										 AND e.block_height OPERATOR(pg_catalog.=) b.height),
+									 (SELECT jsonb_agg(encode(substr(r.entry_hashes, i OPERATOR(pg_catalog.*) 32 OPERATOR(pg_catalog.+) 1, 32), 'hex')
+													   ORDER BY i)
+										FROM medchain.recovered_blocks r,
+											 generate_series(0, length(r.entry_hashes) OPERATOR(pg_catalog./) 32 OPERATOR(pg_catalog.-) 1) i
+									   WHERE r.height OPERATOR(pg_catalog.=) b.height),
+									 '[]'::jsonb))
+		   OPERATOR(pg_catalog.||)
+		   CASE WHEN b.format_version OPERATOR(pg_catalog.>=) 2
+				THEN jsonb_build_object('min_difficulty', b.min_difficulty)
+				ELSE '{}'::jsonb END
+		   OPERATOR(pg_catalog.||)
+		   CASE WHEN b.format_version OPERATOR(pg_catalog.>=) 3
+				THEN jsonb_build_object('chain_id', coalesce(encode(b.chain_id, 'hex'), ''),
+										'signer_key', coalesce(encode(b.signer_key, 'hex'), ''),
+										'signature', coalesce(encode(b.signature, 'hex'), ''))
+				ELSE '{}'::jsonb END
+	  FROM medchain.blocks b
+	 WHERE b.height OPERATOR(pg_catalog.>=) from_height
+	 ORDER BY b.height
+$$;

@@ -47,6 +47,7 @@
 #include "security_scope.h"
 
 PG_FUNCTION_INFO_V1(medchain_receive_blocks);
+PG_FUNCTION_INFO_V1(medchain_held_payloads);
 
 /* What became of one payload. */
 typedef enum ReceiveStatus
@@ -573,6 +574,75 @@ medchain_receive_blocks(PG_FUNCTION_ARGS)
 		values[2] = CStringGetTextDatum(status_names[r->status]);
 		values[3] = r->reason != NULL ? CStringGetTextDatum(r->reason) : (Datum) 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/* Most blocks one call of medchain.held_payloads() returns. */
+#define MC_MAX_HELD_PAYLOADS 1000
+
+/*
+ * medchain.held_payloads(chain_id bytea, from_height bigint,
+ *						  max_blocks integer) RETURNS SETOF bytea
+ *
+ * The copy this node holds of a peer's chain, from a height up, as the
+ * replication payloads it was received as: what a node restored from an
+ * old backup takes back of its own chain (medchain.recover_chain()).
+ */
+Datum
+medchain_held_payloads(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bytea	   *chain_id = PG_GETARG_BYTEA_PP(0);
+	int64		from = PG_GETARG_INT64(1);
+	int32		max_blocks = PG_GETARG_INT32(2);
+	Oid			types[3] = {BYTEAOID, INT8OID, INT4OID};
+	Datum		args[3] = {PointerGetDatum(chain_id), Int64GetDatum(from), Int32GetDatum(max_blocks)};
+	uint64		i;
+
+	if (VARSIZE_ANY_EXHDR(chain_id) != MC_HASH_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid chain id of %d bytes", (int) VARSIZE_ANY_EXHDR(chain_id)),
+				 errdetail("A chain id is the 32-byte block_hash of the chain's genesis block."),
+				 errhint("Pass the chain id that medchain.node_identity() gives on the chain's node.")));
+	if (from < 0 || max_blocks < 1 || max_blocks > MC_MAX_HELD_PAYLOADS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid range of blocks: from height %lld, at most %d",
+						(long long) from, max_blocks),
+				 errdetail("Heights start at 0, and one call returns 1 to %d blocks.", MC_MAX_HELD_PAYLOADS),
+				 errhint("Ask for the rest in further calls.")));
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	SPI_connect();
+	medchain_spi_execute("SELECT header, signer_key, signature, entry_hashes FROM medchain.peer_blocks"
+						 " WHERE chain_id OPERATOR(pg_catalog.=) $1"
+						 "   AND height OPERATOR(pg_catalog.>=) $2"
+						 " ORDER BY height LIMIT $3",
+						 3, types, args, true, 0, SPI_OK_SELECT, -1);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		BlockRow	row;
+		bool		isnull;
+		bytea	   *hashes;
+		Datum		value;
+
+		CHECK_FOR_INTERRUPTS();
+		held_block_from_spi(tuple, SPI_tuptable->tupdesc, &row);
+		hashes = DatumGetByteaPP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 4, &isnull));
+		if (VARSIZE_ANY_EXHDR(hashes) != (Size) row.header.entry_count * MC_HASH_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("a block held in medchain.peer_blocks has %zu bytes of entry hashes for %u entries",
+							VARSIZE_ANY_EXHDR(hashes), row.header.entry_count),
+					 errdetail("A block keeps 32 bytes per entry."),
+					 errhint("Someone with superuser rights altered medchain.peer_blocks.")));
+		value = PointerGetDatum(replication_payload_encode(&row,
+														   (const uint8 (*)[MC_HASH_LEN]) VARDATA_ANY(hashes)));
+		isnull = false;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 	}
 	SPI_finish();
 	return (Datum) 0;

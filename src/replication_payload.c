@@ -27,6 +27,7 @@
 #include "journal.h"
 #include "merkle.h"
 #include "privileges.h"
+#include "recover.h"
 #include "replication_payload.h"
 #include "wire.h"
 
@@ -141,9 +142,16 @@ replication_payload_of_block(Relation journal, const AttrNumber *attnums, int64 
 	BlockRow	row;
 	const uint8 (*leaves)[MC_HASH_LEN];
 
+	uint32		recovered;
+
 	if (!block_row_fetch(height, GetActiveSnapshot(), &row))
 		return NULL;
-	leaves = (const uint8 (*)[MC_HASH_LEN]) journal_block_leaves(journal, attnums, &row);
+	/* a block taken back from a peer has its entry hashes, not its entries */
+	leaves = (const uint8 (*)[MC_HASH_LEN]) recovered_block_leaves(height, &recovered);
+	if (leaves != NULL && recovered != row.header.entry_count)
+		journal_report_altered_block(height);
+	if (leaves == NULL)
+		leaves = (const uint8 (*)[MC_HASH_LEN]) journal_block_leaves(journal, attnums, &row);
 	/* entries altered in place keep their count: their root tells */
 	if (!merkle_root_matches(leaves, row.header.entry_count, row.header.merkle_root))
 		journal_report_altered_block(row.header.height);

@@ -91,6 +91,7 @@
 #include "merkle.h"
 #include "pace.h"
 #include "privileges.h"
+#include "recover.h"
 #include "registry.h"
 #include "row_key.h"
 #include "row_stream.h"
@@ -1739,6 +1740,35 @@ check_signature(VerifyState *state, const BlockRow *row, const ChainKeys *keys)
 }
 
 /*
+ * None of a block's entries is in the journal.  A block taken back from a
+ * peer after a restore from an old backup (recover.c) has its entry
+ * hashes in medchain.recovered_blocks instead: its entries are lost, and
+ * said so, as long as those hashes give its Merkle root.  Any other block
+ * is missing its entries.
+ */
+static void
+check_entries_absent(VerifyState *state, const BlockRow *row)
+{
+	int64		h = row->header.height;
+	uint32		count;
+	uint8		(*leaves)[MC_HASH_LEN] = recovered_block_leaves(h, &count);
+
+	if (leaves == NULL)
+		report(&state->findings, "entry_missing", NULL, NULL, -1, h,
+			   psprintf("none of the block's %u entries is in medchain.entries",
+						row->header.entry_count));
+	else if (count != row->header.entry_count ||
+			 !merkle_root_matches((const uint8 (*)[MC_HASH_LEN]) leaves, count,
+								  row->header.merkle_root))
+		report(&state->findings, "block_modified", NULL, NULL, -1, h,
+			   "the entry hashes medchain.recovered_blocks keeps for it do not give its Merkle root");
+	else
+		report(&state->findings, "entries_lost", NULL, NULL, -1, h,
+			   psprintf("block %lld was taken back from a peer after this node was restored from an older backup: its %u entries were recorded after that backup and are lost",
+						(long long) h, count));
+}
+
+/*
  * The latest consensus check found that this node's own chain is not the
  * copy a quorum of its peers hold (consensus.c): the one finding verify()
  * cannot make from this node's tables alone, since a superuser who
@@ -1847,9 +1877,7 @@ check_chain(VerifyState *state, Bitmapset *seen)
 
 		if (row.header.entry_count > 0 &&
 			(h > PG_INT32_MAX || !bms_is_member((int) h, seen)))
-			report(&state->findings, "entry_missing", NULL, NULL, -1, h,
-				   psprintf("none of the block's %u entries is in medchain.entries",
-							row.header.entry_count));
+			check_entries_absent(state, &row);
 
 		previous = row;
 		have_previous = true;

@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(163);
+SELECT plan(169);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -66,8 +66,8 @@ SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE
 	ARRAY['medchain.journal', 'medchain.entry_batches', 'medchain.entries_entry_id_seq', 'medchain.ledger_registry',
 		  'medchain.ledger_registry_registration_id_seq', 'medchain.pending', 'medchain.blocks',
 		  'medchain.findings', 'medchain.peers', 'medchain.peer_blocks', 'medchain.rejected_blocks',
-		  'medchain.equivocations', 'medchain.cosignatures'],
-	'journal, registry, pending queue, blocks, their sequences, the scrubber''s findings, the peers, their chains, the evidence about them and their cosignatures are dumped');
+		  'medchain.equivocations', 'medchain.cosignatures', 'medchain.recovered_blocks'],
+	'journal, registry, pending queue, blocks, their sequences, the scrubber''s findings, the peers, their chains, the evidence about them, their cosignatures and recovered blocks are dumped');
 
 -- Blocks.
 SELECT has_table('medchain', 'blocks', 'blocks table');
@@ -247,6 +247,12 @@ SELECT table_privs_are('medchain', 'consensus_status', 'medchain_auditor', ARRAY
 SELECT table_privs_are('medchain', 'consensus_results', 'public', ARRAY[]::text[]);
 SELECT function_privs_are('medchain', 'verify_proof_on_copy', ARRAY['jsonb'], 'public', ARRAY['EXECUTE']);
 SELECT col_is_pk('medchain', 'sealing_halt', 'only_row', 'one halt at most');
+SELECT function_privs_are('medchain', 'held_payloads', ARRAY['bytea', 'bigint', 'integer'], 'medchain_peer', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'held_payloads', ARRAY['bytea', 'bigint', 'integer'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'recover_chain', ARRAY['text'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'recover_chain', ARRAY['text'], 'medchain_auditor', ARRAY[]::text[]);
+SELECT col_is_pk('medchain', 'recovered_blocks', 'height', 'a height is recovered once');
+SELECT table_privs_are('medchain', 'recovered_blocks', 'medchain_auditor', ARRAY['SELECT']);
 SELECT table_privs_are('medchain', 'sealing_halt', 'medchain_admin', ARRAY['SELECT']);
 SELECT is_definer('medchain', 'verify_proof_on_copy', ARRAY['jsonb'],
 	'verify_proof_on_copy reads the copies of chains as the extension''s owner');

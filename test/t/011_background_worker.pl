@@ -64,8 +64,8 @@ query(q{
 	SELECT medchain.enable('public.obs');
 });
 poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'postgres'
-		 AND backend_type IN ('medchain worker', 'medchain scrubber')}, '2',
-	'CREATE EXTENSION brings a worker and a scrubber to the database within seconds');
+		 AND backend_type IN ('medchain worker', 'medchain scrubber', 'medchain replicator')}, '3',
+	'CREATE EXTENSION brings a worker, a scrubber and a replicator to the database within seconds');
 query(q{INSERT INTO public.obs SELECT i, i, 'new' FROM generate_series(101, 150) i});
 poll(q{SELECT pending_entries FROM medchain.chain_status}, '0',
 	'the worker sealed the entries without a call to seal()');
@@ -326,17 +326,17 @@ is(query(q{SELECT count(*) FROM medchain.findings}), $open_before, 'and none fou
 
 query('CREATE DATABASE ehr2');
 query(q{CREATE EXTENSION medchain; CREATE TABLE t (id int PRIMARY KEY); SELECT medchain.enable('t')}, 'ehr2');
-poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr2' AND backend_type LIKE 'medchain%'}, '2',
+poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr2' AND backend_type LIKE 'medchain%'}, '3',
 	'the new database gets its processes');
 my $t0 = time;
 query('ALTER DATABASE ehr2 RENAME TO ehr3');
 cmp_ok(time - $t0, '<', 4, 'ALTER DATABASE RENAME does not wait for them');
-poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr3' AND backend_type LIKE 'medchain%'}, '2',
+poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr3' AND backend_type LIKE 'medchain%'}, '3',
 	'they come back in the renamed database');
 $t0 = time;
 query('CREATE DATABASE ehr4 TEMPLATE ehr3');
 cmp_ok(time - $t0, '<', 4, 'CREATE DATABASE ... TEMPLATE does not wait for them');
-poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr4' AND backend_type LIKE 'medchain%'}, '2',
+poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr4' AND backend_type LIKE 'medchain%'}, '3',
 	'the copy, which has the extension, gets processes of its own');
 
 query(q{SELECT medchain.disable('t', 'the copy no longer needs its ledger')}, 'ehr4');
@@ -349,7 +349,7 @@ is(query(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr4' AND back
 is(query(q{SELECT count(*) FROM medchain.worker_status WHERE database = 'ehr4'}), '0',
 	'and worker_status no longer lists the database');
 query('CREATE EXTENSION medchain', 'ehr4');
-poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr4' AND backend_type LIKE 'medchain%'}, '2',
+poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr4' AND backend_type LIKE 'medchain%'}, '3',
 	'CREATE EXTENSION brings them back');
 
 my $drop_offset = -s $node->logfile;
@@ -368,10 +368,10 @@ poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr3' AND backend_
 sleep 7;    # past a rescan and a restart pause
 is(query(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr3' AND backend_type LIKE 'medchain%'}), '0',
 	'and they stay stopped');
-is(query(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'postgres' AND backend_type LIKE 'medchain%'}), '2',
+is(query(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'postgres' AND backend_type LIKE 'medchain%'}), '3',
 	'the listed database keeps its processes');
 reload_with(["medchain.worker_databases = ''"]);
-poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr3' AND backend_type LIKE 'medchain%'}, '2',
+poll(q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'ehr3' AND backend_type LIKE 'medchain%'}, '3',
 	'emptied again, every database with the extension has them');
 
 # ---------- a hot standby does nothing ----------

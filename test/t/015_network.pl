@@ -334,6 +334,9 @@ is($b->safe_psql('postgres', qq{SELECT medchain.verify_proof_on_copy('$proof')})
 $a->stop;
 my $restored = PostgreSQL::Test::Cluster->new('hospital_a_restored');
 $restored->init_from_backup($a, 'before_publishing_more');
+# the copy of the backup gives the node key file group access, which the
+# server refuses for a key: as its hint says
+chmod 0600, $restored->data_dir . '/medchain_node.key';
 my $restored_log_offset = 0;
 $restored->start;
 is($restored->safe_psql('postgres', 'SELECT max(height) FROM medchain.blocks'), $a_head_at_backup,
@@ -358,5 +361,34 @@ like($err, qr/ERROR:  sealing is halted: peer "hospital_[bc]" holds this node's 
 is($b->safe_psql('postgres', qq{SELECT max(height) FROM medchain.peer_blocks WHERE chain_id = '\\x$a_chain'}) . ':'
 	. $b->safe_psql('postgres', q{SELECT count(*) FROM medchain.equivocations}),
 	"$published:0", 'B holds what A published, and no block of a fork');
+
+# The documented procedure: take the published blocks back from a peer,
+# then seal on above them.
+($rc, $out, $err) = $restored->psql('postgres', q{SELECT medchain.recover_chain('nobody')});
+like($err, qr/ERROR:  peer "nobody" does not exist/, 'recover_chain() names a registered peer');
+is($restored->safe_psql('postgres', q{SELECT medchain.recover_chain('hospital_b')}), $published,
+	"recover_chain() takes blocks up to $published back from B");
+is($restored->safe_psql('postgres', q{SELECT count(*) FROM medchain.sealing_halt}), '0', 'and lifts the halt');
+is($restored->safe_psql('postgres', qq{SELECT string_agg(encode(block_hash, 'hex'), ',' ORDER BY height) FROM medchain.blocks
+	WHERE height > $a_head_at_backup}),
+	$b->safe_psql('postgres', qq{SELECT string_agg(encode(block_hash, 'hex'), ',' ORDER BY height) FROM medchain.peer_blocks
+	WHERE chain_id = '\\x$a_chain' AND height > $a_head_at_backup}),
+	'the restored A holds the very blocks it had published');
+($rc, $out, $err) = $restored->psql('postgres', q{SELECT medchain.recover_chain('hospital_c')});
+like($err, qr/ERROR:  this node's sealing is not halted: there is nothing to recover/, 'a second recovery finds nothing to do');
+my $next = $published + 1;
+$restored->safe_psql('postgres', 'SELECT medchain.seal()');
+ok($restored->poll_query_until('postgres', qq{SELECT max(height) = $next AND (SELECT pending_entries = 0 FROM medchain.chain_status)
+	FROM medchain.blocks}), "sealing goes on above them: the row waiting is sealed in block $next");
+is($restored->safe_psql('postgres', q{SELECT finding || ':' || count(*) FROM medchain.verify() GROUP BY finding}),
+	'entries_lost:' . ($published - $a_head_at_backup),
+	'verify() reports the entries of each recovered block as lost, and nothing else');
+ok($b->poll_query_until('postgres', qq{SELECT max(height) = $next FROM medchain.peer_blocks WHERE chain_id = '\\x$a_chain'}),
+	'B receives the new block: the chain goes on without a fork');
+my ($vout, $verr);
+PostgreSQL::Test::Utils::append_to_file("$dir/restored.jsonl", $restored->safe_psql('postgres', 'SELECT x FROM medchain.export_chain() x') . "\n");
+IPC::Run::run([ 'python3', "$ENV{TESTDIR}/verifier/medchain_verify.py", 'chain', "$dir/restored.jsonl" ], '>', \$vout, '2>', \$verr);
+like($vout, qr/^valid chain of \d+ blocks/, 'the outside verifier accepts the export, recovered blocks and their entry hashes included')
+  or diag($vout . $verr);
 
 done_testing();
