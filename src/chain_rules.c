@@ -86,7 +86,7 @@ block_signature_problem(const BlockRow *row)
 						mc_hex(row->header.node_id, MC_HASH_LEN));
 	block_chain_id(row, chain_id);
 	if (!medchain_signature_valid(SIGNED_BLOCK, row->signer_key, chain_id, row->header.height,
-										row->block_hash, row->signature))
+								  row->block_hash, row->signature))
 		return psprintf("its signature does not verify under its signer_key %s",
 						mc_hex(row->signer_key, MC_SIGNER_KEY_LEN));
 	return NULL;

@@ -47,6 +47,9 @@
 #include "security_scope.h"
 
 PG_FUNCTION_INFO_V1(medchain_receive_blocks);
+
+/* Most payloads one delivery may hold (the replicator sends at most 100). */
+#define MC_MAX_DELIVERY 1000
 PG_FUNCTION_INFO_V1(medchain_held_payloads);
 
 /* What became of one payload. */
@@ -521,18 +524,20 @@ medchain_receive_blocks(PG_FUNCTION_ARGS)
 	int			top;
 	Received   *received;
 
-	if (VARSIZE_ANY_EXHDR(chain_id) != MC_HASH_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid chain id of %d bytes", (int) VARSIZE_ANY_EXHDR(chain_id)),
-				 errdetail("A chain id is the 32-byte block_hash of the chain's genesis block."),
-				 errhint("Pass the chain id that medchain.node_identity() gives on the sending node.")));
+	replication_chain_id_check(chain_id);
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("payloads must be a one-dimensional array"),
 				 errdetail("The array has %d dimensions.", ARR_NDIM(array)),
 				 errhint("Pass the payloads in height order in an array of bytea.")));
+	if (ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)) > MC_MAX_DELIVERY)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many payloads in one delivery: %d",
+						ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array))),
+				 errdetail("One call takes at most %d blocks.", MC_MAX_DELIVERY),
+				 errhint("Send the rest in further calls, in height order.")));
 	deconstruct_array(array, BYTEAOID, -1, false, TYPALIGN_INT, &payloads, &nulls, &n);
 	for (i = 0; i < n; i++)
 		if (nulls[i])
@@ -601,12 +606,7 @@ medchain_held_payloads(PG_FUNCTION_ARGS)
 	Datum		args[3] = {PointerGetDatum(chain_id), Int64GetDatum(from), Int32GetDatum(max_blocks)};
 	uint64		i;
 
-	if (VARSIZE_ANY_EXHDR(chain_id) != MC_HASH_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid chain id of %d bytes", (int) VARSIZE_ANY_EXHDR(chain_id)),
-				 errdetail("A chain id is the 32-byte block_hash of the chain's genesis block."),
-				 errhint("Pass the chain id that medchain.node_identity() gives on the chain's node.")));
+	replication_chain_id_check(chain_id);
 	if (from < 0 || max_blocks < 1 || max_blocks > MC_MAX_HELD_PAYLOADS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

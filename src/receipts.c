@@ -29,21 +29,11 @@
 #include "journal.h"
 #include "node_key.h"
 #include "receipts.h"
+#include "replication_payload.h"
 #include "security_scope.h"
 #include "sha256.h"
 
 PG_FUNCTION_INFO_V1(medchain_block_receipts);
-
-static void
-check_chain_id(bytea *chain_id)
-{
-	if (VARSIZE_ANY_EXHDR(chain_id) != MC_HASH_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid chain id of %d bytes", (int) VARSIZE_ANY_EXHDR(chain_id)),
-				 errdetail("A chain id is the 32-byte block_hash of the chain's genesis block."),
-				 errhint("Pass the chain id that medchain.node_identity() gives on the chain's node.")));
-}
 
 static void
 check_heights(ArrayType *heights)
@@ -94,7 +84,7 @@ medchain_block_receipts(PG_FUNCTION_ARGS)
 	uint64		n;
 	uint64		i;
 
-	check_chain_id(chain_id);
+	replication_chain_id_check(chain_id);
 	check_heights(heights);
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();

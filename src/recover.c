@@ -217,6 +217,16 @@ recovery_begin(Recovery *r)
 {
 	Relation	journal;
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];
+	OwnerScope	scope;
+
+	/*
+	 * No replication round meanwhile: one that began before the recovery
+	 * commits would find the peers ahead still, and halt sealing again.
+	 */
+	medchain_become_owner(medchain_relation("peer_state"), &scope);
+	medchain_spi_execute("LOCK TABLE medchain.peer_state IN SHARE ROW EXCLUSIVE MODE",
+						 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
+	medchain_leave_owner(&scope);
 
 	/* seal() and the worker wait behind this, and it behind them */
 	r->blocks = direct_open(medchain_relation("blocks"), ExclusiveLock);

@@ -19,7 +19,8 @@
  * timeout (peer_link.c) and is recorded in medchain.peer_state; the round
  * goes on with the others.  Rounds on one node run one at a time (a lock
  * on medchain.peer_state), so the worker and replicate_now() never send
- * the same blocks twice at once; the receiver is idempotent anyway.
+ * the same blocks twice at once (the receiver is idempotent anyway), and
+ * never while recover_chain() takes blocks back.
  *
  *-------------------------------------------------------------------------
  */
@@ -556,11 +557,16 @@ round_begin(Round *round)
 	BlockRow	head;
 	OwnerScope	scope;
 
-	/* one round at a time on this node */
+	/*
+	 * One round at a time on this node, and none while recover_chain()
+	 * runs; the chain is read as it is once the lock is held, not as the
+	 * transaction's first snapshot saw it before the wait.
+	 */
 	medchain_become_owner(medchain_relation("peer_state"), &scope);
 	medchain_spi_execute("LOCK TABLE medchain.peer_state IN SHARE ROW EXCLUSIVE MODE",
 						 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
 	medchain_leave_owner(&scope);
+	PushActiveSnapshot(GetLatestSnapshot());
 	round->has_chain = block_chain_id_of_chain(GetActiveSnapshot(), round->chain_id);
 	round->head = block_head(GetActiveSnapshot(), &head) ? head.header.height : -1;
 	round->journal = table_open(medchain_journal_relid(), AccessShareLock);
@@ -645,6 +651,7 @@ replicate_round(ReturnSetInfo *rsinfo, bool keep_links)
 			current++;
 	}
 	table_close(round.journal, AccessShareLock);
+	PopActiveSnapshot();
 	return current;
 }
 

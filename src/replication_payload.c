@@ -136,6 +136,17 @@ replication_payload_decode(const bytea *payload, ReplicatedBlock *block)
 	return NULL;
 }
 
+void
+replication_chain_id_check(bytea *chain_id)
+{
+	if (VARSIZE_ANY_EXHDR(chain_id) != MC_HASH_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid chain id of %d bytes", (int) VARSIZE_ANY_EXHDR(chain_id)),
+				 errdetail("A chain id is the 32-byte block_hash of the chain's genesis block."),
+				 errhint("Pass the chain id that medchain.node_identity() gives on the chain's node.")));
+}
+
 bytea *
 replication_payload_of_block(Relation journal, const AttrNumber *attnums, int64 height)
 {

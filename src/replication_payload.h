@@ -29,6 +29,9 @@ typedef struct ReplicatedBlock
 extern bytea *replication_payload_encode(const BlockRow *row,
 										 const uint8 (*entry_hashes)[MC_HASH_LEN]);
 
+/* Errors unless an argument is a chain id: 32 bytes. */
+extern void replication_chain_id_check(bytea *chain_id);
+
 /*
  * The payload of this node's block at a height, as the active snapshot
  * sees it; NULL when there is no such block.  A block whose entries in

@@ -15,7 +15,7 @@
 SET client_encoding = 'UTF8';	-- the names below are UTF-8
 BEGIN;
 LOAD 'medchain';
-SELECT plan(303);
+SELECT plan(336);
 
 -- The same low proof-of-work throughout: seal() refuses a difficulty below
 -- the chain's.
@@ -1125,6 +1125,72 @@ SELECT is(hostile_probe.tampered($$DELETE FROM medchain.entry_batches$$,
 SELECT is(hostile_probe.value('superuser', 'pg_catalog, hostile',
 		$$SELECT pg_catalog.count(*) FROM medchain.verify()$$),
 	'0', 'with the registry and the queue restored, verify() finds nothing again');
+
+------------------------------------------------------------------------
+-- The network's functions on a node without peers: what a peer's login
+-- asks (heads, hashes, receipts, payloads of copies), replication and
+-- consensus rounds, cosigned digests, proofs on copies, recovery
+------------------------------------------------------------------------
+
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.concat_ws(' ',
+			(SELECT h.height OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(b.height) FROM medchain.blocks b)
+			   FROM medchain.held_head((SELECT g.block_hash FROM medchain.blocks g WHERE g.height OPERATOR(pg_catalog.=) 0)) h),
+			(SELECT pg_catalog.count(*) FROM medchain.held_heads()),
+			(SELECT h.block_hash OPERATOR(pg_catalog.=) g.block_hash
+			   FROM medchain.blocks g,
+					medchain.held_hashes(g.block_hash, ARRAY[0::pg_catalog.int8]) h
+			  WHERE g.height OPERATOR(pg_catalog.=) 0),
+			(SELECT pg_catalog.count(*) FROM medchain.held_payloads(
+				(SELECT g.block_hash FROM medchain.blocks g WHERE g.height OPERATOR(pg_catalog.=) 0), 0, 10)))$$),
+	't 1 t 0', format('held_head(), held_heads(), held_hashes(), held_payloads() as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+-- a node signs receipts for the copies it keeps, not for its own chain
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.count(*) FROM medchain.block_receipts(
+			(SELECT g.block_hash FROM medchain.blocks g WHERE g.height OPERATOR(pg_catalog.=) 0), ARRAY[0::pg_catalog.int8, 1])$$),
+	'0', format('block_receipts() as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_owner'), (2, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.concat_ws(' ',
+			(SELECT pg_catalog.count(*) FROM medchain.replicate_now()),
+			(SELECT c.verdict OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) c.agreeing::pg_catalog.text
+			   FROM medchain.consensus_check() c))$$),
+	'0 agreed/1', format('replicate_now() and consensus_check() with no peers as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_owner'), (2, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.concat_ws(' ', medchain.verify_digest(medchain.digest(), 0),
+									medchain.verify_digest(medchain.digest(), 1),
+									(SELECT pg_catalog.count(*) FROM medchain.peer_status),
+									(SELECT s.verdict FROM medchain.consensus_status s))$$),
+	't f 0 agreed', format('verify_digest(d, k), peer_status and consensus_status as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+-- a proof anchored in this node's own chain, by anyone who may have it
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT medchain.verify_proof_on_copy(k.doc) FROM hostile_probe.kept k WHERE k.label OPERATOR(pg_catalog.=) 'proof'$$),
+	'true', format('verify_proof_on_copy() as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_reader'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT hostile_probe.refused('hostile_owner', p.path, $$SELECT medchain.recover_chain('nobody')$$, '55000',
+	format('recover_chain() with nothing to recover, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
+SELECT hostile_probe.denied(r.role, 'hostile, pg_catalog', r.sql, format('%s refused to %s', r.what, r.role))
+  FROM (VALUES (1, 'hostile_reader', 'held_heads()', 'SELECT * FROM medchain.held_heads()'),
+			   (2, 'hostile_reader', 'block_receipts()', $$SELECT * FROM medchain.block_receipts('\x00', ARRAY[0::bigint])$$),
+			   (3, 'hostile_auditor', 'replicate_now()', 'SELECT * FROM medchain.replicate_now()'),
+			   (4, 'hostile_auditor', 'consensus_check()', 'SELECT * FROM medchain.consensus_check()'),
+			   (5, 'hostile_auditor', 'recover_chain()', $$SELECT medchain.recover_chain('nobody')$$)) r(i, role, what, sql)
+ ORDER BY r.i;
 
 ------------------------------------------------------------------------
 -- Afterwards

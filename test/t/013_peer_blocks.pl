@@ -262,6 +262,9 @@ unlike(join('', @all), qr/MRN-SECRET|diagnosis|patient_notes|\Q$a_user\E/,
 ($rc, $out, $err) = $b->psql('postgres', q{SELECT * FROM medchain.receive_blocks('\x0102', ARRAY[]::bytea[])});
 like($err, qr/invalid chain id of 2 bytes/, 'a chain id that is not 32 bytes is refused');
 ($rc, $out, $err) = $b->psql('postgres',
+	"SELECT * FROM medchain.receive_blocks('\\x$chain_id', array_fill('\\x00'::bytea, ARRAY[1001]))");
+like($err, qr/ERROR:  too many payloads in one delivery: 1001/, 'a delivery of more than 1,000 payloads is refused whole');
+($rc, $out, $err) = $b->psql('postgres',
 	"SELECT * FROM medchain.receive_blocks('\\x$chain_id', ARRAY[ARRAY['\\x00'::bytea]])");
 like($err, qr/payloads must be a one-dimensional array/, 'payloads in two dimensions are refused');
 ($rc, $out, $err) = $b->psql('postgres',

@@ -157,6 +157,24 @@ is($a->safe_psql('postgres', q{SELECT string_agg(process, ',' ORDER BY process) 
 	'launcher,replicator,scrubber,worker', 'the replicator runs beside the worker and the scrubber');
 
 
+# ---------- what the functions refuse ----------
+my $b_chain = chain_of($b);
+foreach my $case (
+	[ $a, 'postgres', qq{SELECT medchain.verify_digest(medchain.digest(), -1)}, qr/ERROR:  min_cosigners must not be negative/ ],
+	[ $b, 'peer_login', q{SELECT * FROM medchain.block_receipts('\x01', ARRAY[1::bigint])}, qr/ERROR:  invalid chain id of 1 bytes/ ],
+	[ $b, 'peer_login', qq{SELECT * FROM medchain.block_receipts('\\x$b_chain', ARRAY(SELECT generate_series(1::bigint, 10001)))},
+		qr/ERROR:  too many receipts asked for at once: 10001/ ],
+	[ $b, 'peer_login', qq{SELECT * FROM medchain.held_payloads('\\x$b_chain', -1, 10)}, qr/ERROR:  invalid range of blocks: from height -1, at most 10/ ],
+	[ $b, 'peer_login', qq{SELECT * FROM medchain.held_payloads('\\x$b_chain', 0, 1001)}, qr/ERROR:  invalid range of blocks: from height 0, at most 1001/ ],
+	[ $b, 'peer_login', q{SELECT * FROM medchain.replicate_now()}, qr/ERROR:  permission denied for function replicate_now/ ],
+	[ $b, 'peer_login', q{SELECT * FROM medchain.consensus_check()}, qr/ERROR:  permission denied for function consensus_check/ ],
+	[ $b, 'peer_login', q{SELECT count(*) FROM medchain.peer_blocks}, qr/ERROR:  permission denied for table peer_blocks/ ])
+{
+	my ($n, $user, $sql, $re) = @$case;
+	my ($rc, $out, $err) = $n->psql('postgres', $sql, extra_params => $user eq 'postgres' ? [] : [ '-U', $user ]);
+	like($err, $re, $n->name . ": $sql is refused");
+}
+
 # ---------- consensus: every node agrees on every chain ----------
 foreach my $name (@names)
 {
@@ -317,6 +335,9 @@ ok($a->poll_query_until('postgres', qq{
 	"A's own consensus check says its chain diverged from both peers' copies");
 is($a->safe_psql('postgres', q{SELECT finding || ':' || block_height FROM medchain.verify()}),
 	"chain_diverged:$forged_from", "A's verify() reports chain_diverged at the first forged block");
+ok($a->poll_query_until('postgres', qq{SELECT count(*) = 1 FROM medchain.findings
+	WHERE finding = 'chain_diverged' AND block_height = $forged_from AND resolved_at IS NULL}),
+	"and A's scrubber keeps it in medchain.findings");
 ok($a->poll_query_until('postgres', q{SELECT string_agg(last_status, ',' ORDER BY peer) FROM medchain.peer_status},
 	'diverged,diverged'), 'A sends its forged blocks to neither peer: both hold another block at their height');
 is($b->safe_psql('postgres', q{SELECT count(*) FROM medchain.rejected_blocks}), $rejected_before,
