@@ -296,6 +296,19 @@ like($err, qr/ERROR:  signed block 1 has no signer key or signature of the right
 	"CREATE ROLE nobody_special LOGIN; SET ROLE nobody_special; SELECT medchain.block_payloads(0, 1)");
 like($err, qr/permission denied/, 'payloads are for auditors and admins');
 
+# B holds two validly signed blocks of A's chain at one height: whatever
+# the nodes answer, its consensus check says equivocation.  B reaches A
+# with a superuser's login, which medchain refuses: A counts as
+# unreachable.
+is($b->safe_psql('postgres', q{SELECT origin || ':' || verdict || ':' || agreeing || ':' || unreachable
+		FROM medchain.consensus_check()}, extra_params => [ '-U', 'dba_alice' ]),
+	'a:equivocation:1:1', "B's consensus check says equivocation for A's chain");
+my $b_conninfo = $b->connstr('postgres') =~ s/'//gr;
+$a->safe_psql('postgres', "SELECT medchain.add_peer('b', '$b_conninfo', '$b_key')");
+is($a->safe_psql('postgres', q{SELECT status || ': ' || error FROM medchain.replicate_now()}),
+	"unreachable: the peer's login is a superuser: a peer connects with a role that is a member of medchain_peer and nothing more",
+	'a peer login that is a superuser is refused: a conninfo written by medchain_admin gives no superuser session');
+
 ($rc, $out, $err) = $b->psql('postgres', "SELECT medchain.remove_peer('nobody')");
 like($err, qr/peer "nobody" does not exist/, 'removing an unknown peer is an error');
 $b->safe_psql('postgres', $hostile . "SELECT medchain.remove_peer('a')", extra_params => [ '-U', 'dba_alice' ]);

@@ -333,6 +333,8 @@ ok($a->poll_query_until('postgres', qq{
 	SELECT verdict || ':' || disagreeing || ':' || first_divergent_height FROM medchain.consensus_status
 	 WHERE origin = 'hospital_a'}, "diverged:2:$forged_from"),
 	"A's own consensus check says its chain diverged from both peers' copies");
+ok($a->wait_for_log(qr/WARNING:  medchain consensus on the chain of hospital_a \(this node\): diverged/),
+	"and A's log has a WARNING about it");
 is($a->safe_psql('postgres', q{SELECT finding || ':' || block_height FROM medchain.verify()}),
 	"chain_diverged:$forged_from", "A's verify() reports chain_diverged at the first forged block");
 ok($a->poll_query_until('postgres', qq{SELECT count(*) = 1 FROM medchain.findings
@@ -411,5 +413,14 @@ PostgreSQL::Test::Utils::append_to_file("$dir/restored.jsonl", $restored->safe_p
 IPC::Run::run([ 'python3', "$ENV{TESTDIR}/verifier/medchain_verify.py", 'chain', "$dir/restored.jsonl" ], '>', \$vout, '2>', \$verr);
 like($vout, qr/^valid chain of \d+ blocks/, 'the outside verifier accepts the export, recovered blocks and their entry hashes included')
   or diag($vout . $verr);
+
+# ---------- too few nodes answer ----------
+# B's peers are now both out of reach: A's old address has no server, C
+# is stopped.  Of three nodes, B alone answers for each chain it holds.
+$c->stop;
+is($b->safe_psql('postgres', q{SELECT string_agg(origin || ':' || agreeing || ':' || unreachable || ':' || verdict, ',' ORDER BY origin)
+		FROM medchain.consensus_check()}),
+	'hospital_a:1:2:no_quorum,hospital_b:1:2:no_quorum,hospital_c:1:2:no_quorum',
+	'with both peers out of reach, B has no quorum for any chain');
 
 done_testing();
