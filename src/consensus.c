@@ -295,7 +295,7 @@ static void
 ask_peer(List *chains, const Peer *peer)
 {
 	PeerLink   *link = peer_link_open(peer->conninfo, peer_timeout());
-	PGresult   *res = NULL;
+	PGresult   *volatile res = NULL;
 	ListCell   *lc;
 
 	PG_TRY();
@@ -322,7 +322,8 @@ ask_peer(List *chains, const Peer *peer)
 					row = i;
 			if (row < 0 || link->conn == NULL ||
 				!peer_link_int8(link, res, row, 1, &their_height) ||
-				!peer_link_bytes(link, res, row, 2, MC_HASH_LEN, their_head))
+				!peer_link_bytes(link, res, row, 2, MC_HASH_LEN, their_head) ||
+				their_height < 0)
 				chain->unreachable++;
 			else
 				compare_copy(link, chain, peer, their_height, their_head);

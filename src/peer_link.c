@@ -22,6 +22,7 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/pg_bswap.h"
@@ -37,10 +38,20 @@ typedef enum LinkWait
 	LINK_TIMED_OUT
 } LinkWait;
 
+char *
+peer_link_text(const char *text)
+{
+	int			len = strlen(text);
+
+	if (!pg_verifymbstr(text, len, true))
+		return pstrdup("(text not in this database's encoding)");
+	return pnstrdup(text, pg_mbcliplen(text, len, MC_PEER_TEXT_MAX));
+}
+
 static void
 link_fail(PeerLink *link, const char *message)
 {
-	char	   *copy = pstrdup(message);
+	char	   *copy = peer_link_text(message);
 	int			len = strlen(copy);
 
 	/* libpq's messages end in a newline */
@@ -86,9 +97,11 @@ peer_link_open(const char *conninfo, int timeout_ms)
 	/* the conninfo comes last: what it says wins over these defaults */
 	static const char *const keywords[] = {
 		"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
-		"application_name", "dbname", NULL
+		"application_name", "dbname", "client_encoding", NULL
 	};
-	const char *values[] = {"1", "30", "10", "3", "medchain", conninfo, NULL};
+	/* the peer's text (errors, reasons) comes in this database's encoding */
+	const char *values[] = {"1", "30", "10", "3", "medchain", conninfo,
+	GetDatabaseEncodingName(), NULL};
 	PeerLink   *link = palloc0(sizeof(PeerLink));
 	TimestampTz deadline = deadline_after(timeout_ms);
 	PostgresPollingStatusType polled = PGRES_POLLING_WRITING;
@@ -105,18 +118,31 @@ peer_link_open(const char *conninfo, int timeout_ms)
 		link_fail(link, PQerrorMessage(link->conn));
 		return link;
 	}
-	while (polled != PGRES_POLLING_OK && polled != PGRES_POLLING_FAILED)
+	/* a cancel or SIGTERM while connecting must not leave the socket open */
+	PG_TRY();
 	{
-		LinkWait	waited = link_wait(link, polled == PGRES_POLLING_READING ?
-									   WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE, deadline);
-
-		if (waited == LINK_TIMED_OUT)
+		while (polled != PGRES_POLLING_OK && polled != PGRES_POLLING_FAILED)
 		{
-			link_fail(link, psprintf("no connection within %d ms", timeout_ms));
-			return link;
+			LinkWait	waited = link_wait(link, polled == PGRES_POLLING_READING ?
+										   WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE, deadline);
+
+			if (waited == LINK_TIMED_OUT)
+				break;
+			if (waited == LINK_READY)
+				polled = PQconnectPoll(link->conn);
 		}
-		if (waited == LINK_READY)
-			polled = PQconnectPoll(link->conn);
+	}
+	PG_CATCH();
+	{
+		PQfinish(link->conn);
+		link->conn = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (polled != PGRES_POLLING_OK && polled != PGRES_POLLING_FAILED)
+	{
+		link_fail(link, psprintf("no connection within %d ms", timeout_ms));
+		return link;
 	}
 	if (polled == PGRES_POLLING_FAILED)
 		link_fail(link, PQerrorMessage(link->conn));
@@ -211,6 +237,15 @@ peer_link_query(PeerLink *link, const char *sql, int nparams,
 		res = PQgetResult(link->conn);
 		if (res == NULL)
 			break;
+		/* a COPY never ends with NULL: no query of medchain's starts one */
+		if (PQresultStatus(res) == PGRES_COPY_IN || PQresultStatus(res) == PGRES_COPY_OUT ||
+			PQresultStatus(res) == PGRES_COPY_BOTH)
+		{
+			PQclear(res);
+			PQclear(kept);
+			link_fail(link, "the peer answered with a COPY");
+			return NULL;
+		}
 		if (kept == NULL)
 			kept = res;
 		else

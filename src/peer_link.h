@@ -41,6 +41,15 @@ extern PGresult *peer_link_query(PeerLink *link, const char *sql, int nparams,
 
 extern void peer_link_close(PeerLink *link);
 
+/* The longest text of a peer's kept (errors, reasons), in bytes. */
+#define MC_PEER_TEXT_MAX 1000
+
+/*
+ * Text a peer sent, fit to keep: in this database's encoding (else a
+ * placeholder) and at most MC_PEER_TEXT_MAX bytes.
+ */
+extern char *peer_link_text(const char *text);
+
 /*
  * Reading a binary answer, which is checked like anything a peer sends:
  * false, with the link failed and link->error set, when it is not what

@@ -124,10 +124,16 @@ recovered_problem(Recovery *r, const ReplicatedBlock *block)
 		return NULL;
 	}
 	medchain_key_fingerprint(row->signer_key, fingerprint);
-	if (memcmp(row->signer_key, r->own_key, MC_SIGNER_KEY_LEN) != 0 &&
-		chain_keys_find(r->keys, fingerprint) == NULL)
-		return psprintf("its signer key %s is neither this node's key nor one its chain announced",
-						mc_hex(row->signer_key, MC_SIGNER_KEY_LEN));
+	if (memcmp(row->signer_key, r->own_key, MC_SIGNER_KEY_LEN) != 0)
+	{
+		ChainKey   *key = chain_keys_find(r->keys, fingerprint);
+
+		/* a retired key may have leaked: it vouches for nothing new */
+		if (key == NULL || key->announced_height < 0 ||
+			key->retired_height >= 0 || key->retire_entry_id != 0)
+			return psprintf("its signer key %s is neither this node's key nor one its chain announced and did not retire",
+							mc_hex(row->signer_key, MC_SIGNER_KEY_LEN));
+	}
 	return NULL;
 }
 
@@ -177,7 +183,12 @@ recover_batch(Recovery *r, PeerLink *link)
 	res = peer_link_query(link, "SELECT p FROM medchain.held_payloads($1::pg_catalog.bytea,"
 						  " $2::pg_catalog.int8, " CppAsString2(MC_RECOVER_BATCH) ") p",
 						  2, values, lengths);
-	if (res == NULL || !peer_link_shape_ok(link, res, 1))
+	if (res != NULL && !peer_link_shape_ok(link, res, 1))
+	{
+		PQclear(res);
+		res = NULL;
+	}
+	if (res == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("could not take blocks back from peer \"%s\"", r->peer->name),
@@ -212,11 +223,25 @@ recover_batch(Recovery *r, PeerLink *link)
 	return n == MC_RECOVER_BATCH;
 }
 
+/* What judging the blocks needs: the chain's floor, keys and names. */
 static void
-recovery_begin(Recovery *r)
+recovery_judge_prepare(Recovery *r)
 {
 	Relation	journal;
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];
+
+	r->floor = block_chain_floor(GetLatestSnapshot());
+	journal = table_open(medchain_journal_relid(), AccessShareLock);
+	entry_columns_find(journal, attnums);
+	r->keys = chain_keys_load(journal, attnums, GetLatestSnapshot());
+	table_close(journal, AccessShareLock);
+	medchain_node_public_key(r->own_key);
+	r->node_name = chain_node_name();
+}
+
+static void
+recovery_begin(Recovery *r)
+{
 	OwnerScope	scope;
 
 	/*
@@ -237,13 +262,42 @@ recovery_begin(Recovery *r)
 				 errmsg("this node has no chain to recover"),
 				 errdetail("Its medchain.blocks holds no genesis block, so no peer can know its chain."),
 				 errhint("A node restored from before its first seal starts a new chain: remove medchain.sealing_halt as a superuser once its peers have been told.")));
-	r->floor = block_chain_floor(GetLatestSnapshot());
-	journal = table_open(medchain_journal_relid(), AccessShareLock);
-	entry_columns_find(journal, attnums);
-	r->keys = chain_keys_load(journal, attnums, GetLatestSnapshot());
-	table_close(journal, AccessShareLock);
-	medchain_node_public_key(r->own_key);
-	r->node_name = chain_node_name();
+	recovery_judge_prepare(r);
+}
+
+const char *
+recover_next_block_problem(PeerLink *link, const uint8 chain_id[MC_HASH_LEN],
+						   const BlockRow *head)
+{
+	Recovery	r;
+	int64		from = head->header.height + 1;
+	uint64		from_be = pg_hton64((uint64) from);
+	const char *values[2] = {(const char *) chain_id, (const char *) &from_be};
+	int			lengths[2] = {MC_HASH_LEN, sizeof(from_be)};
+	PGresult   *res;
+	ReplicatedBlock block;
+	const char *problem;
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.chain_id, chain_id, MC_HASH_LEN);
+	r.head = *head;
+	recovery_judge_prepare(&r);
+	res = peer_link_query(link, "SELECT p FROM medchain.held_payloads($1::pg_catalog.bytea,"
+						  " $2::pg_catalog.int8, 1) p", 2, values, lengths);
+	if (res == NULL)
+		return NULL;
+	if (!peer_link_shape_ok(link, res, 1) || PQntuples(res) != 1)
+	{
+		PQclear(res);
+		return psprintf("it gives no block %lld", (long long) from);
+	}
+	problem = replication_payload_decode(mc_bytes_to_bytea(PQgetvalue(res, 0, 0),
+														   PQgetlength(res, 0, 0)), &block);
+	PQclear(res);
+	if (problem == NULL)
+		problem = recovered_problem(&r, &block);
+	return problem != NULL ? psprintf("its block %lld does not follow this node's chain: %s",
+									  (long long) from, problem) : NULL;
 }
 
 /*

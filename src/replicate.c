@@ -47,6 +47,7 @@
 #include "peers.h"
 #include "privileges.h"
 #include "receipts.h"
+#include "recover.h"
 #include "replicate.h"
 #include "replication_payload.h"
 #include "security_scope.h"
@@ -181,8 +182,9 @@ delivery_taken(PeerLink *link, PGresult *res, int n, int64 first, PeerOutcome *o
 		{
 			out->status = "refused";
 			out->error = psprintf("the peer refused block %lld: %s: %s",
-								  (long long) (first + i), status,
-								  PQgetisnull(res, i, 1) ? "no reason given" : PQgetvalue(res, i, 1));
+								  (long long) (first + i), peer_link_text(status),
+								  PQgetisnull(res, i, 1) ? "no reason given" :
+								  peer_link_text(PQgetvalue(res, i, 1)));
 			return false;
 		}
 		out->their_height = first + i;
@@ -344,25 +346,44 @@ exchange(PeerLink *link, Round *round, const Peer *peer, PeerOutcome *out)
 	uint8		their_hash[MC_HASH_LEN];
 	BlockRow	own;
 
+	bool		held;
+	const char *problem;
+
 	if (!their_head(link, round, &out->their_height, their_hash))
 		return;
 	out->height_known = true;
 	if (out->their_height > round->head)
 	{
+		/*
+		 * A height proves nothing: the peer must give the next block of this
+		 * chain, signed by this node's key, before this node stops sealing.
+		 */
+		if (!block_row_fetch(round->head, GetActiveSnapshot(), &own))
+			return;
+		problem = recover_next_block_problem(link, round->chain_id, &own);
+		if (link->conn == NULL)
+			return;
+		if (problem != NULL)
+		{
+			out->status = "invalid";
+			out->error = psprintf("the peer says it holds this node's chain up to height %lld, but %s",
+								  (long long) out->their_height, problem);
+			return;
+		}
 		out->status = "ahead";
 		out->error = psprintf("the peer holds this node's chain up to height %lld, above this node's newest block %lld: this node was restored from an older backup, or lost blocks",
 							  (long long) out->their_height, (long long) round->head);
 		halt_sealing(round, peer, out->their_height);
 		return;
 	}
+	held = out->their_height >= 0 && block_row_fetch(out->their_height, GetActiveSnapshot(), &own);
 	if (out->their_height >= 0 &&
-		(!block_row_fetch(out->their_height, GetActiveSnapshot(), &own) ||
-		 memcmp(own.block_hash, their_hash, MC_HASH_LEN) != 0))
+		(!held || memcmp(own.block_hash, their_hash, MC_HASH_LEN) != 0))
 	{
 		out->status = "diverged";
 		out->error = psprintf("the peer holds block %s at height %lld, where this node's block is %s",
 							  mc_hex(their_hash, MC_HASH_LEN), (long long) out->their_height,
-							  mc_hex(own.block_hash, MC_HASH_LEN));
+							  held ? mc_hex(own.block_hash, MC_HASH_LEN) : "none");
 		return;
 	}
 	if (send_blocks(link, round, out->their_height + 1, out) &&
@@ -452,6 +473,30 @@ link_to(const Peer *peer, bool keep)
 	kept_links = lappend(kept_links, kept);
 	MemoryContextSwitchTo(old);
 	return kept->link;
+}
+
+/* Close the kept links of peers no longer registered. */
+static void
+kept_links_prune(List *peers)
+{
+	ListCell   *lc;
+
+	foreach(lc, kept_links)
+	{
+		KeptLink   *kept = lfirst(lc);
+		ListCell   *pc;
+		bool		registered = false;
+
+		foreach(pc, peers)
+			registered = registered ||
+				memcmp(((Peer *) lfirst(pc))->node_id, kept->node_id, MC_HASH_LEN) == 0;
+		if (!registered)
+		{
+			kept_link_drop(kept);
+			/* the list changed under the loop: the rest waits for next round */
+			return;
+		}
+	}
 }
 
 /* Done with a link: closed unless it is kept and sound. */
@@ -599,8 +644,9 @@ sealing_halt_check(void)
 	if (!OidIsValid(get_relname_relid("sealing_halt", medchain_namespace())))
 		return;
 	SPI_connect();
+	/* not read-only: a snapshot of its own, taken now */
 	medchain_spi_execute("SELECT peer, own_height, published_height FROM medchain.sealing_halt",
-						 0, NULL, NULL, true, 0, SPI_OK_SELECT, -1);
+						 0, NULL, NULL, false, 0, SPI_OK_SELECT, -1);
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
@@ -652,6 +698,7 @@ replicate_round(ReturnSetInfo *rsinfo, bool keep_links)
 	}
 	table_close(round.journal, AccessShareLock);
 	PopActiveSnapshot();
+	kept_links_prune(peers);
 	return current;
 }
 

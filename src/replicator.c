@@ -51,6 +51,8 @@ replicate_cycle(void)
 	else if (TimestampDifferenceExceeds(last_check, now, consensus_interval()))
 	{
 		pgstat_report_activity(STATE_RUNNING, "checking consensus with the peers");
+		/* set first: a check that fails must not take the rounds' turn */
+		last_check = now;
 		consensus_run(NULL);
 		last_check = GetCurrentTimestamp();
 		return 0;

@@ -808,8 +808,9 @@ medchain_seal_pending(int64 max_entries, int64 per_block, SealOutcome *outcome)
 
 	Assert(max_entries > 0 && per_block > 0);
 	memset(outcome, 0, sizeof(SealOutcome));
-	sealing_halt_check();
 	seal_state_open(&state, &blocks, &chain);
+	/* after the lock: a halt set while this seal waited for it counts */
+	sealing_halt_check();
 	chain.announcer = NULL;
 	/* a key that may not sign is refused even with nothing to seal */
 	announce = signer_prepare(&state, chain.signer);

@@ -165,15 +165,29 @@ medchain_replicator_note_round(void)
 	LWLockRelease(medchain_workers->lock);
 }
 
+/*
+ * The launcher starts the worker and the replicator together, and either
+ * may attach first: a replicator not running yet is waited for, up to
+ * MC_REPLICATOR_GRACE_MS after the worker's start, so that a replicator
+ * that cannot start (no background worker slot) stops no seal for long.
+ */
+#define MC_REPLICATOR_GRACE_MS 60000
+
 bool
 medchain_sealer_may_seal(void)
 {
-	bool		may;
+	bool		replicated;
+	bool		replicator_running;
 
 	LWLockAcquire(medchain_workers->lock, LW_SHARED);
-	may = MyWorkerSlot->replicated || MyWorkerSlot->procs[WORKER_REPLICATOR].pid == 0;
+	replicated = MyWorkerSlot->replicated;
+	replicator_running = MyWorkerSlot->procs[WORKER_REPLICATOR].pid != 0;
 	LWLockRelease(medchain_workers->lock);
-	return may;
+	if (replicated)
+		return true;
+	return !replicator_running &&
+		TimestampDifferenceExceeds(MyWorkerProcess->started_at, GetCurrentTimestamp(),
+								   MC_REPLICATOR_GRACE_MS);
 }
 
 void

@@ -175,6 +175,20 @@ foreach my $case (
 	like($err, $re, $n->name . ": $sql is refused");
 }
 
+# A peer that claims more of A's chain than it can show stops nothing: a
+# superuser on B slips in a block far above A's head.
+my $a_chain_id = chain_of($a);
+$b->safe_psql('postgres', qq{INSERT INTO medchain.peer_blocks
+	SELECT chain_id, 999999, block_hash, header, signer_key, signature, entry_hashes, vouched_by, now()
+	  FROM medchain.peer_blocks WHERE chain_id = '\\x$a_chain_id' ORDER BY height DESC LIMIT 1});
+like($a->safe_psql('postgres', q{SELECT status || ': ' || error FROM medchain.replicate_now() WHERE peer = 'hospital_b'}),
+	qr/^invalid: the peer says it holds this node's chain up to height 999999, but its block \d+ does not follow this node's chain: /,
+	'a peer that claims a height above A\'s head without the block to show for it is invalid');
+is($a->safe_psql('postgres', q{SELECT count(*) FROM medchain.sealing_halt}), '0', 'and A does not stop sealing');
+$b->safe_psql('postgres', qq{DELETE FROM medchain.peer_blocks WHERE chain_id = '\\x$a_chain_id' AND height = 999999});
+is($a->safe_psql('postgres', q{SELECT status FROM medchain.replicate_now() WHERE peer = 'hospital_b'}), 'current',
+	'with the slipped-in block gone, B is current again');
+
 # ---------- consensus: every node agrees on every chain ----------
 foreach my $name (@names)
 {
