@@ -437,4 +437,54 @@ is($b->safe_psql('postgres', q{SELECT string_agg(origin || ':' || agreeing || ':
 	'hospital_a:1:2:no_quorum,hospital_b:1:2:no_quorum,hospital_c:1:2:no_quorum',
 	'with both peers out of reach, B has no quorum for any chain');
 
+# ---------- (d) blocks that break a rule, and an equivocating pair ----------
+# Two next blocks of A's chain, sealed on the restored A in transactions
+# rolled back (no one else sees them), give the payloads; each forgery
+# changes bytes of the first (docs/FORMAT.md, "Replication payload":
+# prev_hash at byte 24, the nonce at 172-179, the signature from 213, the
+# entry hashes from 281), and goes to B as A's login would send it.
+sub payload_of_a_next_block
+{
+	my ($mrn) = @_;
+	my $h = $restored->safe_psql('postgres', 'SELECT max(height) + 1 FROM medchain.blocks');
+	return $restored->safe_psql('postgres', qq{BEGIN;
+		INSERT INTO public.admissions_hospital_a VALUES ('$mrn', 'ward 1', 'x');
+		SELECT medchain.seal() \\g /dev/null
+		SELECT encode(p, 'hex') FROM medchain.block_payloads($h, 1) p;
+		ROLLBACK;});
+}
+my $next_payload = payload_of_a_next_block('MRN-hospital_a-unpublished-1');
+my $other_payload = payload_of_a_next_block('MRN-hospital_a-unpublished-2');
+isnt($next_payload, $other_payload, 'two different next blocks of A');
+sub deliver_to_b
+{
+	my ($payload_sql) = @_;
+	return $b->safe_psql('postgres', qq{SELECT status || ': ' || coalesce(reason, '')
+		FROM medchain.receive_blocks('\\x$a_chain', ARRAY[$payload_sql])}, extra_params => [ '-U', 'peer_login' ]);
+}
+my $p = "decode('$next_payload', 'hex')";
+foreach my $case (
+	[ 'a bad signature', "set_byte($p, 223, get_byte($p, 223) # 1)",
+		qr/^rejected: its signature does not verify under its signer_key [0-9a-f]{64}$/ ],
+	[ 'entry hashes that do not give the Merkle root', "set_byte($p, 286, get_byte($p, 286) # 1)",
+		qr/^rejected: its entry hashes do not give its merkle_root$/ ],
+	[ 'too little work', qq{(SELECT q FROM (SELECT set_byte($p, 179, get_byte($p, 179) # x) AS q FROM generate_series(1, 255) x) s
+		WHERE get_byte(sha256(substring(q FROM 9 FOR 172)), 0) <> 0 LIMIT 1)},
+		qr/^rejected: its hash has \d leading zero bits, fewer than its difficulty 8$/ ],
+	[ 'a wrong prev_hash', "set_byte($p, 24, get_byte($p, 24) # 1)",
+		qr/^rejected: its prev_hash is not the block_hash of block \d+$/ ])
+{
+	my ($what, $sql, $re) = @$case;
+	like(deliver_to_b($sql), $re, "B refuses a block of A with $what, saying why");
+}
+is($b->safe_psql('postgres', qq{SELECT count(*) FROM medchain.rejected_blocks WHERE chain_id = '\\x$a_chain'
+	AND reason ~ '(signature does not verify|do not give its merkle_root|leading zero bits|prev_hash is not)'}), '4',
+	'and keeps each as evidence with its reason');
+is(deliver_to_b($p), 'stored: ', 'the unforged block is stored');
+like(deliver_to_b("decode('$other_payload', 'hex')"),
+	qr/^equivocation: block [0-9a-f]{64} is validly signed, and this node holds block [0-9a-f]{64} at height \d+$/,
+	"another validly signed block of A's chain at that height is an equivocation");
+is($b->safe_psql('postgres', qq{SELECT count(*) FROM medchain.equivocations WHERE chain_id = '\\x$a_chain'}), '1',
+	'kept with both signed headers');
+
 done_testing();
