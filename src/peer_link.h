@@ -46,7 +46,7 @@ extern void peer_link_close(PeerLink *link);
 
 /*
  * Text a peer sent, fit to keep: in this database's encoding (else a
- * placeholder) and at most MC_PEER_TEXT_MAX bytes.
+ * note saying it was not) and at most MC_PEER_TEXT_MAX bytes.
  */
 extern char *peer_link_text(const char *text);
 

@@ -168,26 +168,40 @@ keep_recovered(Recovery *r, ReplicatedBlock *block)
 	r->entries_lost += row->header.entry_count;
 }
 
-/* One batch from the peer; false when it held no more. */
-static bool
-recover_batch(Recovery *r, PeerLink *link)
+/*
+ * The peer's copy of this node's chain from a height, at most max blocks,
+ * as payloads; NULL when the link failed or the answer is not one column
+ * (link->error says why).
+ */
+static PGresult *
+held_payloads_from(PeerLink *link, const uint8 chain_id[MC_HASH_LEN], int64 from, int max)
 {
-	int64		from = r->head.header.height + 1;
 	uint64		from_be = pg_hton64((uint64) from);
-	const char *values[2] = {(const char *) r->chain_id, (const char *) &from_be};
-	int			lengths[2] = {MC_HASH_LEN, sizeof(from_be)};
+	uint32		max_be = pg_hton32((uint32) max);
+	const char *values[3] = {(const char *) chain_id, (const char *) &from_be,
+	(const char *) &max_be};
+	int			lengths[3] = {MC_HASH_LEN, sizeof(from_be), sizeof(max_be)};
 	PGresult   *res;
-	int			n;
-	int			i;
 
 	res = peer_link_query(link, "SELECT p FROM medchain.held_payloads($1::pg_catalog.bytea,"
-						  " $2::pg_catalog.int8, " CppAsString2(MC_RECOVER_BATCH) ") p",
-						  2, values, lengths);
+						  " $2::pg_catalog.int8, $3::pg_catalog.int4) p", 3, values, lengths);
 	if (res != NULL && !peer_link_shape_ok(link, res, 1))
 	{
 		PQclear(res);
 		res = NULL;
 	}
+	return res;
+}
+
+/* One batch from the peer; false when it held no more. */
+static bool
+recover_batch(Recovery *r, PeerLink *link)
+{
+	PGresult   *res = held_payloads_from(link, r->chain_id, r->head.header.height + 1,
+											MC_RECOVER_BATCH);
+	int			n;
+	int			i;
+
 	if (res == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -242,16 +256,11 @@ recovery_judge_prepare(Recovery *r)
 static void
 recovery_begin(Recovery *r)
 {
-	OwnerScope	scope;
-
 	/*
 	 * No replication round meanwhile: one that began before the recovery
 	 * commits would find the peers ahead still, and halt sealing again.
 	 */
-	medchain_become_owner(medchain_relation("peer_state"), &scope);
-	medchain_spi_execute("LOCK TABLE medchain.peer_state IN SHARE ROW EXCLUSIVE MODE",
-						 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
-	medchain_leave_owner(&scope);
+	replication_lock();
 
 	/* seal() and the worker wait behind this, and it behind them */
 	r->blocks = direct_open(medchain_relation("blocks"), ExclusiveLock);
@@ -271,9 +280,6 @@ recover_next_block_problem(PeerLink *link, const uint8 chain_id[MC_HASH_LEN],
 {
 	Recovery	r;
 	int64		from = head->header.height + 1;
-	uint64		from_be = pg_hton64((uint64) from);
-	const char *values[2] = {(const char *) chain_id, (const char *) &from_be};
-	int			lengths[2] = {MC_HASH_LEN, sizeof(from_be)};
 	PGresult   *res;
 	ReplicatedBlock block;
 	const char *problem;
@@ -282,11 +288,10 @@ recover_next_block_problem(PeerLink *link, const uint8 chain_id[MC_HASH_LEN],
 	memcpy(r.chain_id, chain_id, MC_HASH_LEN);
 	r.head = *head;
 	recovery_judge_prepare(&r);
-	res = peer_link_query(link, "SELECT p FROM medchain.held_payloads($1::pg_catalog.bytea,"
-						  " $2::pg_catalog.int8, 1) p", 2, values, lengths);
+	res = held_payloads_from(link, chain_id, from, 1);
 	if (res == NULL)
 		return NULL;
-	if (!peer_link_shape_ok(link, res, 1) || PQntuples(res) != 1)
+	if (PQntuples(res) != 1)
 	{
 		PQclear(res);
 		return psprintf("it gives no block %lld", (long long) from);

@@ -596,21 +596,28 @@ peer_state_keep(const Peer *peer, const PeerOutcome *out)
 				 errhint("See medchain.peer_status.")));
 }
 
+void
+replication_lock(void)
+{
+	OwnerScope	scope;
+
+	medchain_become_owner(medchain_relation("peer_state"), &scope);
+	medchain_spi_execute("LOCK TABLE medchain.peer_state IN SHARE ROW EXCLUSIVE MODE",
+						 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
+	medchain_leave_owner(&scope);
+}
+
 static void
 round_begin(Round *round)
 {
 	BlockRow	head;
-	OwnerScope	scope;
 
 	/*
 	 * One round at a time on this node, and none while recover_chain()
 	 * runs; the chain is read as it is once the lock is held, not as the
 	 * transaction's first snapshot saw it before the wait.
 	 */
-	medchain_become_owner(medchain_relation("peer_state"), &scope);
-	medchain_spi_execute("LOCK TABLE medchain.peer_state IN SHARE ROW EXCLUSIVE MODE",
-						 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
-	medchain_leave_owner(&scope);
+	replication_lock();
 	PushActiveSnapshot(GetLatestSnapshot());
 	round->has_chain = block_chain_id_of_chain(GetActiveSnapshot(), round->chain_id);
 	round->head = block_head(GetActiveSnapshot(), &head) ? head.header.height : -1;

@@ -28,6 +28,12 @@ extern int	peer_timeout(void);
 extern int	replicate_round(ReturnSetInfo *rsinfo, bool keep_links);
 
 /*
+ * Take the lock that lets one replication round, or one recover_chain(),
+ * run at a time on this node (on medchain.peer_state, as its owner).
+ */
+extern void replication_lock(void);
+
+/*
  * Errors when sealing is halted: a peer holds this node's chain above its
  * newest block (medchain.sealing_halt).
  */
