@@ -59,9 +59,10 @@ OBJS = \
 	src/replicate.o \
 	src/consensus.o \
 	src/recover.o \
-	src/replicator.o
+	src/replicator.o \
+	src/provenance.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 

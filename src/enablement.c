@@ -147,7 +147,8 @@ events_load(Relation journal, const AttrNumber *attnums, const char *relation,
 		CheckedEntry checked;
 		int			col;
 
-		for (col = 0; col < MC_ENTRY_COLUMNS; col++)
+		/* the key_hash the objects of 1.4 and before lack is no event's */
+		for (col = 0; col < COL_KEY_HASH; col++)
 			values[col] = heap_getattr(tuple, attnums[col], desc, &isnull[col]);
 		if (isnull[COL_ENTRY_ID] || isnull[COL_KIND] || isnull[COL_DETAIL] ||
 			isnull[COL_FORMAT_VERSION] ||
@@ -406,6 +407,68 @@ batched_row_entry(void *arg, EntryBatch *batch)
 	}
 }
 
+/* Keep tuple as the row's entry in e if it is a later one than found. */
+static void
+row_entry_consider(HeapTuple tuple, TupleDesc desc, const AttrNumber *attnums,
+				   const Enablement *e, HeapTuple *found, int64 *found_id)
+{
+	bool		isnull;
+	bool		enablement_null;
+	int64		entry_id = DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull));
+	int			version = DatumGetInt16(heap_getattr(tuple, attnums[COL_FORMAT_VERSION], desc, &isnull));
+	Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
+	char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
+
+	if (row_entry_kind(kind) &&
+		enablement_includes(e, version, entry_id,
+							enablement_null ? 0 : DatumGetInt64(enablement)) &&
+		(*found == NULL || entry_id > *found_id))
+	{
+		*found = heap_copytuple(tuple);
+		*found_id = entry_id;
+	}
+}
+
+HeapTuple
+enablement_row_entry_hashed(Relation journal, const AttrNumber *attnums, const Enablement *e,
+							const char *relation, StringInfo key_text, Snapshot snapshot,
+							Oid key_hash_index)
+{
+	TupleDesc	desc = RelationGetDescr(journal);
+	JournalScan scan;
+	HeapTuple	tuple;
+	HeapTuple	found = NULL;
+	int64		found_id = 0;
+	StringInfoData entry_key;
+
+	if (attnums[COL_KEY_HASH] == InvalidAttrNumber)
+		return NULL;
+	initStringInfo(&entry_key);
+	journal_scan_key_hash(&scan, journal, attnums, snapshot,
+						  journal_key_hash(relation, key_text->data, key_text->len),
+						  key_hash_index);
+	while ((tuple = journal_scan_next(&scan)) != NULL)
+	{
+		bool		isnull;
+		Datum		name = heap_getattr(tuple, attnums[COL_RELATION], desc, &isnull);
+		Datum		row_key;
+
+		/* key_hash is only a claim: the entry must name this relation and key */
+		if (isnull || strcmp(TextDatumGetCString(name), relation) != 0)
+			continue;
+		row_key = heap_getattr(tuple, attnums[COL_ROW_KEY], desc, &isnull);
+		if (isnull)
+			continue;
+		resetStringInfo(&entry_key);
+		canonical_json_append(&entry_key, DatumGetJsonbP(row_key));
+		if (entry_key.len == key_text->len &&
+			memcmp(entry_key.data, key_text->data, key_text->len) == 0)
+			row_entry_consider(tuple, desc, attnums, e, &found, &found_id);
+	}
+	journal_scan_end(&scan);
+	return found;
+}
+
 HeapTuple
 enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enablement *e,
 					 const char *relation, Jsonb *key, Snapshot snapshot, bool batched)
@@ -413,30 +476,29 @@ enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enableme
 	TupleDesc	desc = RelationGetDescr(journal);
 	JournalScan scan;
 	HeapTuple	tuple;
-	HeapTuple	found = NULL;
+	HeapTuple	found;
 	int64		found_id = 0;
 	BatchedRowSearch search;
 
-	journal_scan_relation(&scan, journal, attnums, snapshot, relation, JOURNAL_ROW_KEY, key);
-	while ((tuple = journal_scan_next(&scan)) != NULL)
+	initStringInfo(&search.key);
+	canonical_json_append(&search.key, key);
+
+	found = enablement_row_entry_hashed(journal, attnums, e, relation, &search.key, snapshot,
+										InvalidOid);
+	if (found != NULL)
 	{
 		bool		isnull;
-		bool		enablement_null;
-		int64		entry_id = DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull));
-		int			version = DatumGetInt16(heap_getattr(tuple, attnums[COL_FORMAT_VERSION], desc, &isnull));
-		Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
-		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
 
-		if (row_entry_kind(kind) &&
-			enablement_includes(e, version, entry_id,
-								enablement_null ? 0 : DatumGetInt64(enablement)) &&
-			(found == NULL || entry_id > found_id))
-		{
-			found = heap_copytuple(tuple);
-			found_id = entry_id;
-		}
+		found_id = DatumGetInt64(heap_getattr(found, attnums[COL_ENTRY_ID], desc, &isnull));
 	}
-	journal_scan_end(&scan);
+	/* entries written before 1.5, or whose key_hash someone altered */
+	else
+	{
+		journal_scan_relation(&scan, journal, attnums, snapshot, relation, JOURNAL_ROW_KEY, key);
+		while ((tuple = journal_scan_next(&scan)) != NULL)
+			row_entry_consider(tuple, desc, attnums, e, &found, &found_id);
+		journal_scan_end(&scan);
+	}
 	if (!batched)
 		return found;
 
@@ -444,8 +506,6 @@ enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enableme
 	search.journal = journal;
 	search.attnums = attnums;
 	search.e = e;
-	initStringInfo(&search.key);
-	canonical_json_append(&search.key, key);
 	search.found = found;
 	search.found_id = found_id;
 	entry_batches_scan(snapshot, relation, batched_row_entry, &search);

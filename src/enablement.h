@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "access/htup.h"
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
@@ -74,6 +75,18 @@ extern bool enablement_includes(const Enablement *e, int format_version,
  * or NULL: among the journal's rows, and with batched, among the entries
  * waiting in batches too.
  */
+/*
+ * The same among the journal's rows, found through key_hash alone (an
+ * integer index rather than jsonb comparisons) for the key whose
+ * canonical text is key_text: NULL if none is found that way, as for
+ * entries written before 1.5 or whose key_hash was altered, which
+ * enablement_row_entry() still finds.  key_hash_index: the index's OID,
+ * or InvalidOid to look it up.
+ */
+extern HeapTuple enablement_row_entry_hashed(Relation journal, const AttrNumber *attnums,
+											 const Enablement *e, const char *relation,
+											 StringInfo key_text, Snapshot snapshot,
+											 Oid key_hash_index);
 extern HeapTuple enablement_row_entry(Relation journal, const AttrNumber *attnums,
 									  const Enablement *e, const char *relation,
 									  Jsonb *key, Snapshot snapshot, bool batched);

@@ -406,6 +406,9 @@ batch_entry_tuple(Relation journal, const AttrNumber *attnums, const EntryBatch 
 	SET(COL_XACT, FullTransactionIdGetDatum(batch->xact));
 	SET(COL_FORMAT_VERSION, Int16GetDatum(batch->format_version));
 	SET(COL_ENABLEMENT_ID, Int64GetDatum(batch->enablement_id));
+	if (attnums[COL_KEY_HASH] != InvalidAttrNumber)
+		SET(COL_KEY_HASH, Int64GetDatum(journal_key_hash(batch->relation, entry->key_utf8.data,
+														 entry->key_utf8.len)));
 	if (height >= 0)
 	{
 		SET(COL_BLOCK_HEIGHT, Int64GetDatum(height));

@@ -20,6 +20,7 @@
 #include "catalog/pg_collation.h"
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -36,11 +37,13 @@
 #include "journal.h"
 #include "wire.h"
 
+PG_FUNCTION_INFO_V1(medchain_key_hash);
+
 /* By EntryColumn; found by name so column order is free. */
 static const char *const entry_column_names[MC_ENTRY_COLUMNS] = {
 	"entry_id", "relation", "row_key", "row_hash", "entry_hash", "kind",
 	"recorded_by", "recorded_at", "xact", "detail", "block_height", "leaf_index",
-	"format_version", "enablement_id"
+	"format_version", "enablement_id", "key_hash"
 };
 
 Oid
@@ -251,8 +254,37 @@ entry_columns_find(Relation entries, AttrNumber attnums[MC_ENTRY_COLUMNS])
 	int			col;
 
 	require_current_schema(RelationGetDescr(entries));
-	for (col = 0; col < MC_ENTRY_COLUMNS; col++)
+	for (col = 0; col < COL_KEY_HASH; col++)
 		attnums[col] = medchain_attnum(RelationGetDescr(entries), entry_column_names[col]);
+	/* the objects of 1.4 and before have no key_hash */
+	attnums[COL_KEY_HASH] = medchain_attnum_if_exists(RelationGetDescr(entries),
+													  entry_column_names[COL_KEY_HASH]);
+}
+
+int64
+journal_key_hash(const char *relation, const char *key_utf8, int key_len)
+{
+	uint64		seed = hash_bytes_extended((const unsigned char *) relation,
+										   (int) strlen(relation), 0);
+
+	return (int64) hash_bytes_extended((const unsigned char *) key_utf8, key_len, seed);
+}
+
+/*
+ * medchain.key_hash(relation text, row_key jsonb) RETURNS bigint
+ *
+ * What the journal's key_hash holds for a row entry, for the update that
+ * fills it in for the entries of earlier versions.
+ */
+Datum
+medchain_key_hash(PG_FUNCTION_ARGS)
+{
+	char	   *relation = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	StringInfoData key;
+
+	initStringInfo(&key);
+	canonical_json_append(&key, PG_GETARG_JSONB_P(1));
+	PG_RETURN_INT64(journal_key_hash(relation, key.data, key.len));
 }
 
 static void
@@ -373,6 +405,9 @@ entry_insert(JournalWriter *writer, const JournalRecord *record, const EntryFiel
 		AttrNumber	attnum = writer->attnums[col];
 		Datum		value = (Datum) 0;
 
+		if (attnum == InvalidAttrNumber)
+			continue;
+
 		switch ((EntryColumn) col)
 		{
 			case COL_ENTRY_ID:
@@ -415,6 +450,13 @@ entry_insert(JournalWriter *writer, const JournalRecord *record, const EntryFiel
 				break;
 			case COL_ENABLEMENT_ID:
 				value = Int64GetDatum(record->enablement_id);
+				break;
+			case COL_KEY_HASH:
+				if (!record->has_row_key)
+					continue;
+				value = Int64GetDatum(journal_key_hash(record->name->display,
+													   writer->key_text.data,
+													   writer->key_text.len));
 				break;
 			case COL_BLOCK_HEIGHT:
 				if (height < 0)
@@ -830,6 +872,19 @@ journal_scan_relation(JournalScan *js, Relation journal, const AttrNumber *attnu
 							   InvalidStrategy, InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
 	js->scan = systable_beginscan(journal, RelationGetRelid(js->index), true, snapshot,
 								  nkeys, keys);
+}
+
+void
+journal_scan_key_hash(JournalScan *js, Relation journal, const AttrNumber *attnums,
+					  Snapshot snapshot, int64 key_hash, Oid index)
+{
+	ScanKeyData key;
+
+	js->index = index_open(OidIsValid(index) ? index : medchain_relation(MC_KEY_HASH_INDEX),
+						   AccessShareLock);
+	ScanKeyInit(&key, attnums[COL_KEY_HASH], BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(key_hash));
+	js->scan = systable_beginscan(journal, RelationGetRelid(js->index), true, snapshot, 1, &key);
 }
 
 HeapTuple

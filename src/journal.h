@@ -101,10 +101,19 @@ typedef enum EntryColumn
 	COL_BLOCK_HEIGHT,
 	COL_LEAF_INDEX,
 	COL_FORMAT_VERSION,
-	COL_ENABLEMENT_ID
+	COL_ENABLEMENT_ID,
+	COL_KEY_HASH				/* since 1.5; InvalidAttrNumber before */
 } EntryColumn;
 
-#define MC_ENTRY_COLUMNS (COL_ENABLEMENT_ID + 1)
+#define MC_ENTRY_COLUMNS (COL_KEY_HASH + 1)
+
+/*
+ * The journal's key_hash: a 64-bit hash of a row entry's relation (as
+ * entries.relation holds it) and its key's canonical JSON text, in UTF-8.
+ * A lookup aid, covered by no hash: whoever finds an entry through it
+ * compares the relation and the key themselves.
+ */
+extern int64 journal_key_hash(const char *relation, const char *key_utf8, int key_len);
 
 /* Attribute numbers of those columns in medchain.entries, by EntryColumn. */
 extern void entry_columns_find(Relation entries, AttrNumber attnums[MC_ENTRY_COLUMNS]);
@@ -242,6 +251,14 @@ extern void journal_scan_relation(JournalScan *js, Relation journal,
 								  const AttrNumber *attnums, Snapshot snapshot,
 								  const char *relation, JournalScanWhat what,
 								  Jsonb *row_key);
+/*
+ * The journal rows whose key_hash is key_hash (1.5 and later), through
+ * the index with that OID, or InvalidOid to look it up.
+ */
+#define MC_KEY_HASH_INDEX "journal_key_hash_idx"
+extern void journal_scan_key_hash(JournalScan *js, Relation journal,
+								  const AttrNumber *attnums, Snapshot snapshot,
+								  int64 key_hash, Oid index);
 extern HeapTuple journal_scan_next(JournalScan *js);
 extern void journal_scan_end(JournalScan *js);
 

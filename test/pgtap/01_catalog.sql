@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(169);
+SELECT plan(175);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -256,6 +256,15 @@ SELECT table_privs_are('medchain', 'recovered_blocks', 'medchain_auditor', ARRAY
 SELECT table_privs_are('medchain', 'sealing_halt', 'medchain_admin', ARRAY['SELECT']);
 SELECT is_definer('medchain', 'verify_proof_on_copy', ARRAY['jsonb'],
 	'verify_proof_on_copy reads the copies of chains as the extension''s owner');
+
+-- Provenance for analysts (1.5): anyone may ask, for the rows they can read.
+SELECT function_returns('medchain', 'provenance', ARRAY['record'], 'record');
+SELECT function_privs_are('medchain', 'provenance', ARRAY['record'], 'public', ARRAY['EXECUTE']);
+SELECT volatility_is('medchain', 'provenance', ARRAY['record'], 'stable');
+SELECT has_column('medchain', 'journal', 'key_hash', 'the journal finds a row''s entries by key_hash');
+SELECT has_index('medchain', 'journal', 'journal_key_hash_idx', 'key_hash', 'key_hash is indexed');
+SELECT ok(NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'medchain.entries'::regclass
+					  AND attname = 'key_hash'), 'entries does not show the lookup hash');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -15,7 +15,7 @@
 SET client_encoding = 'UTF8';	-- the names below are UTF-8
 BEGIN;
 LOAD 'medchain';
-SELECT plan(336);
+SELECT plan(342);
 
 -- The same low proof-of-work throughout: seal() refuses a difficulty below
 -- the chain's.
@@ -1177,6 +1177,15 @@ SELECT is(hostile_probe.value(r.role, p.path, $$
 SELECT is(hostile_probe.value(r.role, p.path, $$
 		SELECT medchain.verify_proof_on_copy(k.doc) FROM hostile_probe.kept k WHERE k.label OPERATOR(pg_catalog.=) 'proof'$$),
 	'true', format('verify_proof_on_copy() as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_reader'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+-- provenance() of every row a role reads, by the same query an analyst writes
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.count(*) FILTER (WHERE (medchain.provenance(t)).intact)::pg_catalog.text
+			OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) pg_catalog.count(*)::pg_catalog.text
+		  FROM "Ward ""7"""."select" t$$),
+	'4/4', format('provenance() as %s, %s', r.role, p.label))
   FROM (VALUES (1, 'hostile_reader'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
 	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
  ORDER BY r.i, p.i;

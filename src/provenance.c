@@ -1,0 +1,686 @@
+/*-------------------------------------------------------------------------
+ *
+ * provenance.c
+ *	  medchain.provenance(r record): where one row of a ledger table came
+ *	  from and how well it is proven, at the cost of index lookups.
+ *
+ * An analyst asks for it in the select list of an ordinary query,
+ *
+ *	  SELECT m.*, (medchain.provenance(m)).* FROM cdm.measurement m WHERE ...
+ *
+ * so it must cost about what reading the row cost: the row's entry is
+ * found through the journal's (relation, row_key) index, the entries
+ * waiting in batches are gathered once per query, and what a query learns
+ * about the chain (the head, the peers, each block met) is kept for the
+ * rest of it.  PostgreSQL expands (f(m)).* into one call of f per output
+ * column; the calls after the first find the same row and return the
+ * answer they share (recent_answer below) rather than look it up again.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/xid8.h"
+
+#include "block.h"
+#include "enablement.h"
+#include "entry_batches.h"
+#include "ledger_cache.h"
+#include "provenance.h"
+#include "row_key.h"
+#include "rows.h"
+#include "security_scope.h"
+
+PG_FUNCTION_INFO_V1(medchain_provenance);
+
+/* ---------- what a query learns about the chain ---------- */
+
+typedef struct BlockFacts
+{
+	int64		height;			/* hash key */
+	bool		exists;
+	uint8		block_hash[MC_HASH_LEN];
+	TimestampTz sealed_at;
+	int32		cosigners;
+} BlockFacts;
+
+/* A bytea column of a heap tuple as a 32-byte hash, or false. */
+static bool
+hash_column(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, uint8 out[MC_HASH_LEN])
+{
+	bool		isnull;
+	Datum		value = heap_getattr(tuple, attnum, desc, &isnull);
+	bytea	   *bytes;
+
+	if (isnull)
+		return false;
+	bytes = DatumGetByteaPP(value);
+	if (VARSIZE_ANY_EXHDR(bytes) != MC_HASH_LEN)
+		return false;
+	memcpy(out, VARDATA_ANY(bytes), MC_HASH_LEN);
+	return true;
+}
+
+/*
+ * How much of this chain each registered peer holds, as the last
+ * replication round to it found.  The tables are read here, not by the
+ * caller, who may not read them: the heights are not a secret, the
+ * conninfos beside them are.
+ */
+static void
+peer_heights_load(ChainFacts *facts)
+{
+	Relation	peers = table_open(medchain_relation("peers"), AccessShareLock);
+	Relation	state = table_open(medchain_relation("peer_state"), AccessShareLock);
+	TupleDesc	peers_desc = RelationGetDescr(peers);
+	TupleDesc	state_desc = RelationGetDescr(state);
+	AttrNumber	peer_id_col = medchain_attnum_if_exists(peers_desc, "node_id");
+	AttrNumber	state_id_col = medchain_attnum_if_exists(state_desc, "node_id");
+	AttrNumber	height_col = medchain_attnum_if_exists(state_desc, "their_height");
+	List	   *ids = NIL;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+
+	scan = table_beginscan(peers, facts->snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		uint8	   *id = palloc(MC_HASH_LEN);
+
+		if (hash_column(tuple, peers_desc, peer_id_col, id))
+			ids = lappend(ids, id);
+	}
+	table_endscan(scan);
+
+	facts->peer_heights = palloc0(sizeof(int64) * Max(list_length(ids), 1));
+	scan = table_beginscan(state, facts->snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		uint8		id[MC_HASH_LEN];
+		bool		isnull;
+		Datum		height;
+		ListCell   *lc;
+
+		if (!hash_column(tuple, state_desc, state_id_col, id))
+			continue;
+		height = heap_getattr(tuple, height_col, state_desc, &isnull);
+		foreach(lc, ids)
+		{
+			if (memcmp(lfirst(lc), id, MC_HASH_LEN) == 0 && !isnull)
+				facts->peer_heights[facts->npeers++] = DatumGetInt64(height);
+		}
+	}
+	table_endscan(scan);
+	table_close(state, AccessShareLock);
+	table_close(peers, AccessShareLock);
+}
+
+ChainFacts *
+chain_facts_create(MemoryContext cxt, Snapshot snapshot)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ChainFacts *facts = palloc0(sizeof(ChainFacts));
+	BlockRow	head;
+	HASHCTL		ctl;
+
+	facts->cxt = cxt;
+	facts->snapshot = snapshot;
+	facts->head_height = block_head(snapshot, &head) ? head.header.height : -1;
+	peer_heights_load(facts);
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(BlockFacts);
+	ctl.hcxt = cxt;
+	facts->blocks = hash_create("medchain provenance blocks", 64, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	MemoryContextSwitchTo(old);
+	return facts;
+}
+
+/* The cosignatures kept for the block with that hash. */
+static int32
+block_cosigners(ChainFacts *facts, int64 height, const uint8 block_hash[MC_HASH_LEN])
+{
+	Relation	cosignatures = table_open(medchain_relation("cosignatures"), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(cosignatures);
+	AttrNumber	height_col = medchain_attnum_if_exists(desc, "height");
+	AttrNumber	hash_col = medchain_attnum_if_exists(desc, "block_hash");
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	int32		count = 0;
+
+	ScanKeyInit(&key, height_col, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(height));
+	scan = systable_beginscan(cosignatures, medchain_relation("cosignatures_pkey"), true,
+							  facts->snapshot, 1, &key);
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		uint8		hash[MC_HASH_LEN];
+
+		/* a receipt for another block at this height vouches for nothing here */
+		if (hash_column(tuple, desc, hash_col, hash) &&
+			memcmp(hash, block_hash, MC_HASH_LEN) == 0)
+			count++;
+	}
+	systable_endscan(scan);
+	table_close(cosignatures, AccessShareLock);
+	return count;
+}
+
+static BlockFacts *
+block_facts(ChainFacts *facts, int64 height)
+{
+	bool		found;
+	BlockFacts *block = hash_search(facts->blocks, &height, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		BlockRow	row;
+
+		block->exists = block_row_fetch(height, facts->snapshot, &row);
+		if (block->exists)
+		{
+			memcpy(block->block_hash, row.block_hash, MC_HASH_LEN);
+			block->sealed_at = row.header.sealed_at;
+			block->cosigners = block_cosigners(facts, height, row.block_hash);
+		}
+	}
+	return block;
+}
+
+static bytea *
+hash_bytea(const uint8 hash[MC_HASH_LEN])
+{
+	bytea	   *result = palloc(VARHDRSZ + MC_HASH_LEN);
+
+	SET_VARSIZE(result, VARHDRSZ + MC_HASH_LEN);
+	memcpy(VARDATA(result), hash, MC_HASH_LEN);
+	return result;
+}
+
+void
+provenance_columns(ChainFacts *facts, Relation journal, const AttrNumber *attnums,
+				   HeapTuple entry, bool intact, Datum *values, bool *isnull)
+{
+	TupleDesc	desc = RelationGetDescr(journal);
+	static const EntryColumn entry_columns[] = {
+		COL_ENTRY_ID, COL_KIND, COL_RECORDED_BY, COL_RECORDED_AT, COL_XACT, COL_BLOCK_HEIGHT
+	};
+	int			i;
+
+	for (i = 0; i < MC_PROVENANCE_COLUMNS; i++)
+		isnull[i] = true;
+	values[11] = BoolGetDatum(intact);
+	isnull[11] = false;
+	if (entry == NULL)
+		return;
+	for (i = 0; i < lengthof(entry_columns); i++)
+		values[i] = heap_getattr(entry, attnums[entry_columns[i]], desc, &isnull[i]);
+	if (!isnull[5])
+	{
+		int64		height = DatumGetInt64(values[5]);
+		BlockFacts *block = block_facts(facts, height);
+		int32		holding = 0;
+
+		if (block->exists)
+		{
+			values[6] = PointerGetDatum(hash_bytea(block->block_hash));
+			values[7] = TimestampTzGetDatum(block->sealed_at);
+			values[10] = Int32GetDatum(block->cosigners);
+			isnull[6] = isnull[7] = isnull[10] = false;
+		}
+		values[8] = Int64GetDatum(Max(facts->head_height - height, 0));
+		for (i = 0; i < facts->npeers; i++)
+			holding += facts->peer_heights[i] >= height ? 1 : 0;
+		values[9] = Int32GetDatum(holding);
+		isnull[8] = isnull[9] = false;
+	}
+}
+
+/* ---------- one table's rows ---------- */
+
+/* An entry waiting in a batch, as a journal row would hold it. */
+typedef struct BatchedKey
+{
+	uint64		key_hash;		/* hash key: of the key's canonical text */
+	List	   *entries;		/* of BatchedEntryCopy *: keys can collide */
+} BatchedKey;
+
+typedef struct BatchedEntryCopy
+{
+	char	   *key_utf8;
+	HeapTuple	entry;
+} BatchedEntryCopy;
+
+/* What one query needs to know about one ledger table. */
+typedef struct ProvenanceSource
+{
+	Oid			relid;
+	char	   *relation;		/* entries.relation */
+	LedgerHistory *history;
+	Enablement *enablement;		/* the current one, else the last */
+	bool		rls;			/* row security applies to the caller */
+	SPIPlanPtr	visible_plan;	/* is the row one the caller may read? */
+	HTAB	   *batched;		/* its entries waiting in batches, once read */
+} ProvenanceSource;
+
+typedef struct ProvenanceState
+{
+	MemoryContext cxt;
+	ChainFacts *facts;
+	TupleDesc	result_desc;
+	List	   *sources;		/* of ProvenanceSource * */
+	Oid			journal_relid;
+	Oid			key_hash_index; /* InvalidOid before 1.5's objects */
+	Relation	journal;		/* open during one call only */
+	AttrNumber	attnums[MC_ENTRY_COLUMNS];
+	StringInfoData scratch;
+	StringInfoData key_text;
+} ProvenanceState;
+
+static uint64
+key_text_hash(const char *text, int len)
+{
+	return hash_bytes_extended((const unsigned char *) text, len, 0);
+}
+
+typedef struct BatchedLoad
+{
+	ProvenanceState *state;
+	ProvenanceSource *source;
+} BatchedLoad;
+
+static void
+batched_entries_collect(void *arg, EntryBatch *batch)
+{
+	BatchedLoad *load = arg;
+	ProvenanceSource *source = load->source;
+	int			i;
+
+	if (batch->malformed != NULL ||
+		(strcmp(batch->kind, MC_KIND_BASELINE) != 0 && strcmp(batch->kind, MC_KIND_INSERT) != 0))
+		return;
+	for (i = 0; i < batch->nentries; i++)
+	{
+		const BatchEntry *entry = &batch->entries[i];
+		uint64		hash;
+		bool		found;
+		BatchedKey *slot;
+		BatchedEntryCopy *copy;
+
+		if (!enablement_includes(source->enablement, batch->format_version,
+								 entry->entry_id, batch->enablement_id))
+			continue;
+		hash = key_text_hash(entry->key_utf8.data, entry->key_utf8.len);
+		slot = hash_search(source->batched, &hash, HASH_ENTER, &found);
+		if (!found)
+			slot->entries = NIL;
+		copy = palloc(sizeof(BatchedEntryCopy));
+		copy->key_utf8 = pnstrdup(entry->key_utf8.data, entry->key_utf8.len);
+		copy->entry = batch_entry_tuple(load->state->journal, load->state->attnums,
+										batch, entry, -1, -1);
+		slot->entries = lappend(slot->entries, copy);
+	}
+}
+
+/*
+ * The entry waiting in a batch for the row whose key has this canonical
+ * text, or NULL.  The table's batches are read at the first row that
+ * needs them: they hold the rows recorded since the last seal, which the
+ * worker keeps few.
+ */
+static HeapTuple
+batched_entry_find(ProvenanceState *state, ProvenanceSource *source, StringInfo key_text)
+{
+	uint64		hash = key_text_hash(key_text->data, key_text->len);
+	BatchedKey *slot;
+	ListCell   *lc;
+
+	if (source->batched == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(state->cxt);
+		HASHCTL		ctl;
+		BatchedLoad load = {state, source};
+
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(BatchedKey);
+		ctl.hcxt = state->cxt;
+		source->batched = hash_create("medchain provenance batched entries", 256, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		entry_batches_scan(state->facts->snapshot, source->relation,
+						   batched_entries_collect, &load);
+		MemoryContextSwitchTo(old);
+	}
+	slot = hash_search(source->batched, &hash, HASH_FIND, NULL);
+	if (slot == NULL)
+		return NULL;
+	foreach(lc, slot->entries)
+	{
+		BatchedEntryCopy *copy = lfirst(lc);
+
+		if (strcmp(copy->key_utf8, key_text->data) == 0)
+			return copy->entry;
+	}
+	return NULL;
+}
+
+/*
+ * Row security: a row the caller may not read has no provenance for them,
+ * whatever values they put in a record of its type.  The table is asked,
+ * as the caller, for a row with this key.
+ */
+static bool
+row_visible(ProvenanceSource *source, const LedgerRelation *ledger, Jsonb *key)
+{
+	Oid			argtype = JSONBOID;
+	Datum		arg = JsonbPGetDatum(key);
+	int			nest_level = medchain_pin_search_path();
+	bool		visible;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (source->visible_plan == NULL)
+	{
+		const RowLayout *keylayout = ledger->key_layout;
+		StringInfoData sql;
+		SPIPlanPtr	plan;
+		int			i;
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "SELECT 1 FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
+						 ledger->relation_name, ledger->relation_name);
+		for (i = 0; i < keylayout->ncolumns; i++)
+		{
+			const char *column = quote_identifier(keylayout->columns[i].name);
+
+			appendStringInfo(&sql, "%st.%s OPERATOR(pg_catalog.=) k.%s",
+							 i > 0 ? " AND " : "", column, column);
+		}
+		plan = SPI_prepare(sql.data, 1, &argtype);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare row lookup: %s", sql.data);
+		source->visible_plan = plan;
+	}
+	if (SPI_execute_plan(source->visible_plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "row lookup in %s failed", ledger->relation_name);
+	visible = SPI_processed > 0;
+	SPI_finish();
+	medchain_settings_restore(nest_level);
+	return visible;
+}
+
+static ProvenanceSource *
+provenance_source(ProvenanceState *state, Oid relid)
+{
+	ListCell   *lc;
+	ProvenanceSource *source;
+	MemoryContext old;
+	Relation	rel;
+
+	foreach(lc, state->sources)
+	{
+		source = lfirst(lc);
+		if (source->relid == relid)
+			return source;
+	}
+	old = MemoryContextSwitchTo(state->cxt);
+	source = palloc0(sizeof(ProvenanceSource));
+	source->relid = relid;
+	rel = ledger_table_open(relid, state->journal, state->attnums, &source->history);
+	source->relation = source->history->relation;
+	source->enablement = source->history->current != NULL ? source->history->current :
+		llast(source->history->enablements);
+	source->rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
+	/* kept until the end of the transaction, as the query's own locks are */
+	table_close(rel, NoLock);
+	state->sources = lappend(state->sources, source);
+	MemoryContextSwitchTo(old);
+	return source;
+}
+
+static ProvenanceState *
+provenance_state(FunctionCallInfo fcinfo)
+{
+	ProvenanceState *state = fcinfo->flinfo->fn_extra;
+	MemoryContext old;
+	TupleDesc	desc;
+
+	if (state != NULL)
+		return state;
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	state = palloc0(sizeof(ProvenanceState));
+	state->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "medchain provenance",
+									   ALLOCSET_DEFAULT_SIZES);
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	state->result_desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+	state->facts = chain_facts_create(state->cxt, GetActiveSnapshot());
+	initStringInfo(&state->scratch);
+	initStringInfo(&state->key_text);
+	state->journal_relid = medchain_journal_relid();
+	/* locked until the end of the transaction: later calls take no lock */
+	state->journal = table_open(state->journal_relid, AccessShareLock);
+	entry_columns_find(state->journal, state->attnums);
+	table_close(state->journal, NoLock);
+	state->journal = NULL;
+	if (state->attnums[COL_KEY_HASH] != InvalidAttrNumber)
+		state->key_hash_index = medchain_relation(MC_KEY_HASH_INDEX);
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = state;
+	return state;
+}
+
+/* ---------- the answer calls of one expansion share ---------- */
+
+/*
+ * (medchain.provenance(m)).* calls the function once per column, with
+ * the same row, in the same query: the last answer is kept with what it
+ * was an answer to, down to the snapshot and the role asking.
+ */
+typedef struct RecentAnswer
+{
+	MemoryContext cxt;
+	bool		valid;
+	LocalTransactionId lxid;
+	Oid			userid;
+	CommandId	curcid;
+	TransactionId xmin;
+	TransactionId xmax;
+	uint64		completion;
+	HeapTupleHeader record;
+	HeapTupleHeader answer;		/* NULL: the answer was NULL */
+} RecentAnswer;
+
+static RecentAnswer recent_answer;
+
+static LocalTransactionId
+local_transaction_id(void)
+{
+#if PG_VERSION_NUM >= 170000
+	return MyProc->vxid.lxid;
+#else
+	return MyProc->lxid;
+#endif
+}
+
+static bool
+recent_answer_matches(HeapTupleHeader record, Snapshot snapshot)
+{
+	return recent_answer.valid &&
+		recent_answer.lxid == local_transaction_id() &&
+		recent_answer.userid == GetUserId() &&
+		recent_answer.curcid == snapshot->curcid &&
+		recent_answer.xmin == snapshot->xmin &&
+		recent_answer.xmax == snapshot->xmax &&
+		recent_answer.completion == snapshot->snapXactCompletionCount &&
+		HeapTupleHeaderGetDatumLength(recent_answer.record) == HeapTupleHeaderGetDatumLength(record) &&
+		memcmp(recent_answer.record, record, HeapTupleHeaderGetDatumLength(record)) == 0;
+}
+
+static void
+recent_answer_keep(HeapTupleHeader record, Snapshot snapshot, HeapTupleHeader answer)
+{
+	MemoryContext old;
+
+	if (recent_answer.cxt == NULL)
+		recent_answer.cxt = AllocSetContextCreate(TopMemoryContext, "medchain provenance answer",
+												  ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(recent_answer.cxt);
+	old = MemoryContextSwitchTo(recent_answer.cxt);
+	recent_answer.lxid = local_transaction_id();
+	recent_answer.userid = GetUserId();
+	recent_answer.curcid = snapshot->curcid;
+	recent_answer.xmin = snapshot->xmin;
+	recent_answer.xmax = snapshot->xmax;
+	recent_answer.completion = snapshot->snapXactCompletionCount;
+	recent_answer.record = palloc(HeapTupleHeaderGetDatumLength(record));
+	memcpy(recent_answer.record, record, HeapTupleHeaderGetDatumLength(record));
+	recent_answer.answer = NULL;
+	if (answer != NULL)
+	{
+		recent_answer.answer = palloc(HeapTupleHeaderGetDatumLength(answer));
+		memcpy(recent_answer.answer, answer, HeapTupleHeaderGetDatumLength(answer));
+	}
+	recent_answer.valid = true;
+	MemoryContextSwitchTo(old);
+}
+
+/* ---------- medchain.provenance(r record) ---------- */
+
+static Oid
+record_relation(HeapTupleHeader record)
+{
+	Oid			typid = HeapTupleHeaderGetTypeId(record);
+	Oid			relid = typid == RECORDOID ? InvalidOid : get_typ_typrelid(typid);
+
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("provenance() needs a row of a ledger table"),
+				 errdetail("It was given a value of type %s.", format_type_be(typid)),
+				 errhint("Pass the table's row as a whole: SELECT (medchain.provenance(t)).* FROM the_table t.")));
+	return relid;
+}
+
+/*
+ * The answer for one row: its entry in the table's current enablement (the
+ * last one of a released table), and whether the row still hashes to it.
+ * NULL for a row under row security that the caller cannot read.
+ */
+static HeapTupleHeader
+provenance_answer(ProvenanceState *state, HeapTupleHeader record, Oid relid)
+{
+	ProvenanceSource *source;
+	Relation	rel;
+	LedgerRelation *ledger;
+	TupleDesc	desc;
+	HeapTupleData tuple;
+	Datum	   *row_values;
+	bool	   *row_isnull;
+	HeapTuple	entry;
+	bool		intact = false;
+	Datum		values[MC_PROVENANCE_COLUMNS];
+	bool		isnull[MC_PROVENANCE_COLUMNS];
+
+	source = provenance_source(state, relid);
+	/* provenance_source() took the lock that the query keeps */
+	rel = table_open(relid, NoLock);
+	ledger = ledger_relation_get(rel);
+	desc = RelationGetDescr(rel);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(record);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = record;
+	row_values = palloc(sizeof(Datum) * desc->natts);
+	row_isnull = palloc(sizeof(bool) * desc->natts);
+	heap_deform_tuple(&tuple, desc, row_values, row_isnull);
+
+	if (source->rls &&
+		!row_visible(source, ledger, row_key_build(ledger->key_layout, row_values, row_isnull)))
+	{
+		table_close(rel, NoLock);
+		return NULL;
+	}
+	resetStringInfo(&state->key_text);
+	row_key_text(&state->key_text, ledger->key_layout, row_values, row_isnull);
+	entry = enablement_row_entry_hashed(state->journal, state->attnums, source->enablement,
+										source->relation, &state->key_text,
+										state->facts->snapshot, state->key_hash_index);
+	if (entry == NULL)
+		entry = enablement_row_entry(state->journal, state->attnums, source->enablement,
+									 source->relation,
+									 row_key_build(ledger->key_layout, row_values, row_isnull),
+									 state->facts->snapshot, false);
+	if (entry == NULL)
+		entry = batched_entry_find(state, source, &state->key_text);
+	if (entry != NULL)
+	{
+		TupleDesc	jdesc = RelationGetDescr(state->journal);
+		bool		null;
+		int			version = DatumGetInt16(heap_getattr(entry, state->attnums[COL_FORMAT_VERSION],
+														 jdesc, &null));
+		uint8		expected[MC_HASH_LEN];
+		uint8		hash[MC_HASH_LEN];
+
+		row_hash_compute(&state->scratch, ledger->row_layout, row_values, row_isnull,
+						 version, hash);
+		intact = hash_column(entry, jdesc, state->attnums[COL_ROW_HASH], expected) &&
+			memcmp(hash, expected, MC_HASH_LEN) == 0;
+	}
+	provenance_columns(state->facts, state->journal, state->attnums, entry, intact,
+					   values, isnull);
+	table_close(rel, NoLock);
+	return heap_form_tuple(state->result_desc, values, isnull)->t_data;
+}
+
+/*
+ * medchain.provenance(r record) RETURNS record (entry_id, kind,
+ *	recorded_by, recorded_at, xact, block_height, block_hash, sealed_at,
+ *	confirmations, peers_holding, cosigners, intact)
+ *
+ * A row without an entry gets NULL entry fields and intact false; a
+ * pending one NULL block fields.
+ */
+Datum
+medchain_provenance(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader record = PG_GETARG_HEAPTUPLEHEADER(0);
+	Snapshot	snapshot = GetActiveSnapshot();
+	Oid			relid = record_relation(record);
+	ProvenanceState *state;
+	HeapTupleHeader answer;
+
+	if (!recent_answer_matches(record, snapshot))
+	{
+		state = provenance_state(fcinfo);
+		/* the query's snapshot, the same at every call of one query */
+		state->facts->snapshot = snapshot;
+		state->journal = table_open(state->journal_relid, NoLock);
+		answer = provenance_answer(state, record, relid);
+		table_close(state->journal, NoLock);
+		state->journal = NULL;
+		recent_answer_keep(record, snapshot, answer);
+	}
+	if (recent_answer.answer == NULL)
+		PG_RETURN_NULL();
+	answer = palloc(HeapTupleHeaderGetDatumLength(recent_answer.answer));
+	memcpy(answer, recent_answer.answer, HeapTupleHeaderGetDatumLength(recent_answer.answer));
+	PG_RETURN_HEAPTUPLEHEADER(answer);
+}
