@@ -72,7 +72,7 @@ CREATE TABLE prov.released (id int PRIMARY KEY, note text);
 INSERT INTO prov.released VALUES (1, 'kept');
 SELECT medchain.enable('prov.released');
 SELECT medchain.seal() IS NOT NULL AS sealed;
-SELECT medchain.disable('prov.released', 'moved to the archive');
+SELECT medchain.disable('prov.released', 'moved to the archive') IS NOT NULL AS released;
 SELECT p.kind, p.intact, p.block_height IS NOT NULL AS sealed FROM prov.released r, medchain.provenance(r) p;
 
 -- Permissions: a role sees provenance only for rows it can read.

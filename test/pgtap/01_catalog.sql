@@ -105,7 +105,7 @@ SELECT is((SELECT evtevent::text FROM pg_event_trigger WHERE evtname = 'medchain
 	'guard_drop sees every dropped object');
 
 -- Version 1.1: format version 2, enablements named by the journal.
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'medchain'), '1.4', 'extension version 1.4');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'medchain'), '1.5', 'extension version 1.5');
 SELECT col_type_is('medchain', 'entries', 'format_version', 'smallint', 'entries say their format version');
 SELECT col_not_null('medchain', 'journal', 'format_version', 'format_version is never NULL');
 SELECT col_type_is('medchain', 'entries', 'enablement_id', 'bigint', 'entries name their enablement');

@@ -1185,7 +1185,7 @@ SELECT is(hostile_probe.value(r.role, p.path, $$
 		SELECT pg_catalog.count(*) FILTER (WHERE (medchain.provenance(t)).intact)::pg_catalog.text
 			OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) pg_catalog.count(*)::pg_catalog.text
 		  FROM "Ward ""7"""."select" t$$),
-	'4/4', format('provenance() as %s, %s', r.role, p.label))
+	'9/9', format('provenance() as %s, %s', r.role, p.label))
   FROM (VALUES (1, 'hostile_reader'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
 	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
  ORDER BY r.i, p.i;
