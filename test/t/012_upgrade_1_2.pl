@@ -98,8 +98,11 @@ my $blocks_query = q{SELECT string_agg(b::text, E'\n' ORDER BY height) FROM
 	(SELECT height, format_version, prev_hash, merkle_root, entry_count, sealed_at, difficulty,
 			node_name, nonce, block_hash, first_entry_id, last_entry_id, min_difficulty
 	   FROM medchain.blocks WHERE height <= 5) b};
+# the columns of 1.2: later versions add lookup aids (key_hash, 1.5)
 my $journal_query = q{SELECT count(*) || ' ' || md5(string_agg(j::text, E'\n' ORDER BY entry_id))
-	FROM medchain.journal j WHERE block_height <= 5};
+	FROM (SELECT entry_id, relation, row_key, row_hash, entry_hash, kind, recorded_by, recorded_at,
+				 xact, detail, block_height, leaf_index, format_version, enablement_id
+			FROM medchain.journal WHERE block_height <= 5) j};
 my $export_query = q{SELECT string_agg(x::text, E'\n' ORDER BY (x->>'height')::bigint)
 	FROM medchain.export_chain() x WHERE (x->>'height')::bigint <= 5};
 my $triggers_query = q{SELECT string_agg(concat_ws(':', t.tgrelid::regclass, t.tgname, t.tgtype,
