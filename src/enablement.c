@@ -470,35 +470,36 @@ enablement_row_entry_hashed(Relation journal, const AttrNumber *attnums, const E
 }
 
 HeapTuple
-enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enablement *e,
-					 const char *relation, Jsonb *key, Snapshot snapshot, bool batched)
+enablement_row_entry_by_key(Relation journal, const AttrNumber *attnums, const Enablement *e,
+							const char *relation, Jsonb *key, Snapshot snapshot)
 {
 	TupleDesc	desc = RelationGetDescr(journal);
 	JournalScan scan;
 	HeapTuple	tuple;
-	HeapTuple	found;
+	HeapTuple	found = NULL;
 	int64		found_id = 0;
+
+	journal_scan_relation(&scan, journal, attnums, snapshot, relation, JOURNAL_ROW_KEY, key);
+	while ((tuple = journal_scan_next(&scan)) != NULL)
+		row_entry_consider(tuple, desc, attnums, e, &found, &found_id);
+	journal_scan_end(&scan);
+	return found;
+}
+
+HeapTuple
+enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enablement *e,
+					 const char *relation, Jsonb *key, Snapshot snapshot, bool batched)
+{
+	HeapTuple	found;
 	BatchedRowSearch search;
 
 	initStringInfo(&search.key);
 	canonical_json_append(&search.key, key);
-
 	found = enablement_row_entry_hashed(journal, attnums, e, relation, &search.key, snapshot,
 										InvalidOid);
-	if (found != NULL)
-	{
-		bool		isnull;
-
-		found_id = DatumGetInt64(heap_getattr(found, attnums[COL_ENTRY_ID], desc, &isnull));
-	}
 	/* entries written before 1.5, or whose key_hash someone altered */
-	else
-	{
-		journal_scan_relation(&scan, journal, attnums, snapshot, relation, JOURNAL_ROW_KEY, key);
-		while ((tuple = journal_scan_next(&scan)) != NULL)
-			row_entry_consider(tuple, desc, attnums, e, &found, &found_id);
-		journal_scan_end(&scan);
-	}
+	if (found == NULL)
+		found = enablement_row_entry_by_key(journal, attnums, e, relation, key, snapshot);
 	if (!batched)
 		return found;
 
@@ -507,7 +508,14 @@ enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enableme
 	search.attnums = attnums;
 	search.e = e;
 	search.found = found;
-	search.found_id = found_id;
+	search.found_id = 0;
+	if (found != NULL)
+	{
+		bool		isnull;
+
+		search.found_id = DatumGetInt64(heap_getattr(found, attnums[COL_ENTRY_ID],
+													 RelationGetDescr(journal), &isnull));
+	}
 	entry_batches_scan(snapshot, relation, batched_row_entry, &search);
 	return search.found;
 }

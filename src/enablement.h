@@ -87,6 +87,10 @@ extern HeapTuple enablement_row_entry_hashed(Relation journal, const AttrNumber 
 											 const Enablement *e, const char *relation,
 											 StringInfo key_text, Snapshot snapshot,
 											 Oid key_hash_index);
+/* The same through the (relation, row_key) index alone. */
+extern HeapTuple enablement_row_entry_by_key(Relation journal, const AttrNumber *attnums,
+											 const Enablement *e, const char *relation,
+											 Jsonb *key, Snapshot snapshot);
 extern HeapTuple enablement_row_entry(Relation journal, const AttrNumber *attnums,
 									  const Enablement *e, const char *relation,
 									  Jsonb *key, Snapshot snapshot, bool batched);

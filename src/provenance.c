@@ -41,10 +41,10 @@
 #include "utils/xid8.h"
 
 #include "block.h"
+#include "journal.h"
 #include "enablement.h"
 #include "entry_batches.h"
 #include "ledger_cache.h"
-#include "provenance.h"
 #include "row_key.h"
 #include "rows.h"
 #include "security_scope.h"
@@ -52,6 +52,40 @@
 PG_FUNCTION_INFO_V1(medchain_provenance);
 
 /* ---------- what a query learns about the chain ---------- */
+
+/*
+ * What a query learns once about the chain: the head, the peers' heights
+ * and, per block met, its hash, time and cosignatures.  Built on first
+ * use and kept for the rest of the query (its snapshot does not change).
+ */
+typedef struct ChainFacts
+{
+	MemoryContext cxt;
+	Snapshot	snapshot;		/* the query's */
+	int64		head_height;	/* -1: no block yet */
+	int			npeers;
+	int64	   *peer_heights;	/* how much of this chain each peer holds */
+	HTAB	   *blocks;			/* height -> BlockFacts */
+} ChainFacts;
+
+/* The columns of provenance()'s answer, in order. */
+typedef enum ProvenanceColumn
+{
+	PC_ENTRY_ID,
+	PC_KIND,
+	PC_RECORDED_BY,
+	PC_RECORDED_AT,
+	PC_XACT,
+	PC_BLOCK_HEIGHT,
+	PC_BLOCK_HASH,
+	PC_SEALED_AT,
+	PC_CONFIRMATIONS,
+	PC_PEERS_HOLDING,
+	PC_COSIGNERS,
+	PC_INTACT
+} ProvenanceColumn;
+
+#define MC_PROVENANCE_COLUMNS (PC_INTACT + 1)
 
 typedef struct BlockFacts
 {
@@ -118,12 +152,12 @@ peer_heights_load(ChainFacts *facts)
 		Datum		height;
 		ListCell   *lc;
 
-		if (!hash_column(tuple, state_desc, state_id_col, id))
-			continue;
 		height = heap_getattr(tuple, height_col, state_desc, &isnull);
+		if (isnull || !hash_column(tuple, state_desc, state_id_col, id))
+			continue;
 		foreach(lc, ids)
 		{
-			if (memcmp(lfirst(lc), id, MC_HASH_LEN) == 0 && !isnull)
+			if (memcmp(lfirst(lc), id, MC_HASH_LEN) == 0)
 				facts->peer_heights[facts->npeers++] = DatumGetInt64(height);
 		}
 	}
@@ -132,7 +166,7 @@ peer_heights_load(ChainFacts *facts)
 	table_close(peers, AccessShareLock);
 }
 
-ChainFacts *
+static ChainFacts *
 chain_facts_create(MemoryContext cxt, Snapshot snapshot)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -214,11 +248,16 @@ hash_bytea(const uint8 hash[MC_HASH_LEN])
 	return result;
 }
 
-void
+/*
+ * The answer's columns from a journal-shaped entry tuple (NULL: the row
+ * has no entry) and whether the row still hashes to it.
+ */
+static void
 provenance_columns(ChainFacts *facts, Relation journal, const AttrNumber *attnums,
 				   HeapTuple entry, bool intact, Datum *values, bool *isnull)
 {
 	TupleDesc	desc = RelationGetDescr(journal);
+	/* the answer's first columns are the entry's, in this order */
 	static const EntryColumn entry_columns[] = {
 		COL_ENTRY_ID, COL_KIND, COL_RECORDED_BY, COL_RECORDED_AT, COL_XACT, COL_BLOCK_HEIGHT
 	};
@@ -226,30 +265,30 @@ provenance_columns(ChainFacts *facts, Relation journal, const AttrNumber *attnum
 
 	for (i = 0; i < MC_PROVENANCE_COLUMNS; i++)
 		isnull[i] = true;
-	values[11] = BoolGetDatum(intact);
-	isnull[11] = false;
+	values[PC_INTACT] = BoolGetDatum(intact);
+	isnull[PC_INTACT] = false;
 	if (entry == NULL)
 		return;
 	for (i = 0; i < lengthof(entry_columns); i++)
 		values[i] = heap_getattr(entry, attnums[entry_columns[i]], desc, &isnull[i]);
-	if (!isnull[5])
+	if (!isnull[PC_BLOCK_HEIGHT])
 	{
-		int64		height = DatumGetInt64(values[5]);
+		int64		height = DatumGetInt64(values[PC_BLOCK_HEIGHT]);
 		BlockFacts *block = block_facts(facts, height);
 		int32		holding = 0;
 
 		if (block->exists)
 		{
-			values[6] = PointerGetDatum(hash_bytea(block->block_hash));
-			values[7] = TimestampTzGetDatum(block->sealed_at);
-			values[10] = Int32GetDatum(block->cosigners);
-			isnull[6] = isnull[7] = isnull[10] = false;
+			values[PC_BLOCK_HASH] = PointerGetDatum(hash_bytea(block->block_hash));
+			values[PC_SEALED_AT] = TimestampTzGetDatum(block->sealed_at);
+			values[PC_COSIGNERS] = Int32GetDatum(block->cosigners);
+			isnull[PC_BLOCK_HASH] = isnull[PC_SEALED_AT] = isnull[PC_COSIGNERS] = false;
 		}
-		values[8] = Int64GetDatum(Max(facts->head_height - height, 0));
+		values[PC_CONFIRMATIONS] = Int64GetDatum(Max(facts->head_height - height, 0));
 		for (i = 0; i < facts->npeers; i++)
 			holding += facts->peer_heights[i] >= height ? 1 : 0;
-		values[9] = Int32GetDatum(holding);
-		isnull[8] = isnull[9] = false;
+		values[PC_PEERS_HOLDING] = Int32GetDatum(holding);
+		isnull[PC_CONFIRMATIONS] = isnull[PC_PEERS_HOLDING] = false;
 	}
 }
 
@@ -383,42 +422,47 @@ batched_entry_find(ProvenanceState *state, ProvenanceSource *source, StringInfo 
 /*
  * Row security: a row the caller may not read has no provenance for them,
  * whatever values they put in a record of its type.  The table is asked,
- * as the caller, for a row with this key.
+ * as the caller (the policies are the caller's), for a row with this key:
+ * the key's values go in as parameters of their own types, so no input
+ * function or domain check of the owner's runs for it.
  */
 static bool
-row_visible(ProvenanceSource *source, const LedgerRelation *ledger, Jsonb *key)
+row_visible(ProvenanceSource *source, const LedgerRelation *ledger, TupleDesc desc,
+			Datum *row_values, bool *row_isnull)
 {
-	Oid			argtype = JSONBOID;
-	Datum		arg = JsonbPGetDatum(key);
+	const RowLayout *keylayout = ledger->key_layout;
+	Datum	   *args = palloc(sizeof(Datum) * keylayout->ncolumns);
+	char	   *nulls = palloc(keylayout->ncolumns);
 	int			nest_level = medchain_pin_search_path();
 	bool		visible;
+	int			i;
 
+	for (i = 0; i < keylayout->ncolumns; i++)
+	{
+		int			idx = keylayout->columns[i].attnum - 1;
+
+		args[i] = row_values[idx];
+		nulls[i] = row_isnull[idx] ? 'n' : ' ';
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (source->visible_plan == NULL)
 	{
-		const RowLayout *keylayout = ledger->key_layout;
+		Oid		   *argtypes = palloc(sizeof(Oid) * keylayout->ncolumns);
 		StringInfoData sql;
 		SPIPlanPtr	plan;
-		int			i;
 
-		initStringInfo(&sql);
-		appendStringInfo(&sql,
-						 "SELECT 1 FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
-						 ledger->relation_name, ledger->relation_name);
 		for (i = 0; i < keylayout->ncolumns; i++)
-		{
-			const char *column = quote_identifier(keylayout->columns[i].name);
-
-			appendStringInfo(&sql, "%st.%s OPERATOR(pg_catalog.=) k.%s",
-							 i > 0 ? " AND " : "", column, column);
-		}
-		plan = SPI_prepare(sql.data, 1, &argtype);
+			argtypes[i] = TupleDescAttr(desc, keylayout->columns[i].attnum - 1)->atttypid;
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "SELECT 1 FROM %s t WHERE ", ledger->relation_name);
+		ledger_key_condition(&sql, keylayout, true);
+		plan = SPI_prepare(sql.data, keylayout->ncolumns, argtypes);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare row lookup: %s", sql.data);
 		source->visible_plan = plan;
 	}
-	if (SPI_execute_plan(source->visible_plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(source->visible_plan, args, nulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "row lookup in %s failed", ledger->relation_name);
 	visible = SPI_processed > 0;
 	SPI_finish();
@@ -612,8 +656,7 @@ provenance_answer(ProvenanceState *state, HeapTupleHeader record, Oid relid)
 	row_isnull = palloc(sizeof(bool) * desc->natts);
 	heap_deform_tuple(&tuple, desc, row_values, row_isnull);
 
-	if (source->rls &&
-		!row_visible(source, ledger, row_key_build(ledger->key_layout, row_values, row_isnull)))
+	if (source->rls && !row_visible(source, ledger, desc, row_values, row_isnull))
 	{
 		table_close(rel, NoLock);
 		return NULL;
@@ -623,11 +666,12 @@ provenance_answer(ProvenanceState *state, HeapTupleHeader record, Oid relid)
 	entry = enablement_row_entry_hashed(state->journal, state->attnums, source->enablement,
 										source->relation, &state->key_text,
 										state->facts->snapshot, state->key_hash_index);
+	/* entries written before 1.5, or whose key_hash someone altered */
 	if (entry == NULL)
-		entry = enablement_row_entry(state->journal, state->attnums, source->enablement,
-									 source->relation,
-									 row_key_build(ledger->key_layout, row_values, row_isnull),
-									 state->facts->snapshot, false);
+		entry = enablement_row_entry_by_key(state->journal, state->attnums, source->enablement,
+											source->relation,
+											row_key_build(ledger->key_layout, row_values, row_isnull),
+											state->facts->snapshot);
 	if (entry == NULL)
 		entry = batched_entry_find(state, source, &state->key_text);
 	if (entry != NULL)

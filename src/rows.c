@@ -80,6 +80,28 @@ check_key_shape(const LedgerRelation *ledger, Jsonb *key)
 }
 
 /*
+ * "t.k1 OPERATOR(pg_catalog.=) k.k1 AND ..." over the key columns: the
+ * right-hand sides are the columns of a record k, or with by_params the
+ * parameters $1, $2, ... in key column order.
+ */
+void
+ledger_key_condition(StringInfo sql, const RowLayout *keylayout, bool by_params)
+{
+	int			i;
+
+	for (i = 0; i < keylayout->ncolumns; i++)
+	{
+		const char *column = quote_identifier(keylayout->columns[i].name);
+
+		appendStringInfo(sql, "%st.%s OPERATOR(pg_catalog.=) ", i > 0 ? " AND " : "", column);
+		if (by_params)
+			appendStringInfo(sql, "$%d", i + 1);
+		else
+			appendStringInfo(sql, "k.%s", column);
+	}
+}
+
+/*
  * Locate the row whose key columns equal the members of key, as seen by
  * the active snapshot.  Returns false if there is none.
  *
@@ -102,23 +124,15 @@ ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, ItemPointer ti
 		elog(ERROR, "SPI_connect failed");
 	if (ledger->find_plan == NULL)
 	{
-		const RowLayout *keylayout = ledger->key_layout;
 		StringInfoData sql;
 		SPIPlanPtr	plan;
-		int			i;
 
 		initStringInfo(&sql);
 		appendStringInfo(&sql,
 						 "SELECT t.ctid FROM ONLY %s t,"
 						 " pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
 						 ledger->relation_name, ledger->relation_name);
-		for (i = 0; i < keylayout->ncolumns; i++)
-		{
-			const char *column = quote_identifier(keylayout->columns[i].name);
-
-			appendStringInfo(&sql, "%st.%s OPERATOR(pg_catalog.=) k.%s",
-							 i > 0 ? " AND " : "", column, column);
-		}
+		ledger_key_condition(&sql, ledger->key_layout, false);
 		plan = SPI_prepare(sql.data, 1, &argtype);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare row lookup: %s", sql.data);

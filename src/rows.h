@@ -25,6 +25,8 @@ extern bool ledger_key_fits(const LedgerRelation *ledger, Jsonb *key);
 extern void check_key_shape(const LedgerRelation *ledger, Jsonb *key);
 extern StringInfo ledger_row_encoding(Relation rel, LedgerRelation *ledger,
 									  Jsonb *key, int version);
+extern void ledger_key_condition(StringInfo sql, const RowLayout *keylayout,
+								 bool by_params);
 extern bool ledger_row_find(Relation rel, LedgerRelation *ledger,
 							Jsonb *key, ItemPointer tid);
 
