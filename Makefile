@@ -60,9 +60,11 @@ OBJS = \
 	src/consensus.o \
 	src/recover.o \
 	src/replicator.o \
-	src/provenance.o
+	src/provenance.o \
+	src/versioned.o \
+	src/history.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance amendments
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 

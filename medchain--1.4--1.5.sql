@@ -39,3 +39,112 @@ COMMENT ON FUNCTION medchain.key_hash(text, jsonb) IS
 UPDATE medchain.journal SET key_hash = medchain.key_hash(relation, row_key)
  WHERE row_key IS NOT NULL;
 CREATE INDEX journal_key_hash_idx ON medchain.journal (key_hash);
+
+------------------------------------------------------------------------
+-- Amendments (docs/DESIGN.md, "Amendments"): a versioned ledger table
+-- takes UPDATE and DELETE but destroys nothing.  The version a change
+-- replaces moves to the table's history table, and the change is an entry
+-- of its own, of kind update or delete, format version 3: it names the
+-- entry it supersedes and carries the reason given in medchain.reason.
+------------------------------------------------------------------------
+
+ALTER TABLE medchain.journal ADD COLUMN supersedes bigint,
+	ADD COLUMN note text;
+COMMENT ON COLUMN medchain.journal.supersedes IS
+	'Format version 3: the entry whose version of the row this one replaces or removes, 0 for none';
+COMMENT ON COLUMN medchain.journal.note IS
+	'Format version 3: the reason of an amendment, the label of a notarization';
+
+-- The view shows the two columns; what it showed before stays first, and
+-- key_hash, a lookup aid covered by no hash, stays out of it.
+CREATE OR REPLACE VIEW medchain.entries WITH (security_invoker = true) AS
+SELECT j.entry_id, j.relation, j.row_key, j.row_hash, j.entry_hash, j.kind,
+	   j.recorded_by, j.recorded_at, j.xact, j.detail, j.block_height,
+	   j.leaf_index, j.format_version, j.enablement_id, j.supersedes, j.note
+  FROM medchain.journal j
+UNION ALL
+SELECT b.entry_id, b.relation, b.row_key, b.row_hash, b.entry_hash, b.kind,
+	   b.recorded_by, b.recorded_at, b.xact, b.detail, b.block_height,
+	   b.leaf_index, b.format_version, b.enablement_id, b.supersedes, b.note
+  FROM medchain.batched_entries() b;
+
+ALTER TABLE medchain.ledger_registry
+	ADD COLUMN mode text NOT NULL DEFAULT 'append-only',
+	ADD COLUMN history_relid regclass,
+	ADD COLUMN history_table text,
+	ADD COLUMN reason_required boolean NOT NULL DEFAULT false,
+	ADD CONSTRAINT ledger_registry_mode_known
+		CHECK (mode IN ('append-only', 'versioned')),
+	ADD CONSTRAINT ledger_registry_released_has_no_history_relid
+		CHECK (released_at IS NULL OR history_relid IS NULL);
+COMMENT ON COLUMN medchain.ledger_registry.mode IS
+	'append-only, or versioned: UPDATE and DELETE keep the replaced version in the history table';
+COMMENT ON COLUMN medchain.ledger_registry.history_table IS
+	'Versioned tables: the table that holds the versions updates and deletes replaced';
+COMMENT ON COLUMN medchain.ledger_registry.reason_required IS
+	'Versioned tables: an update or delete without medchain.reason is refused';
+
+DROP FUNCTION medchain.enable(regclass, boolean);
+CREATE FUNCTION medchain.enable(tbl regclass, concurrently boolean DEFAULT false,
+	mode text DEFAULT 'append-only')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'medchain_enable'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medchain.enable(regclass, boolean, text) IS
+	'Make a table a ledger table; returns the number of existing rows recorded.  mode => ''versioned'' allows UPDATE and DELETE, keeping every replaced version; concurrently => true lets inserts go on meanwhile';
+REVOKE ALL ON FUNCTION medchain.enable(regclass, boolean, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.enable(regclass, boolean, text) TO medchain_admin;
+
+CREATE FUNCTION medchain.record_version()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'medchain_record_version'
+LANGUAGE C;
+COMMENT ON FUNCTION medchain.record_version() IS
+	'Trigger of versioned ledger tables: keeps the replaced version and records the update or delete';
+
+CREATE FUNCTION medchain.require_reason(tbl regclass, required boolean DEFAULT true)
+RETURNS void
+AS 'MODULE_PATHNAME', 'medchain_require_reason'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION medchain.require_reason(regclass, boolean) IS
+	'Make medchain.reason mandatory (or optional again) for updates and deletes of a versioned ledger table';
+REVOKE ALL ON FUNCTION medchain.require_reason(regclass, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.require_reason(regclass, boolean) TO medchain_admin;
+
+CREATE FUNCTION medchain.history(tbl regclass, key jsonb,
+	OUT entry_id bigint, OUT kind text, OUT recorded_by name,
+	OUT recorded_at timestamptz, OUT xact xid8, OUT block_height bigint,
+	OUT block_hash bytea, OUT sealed_at timestamptz, OUT confirmations bigint,
+	OUT peers_holding integer, OUT cosigners integer, OUT intact boolean,
+	OUT supersedes bigint, OUT reason text, OUT current boolean,
+	OUT row_data jsonb)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medchain_history'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION medchain.history(regclass, jsonb) IS
+	'Every recorded version of the row with this key, oldest first: its entry and proof as provenance() gives them, the reason of an amendment, and the version''s data where it is still stored';
+GRANT EXECUTE ON FUNCTION medchain.history(regclass, jsonb) TO PUBLIC;
+
+CREATE OR REPLACE VIEW medchain.ledger_tables AS
+SELECT r.relation,
+	   r.key_columns,
+	   r.enabled_at,
+	   r.enabled_by,
+	   medchain.rows_recorded(r.relation, r.enablement_id) AS rows_recorded,
+	   r.state,
+	   p.blocks_done AS baseline_blocks_done,
+	   p.heap_blocks AS baseline_blocks,
+	   p.baseline_rows AS baseline_rows_recorded,
+	   p.rows_estimated AS baseline_rows_estimated,
+	   p.updated_at AS baseline_updated_at,
+	   p.worker_pid AS baseline_worker_pid,
+	   p.last_error AS baseline_error,
+	   r.mode,
+	   r.history_table,
+	   r.reason_required
+  FROM medchain.ledger_registry r
+  LEFT JOIN medchain.enable_progress p
+	ON p.registration_id OPERATOR(pg_catalog.=) r.registration_id
+ WHERE r.released_at IS NULL
+   AND (pg_catalog.pg_has_role('medchain_auditor', 'USAGE')
+		OR medchain.can_read_relation(r.relation));

@@ -89,9 +89,23 @@ ledger_from_rangevar(RangeVar *rv)
 	if (rv == NULL)
 		return InvalidOid;
 	relid = RangeVarGetRelid(rv, NoLock, true);
-	if (!OidIsValid(relid) || !registry_active(relid, NULL))
+	if (!OidIsValid(relid) ||
+		!(registry_active(relid, NULL) || registry_history_owner(relid, NULL)))
 		return InvalidOid;
 	return relid;
+}
+
+/*
+ * A versioned table and its history table must keep the same columns: a
+ * replaced version is copied as it is, and hashed as its table's row.
+ */
+static bool
+keeps_versions(Oid relid)
+{
+	Registration reg;
+
+	return (registry_active(relid, &reg) && reg.versioned) ||
+		registry_history_owner(relid, NULL);
 }
 
 /* ---------- types that ledger tables use ---------- */
@@ -261,6 +275,9 @@ constraint_is_key(Oid relid, const char *conname)
 static void
 guard_alter_table_cmd(Oid relid, const char *relation, AlterTableCmd *cmd)
 {
+	if (cmd->subtype == AT_AddColumn && keeps_versions(relid))
+		refuse(psprintf("add column \"%s\" to %s, whose versions a history table keeps",
+						castNode(ColumnDef, cmd->def)->colname, relation));
 	switch (cmd->subtype)
 	{
 		case AT_DropColumn:
@@ -587,6 +604,9 @@ medchain_guard_drop(PG_FUNCTION_ARGS)
 		{
 			Registration *row = lfirst(lc);
 
+			if (OidIsValid(row->history_relid) && row->history_relid == objid)
+				refuse(psprintf("drop %s, the history table of ledger table %s",
+								SPI_getvalue(tuple, desc, 3), row->relation));
 			if (row->relid != objid)
 				continue;
 			if (objsubid == 0)

@@ -49,9 +49,12 @@
 #include "registry.h"
 #include "security_scope.h"
 #include "triggers.h"
+#include "versioned.h"
 
 PG_FUNCTION_INFO_V1(medchain_enable);
 PG_FUNCTION_INFO_V1(medchain_disable);
+
+const EnableMode enable_mode_append_only = {false, InvalidOid, NULL};
 
 /*
  * Run one statement on medchain's own tables (the registry, the enable
@@ -79,8 +82,8 @@ enable_registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *args, 
 
 /* ---------- checks ---------- */
 
-static void
-check_owner(Relation rel)
+void
+enable_check_owner(Relation rel)
 {
 	if (!pg_class_ownercheck(RelationGetRelid(rel), GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER,
@@ -258,7 +261,7 @@ enable_check_table(Relation rel, LedgerName *name)
 	check_no_rules(rel);
 	check_persistence(rel);
 	check_not_system(rel);
-	check_owner(rel);
+	enable_check_owner(rel);
 	key_columns = check_key(rel);
 	ledger_name_of(rel, name);
 	return key_columns;
@@ -282,36 +285,55 @@ record_trigger_definition(bool partition)
 		" FOR EACH STATEMENT EXECUTE FUNCTION medchain.record_rows();";
 }
 
+/*
+ * Updates and deletes: refused by an append-only table; recorded, with the
+ * replaced version kept, by a versioned one.  Both fire for each row.
+ */
+static const char *
+change_trigger_name(bool versioned)
+{
+	return versioned ? MC_TRIGGER_RECORD_VERSION : MC_TRIGGER_APPEND_ONLY;
+}
+
 void
-enable_install_triggers(const char *relation, bool partition)
+enable_install_triggers(const char *relation, bool partition, bool versioned)
 {
 	StringInfoData sql;
+	const char *change = change_trigger_name(versioned);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, record_trigger_definition(partition), relation);
+	if (versioned)
+		appendStringInfo(&sql,
+						 "CREATE TRIGGER %s AFTER UPDATE OR DELETE ON %s"
+						 " FOR EACH ROW EXECUTE FUNCTION medchain.record_version();",
+						 change, relation);
+	else
+		appendStringInfo(&sql,
+						 "CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s"
+						 " FOR EACH ROW EXECUTE FUNCTION medchain.refuse_change();",
+						 change, relation);
 	appendStringInfo(&sql,
-					 "CREATE TRIGGER " MC_TRIGGER_APPEND_ONLY " BEFORE UPDATE OR DELETE ON %s"
-					 " FOR EACH ROW EXECUTE FUNCTION medchain.refuse_change();"
 					 "CREATE TRIGGER " MC_TRIGGER_NO_TRUNCATE " BEFORE TRUNCATE ON %s"
 					 " FOR EACH STATEMENT EXECUTE FUNCTION medchain.refuse_change();"
 					 "ALTER TABLE %s ENABLE ALWAYS TRIGGER " MC_TRIGGER_RECORD ","
-					 " ENABLE ALWAYS TRIGGER " MC_TRIGGER_APPEND_ONLY ","
+					 " ENABLE ALWAYS TRIGGER %s,"
 					 " ENABLE ALWAYS TRIGGER " MC_TRIGGER_NO_TRUNCATE,
-					 relation, relation, relation);
+					 relation, relation, change);
 	medchain_spi_execute(sql.data, 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
 }
 
 void
-enable_remove_triggers(const char *relation)
+enable_remove_triggers(const char *relation, bool versioned)
 {
 	StringInfoData sql;
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "DROP TRIGGER " MC_TRIGGER_RECORD " ON %s;"
-					 "DROP TRIGGER " MC_TRIGGER_APPEND_ONLY " ON %s;"
+					 "DROP TRIGGER %s ON %s;"
 					 "DROP TRIGGER " MC_TRIGGER_NO_TRUNCATE " ON %s",
-					 relation, relation, relation);
+					 relation, change_trigger_name(versioned), relation, relation);
 	medchain_spi_execute(sql.data, 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
 }
 
@@ -417,7 +439,7 @@ enable_session_user_name(void)
  */
 void
 enable_event_detail(StringInfo detail, Datum key_columns, int64 previous,
-					int64 baseline_rows)
+					int64 baseline_rows, const EnableMode *mode)
 {
 	appendStringInfoString(detail, "{\"action\": \"enable\", \"baseline_rows\": ");
 	if (baseline_rows >= 0)
@@ -427,18 +449,27 @@ enable_event_detail(StringInfo detail, Datum key_columns, int64 previous,
 	appendStringInfo(detail, ", \"key_columns\": %s, \"previous_enablement\": ",
 					 TextDatumGetCString(DirectFunctionCall1(array_to_json, key_columns)));
 	if (previous != 0)
-		appendStringInfo(detail, INT64_FORMAT "}", previous);
+		appendStringInfo(detail, INT64_FORMAT, previous);
 	else
-		appendStringInfoString(detail, "null}");
+		appendStringInfoString(detail, "null");
+	/* an append-only table's event is what it was before 1.5 */
+	if (mode->versioned)
+	{
+		appendStringInfoString(detail, ", \"mode\": \"versioned\", \"history_table\": ");
+		escape_json(detail, mode->history_table);
+	}
+	appendStringInfoChar(detail, '}');
 }
 
 /* The active registration of a table about to be enabled; inside SPI. */
 void
 enable_register(Oid relid, const LedgerName *name, Datum key_columns,
-				int64 enablement_id, bool enabling)
+				int64 enablement_id, bool enabling, const EnableMode *mode)
 {
 	Oid			argtypes[6] = {REGCLASSOID, TEXTOID, TEXTARRAYOID, NAMEOID, INT8OID, TEXTOID};
 	Datum		args[6];
+	Oid			history_types[3] = {REGCLASSOID, REGCLASSOID, TEXTOID};
+	Datum		history_args[3];
 
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = CStringGetTextDatum(name->display);
@@ -459,6 +490,16 @@ enable_register(Oid relid, const LedgerName *name, Datum key_columns,
 								" enablement_id)"
 								" VALUES ($1, $2, $3, pg_catalog.now(), $4, $5)",
 								5, argtypes, args, SPI_OK_INSERT);
+	if (!mode->versioned)
+		return;
+	/* mode and history_table are columns since 1.5 only */
+	history_args[0] = ObjectIdGetDatum(relid);
+	history_args[1] = ObjectIdGetDatum(mode->history_relid);
+	history_args[2] = CStringGetTextDatum(mode->history_table);
+	enable_registry_execute("UPDATE medchain.ledger_registry"
+							" SET mode = 'versioned', history_relid = $2, history_table = $3"
+							" WHERE relid OPERATOR(pg_catalog.=) $1 AND released_at IS NULL",
+							3, history_types, history_args, SPI_OK_UPDATE);
 }
 
 /*
@@ -468,15 +509,15 @@ enable_register(Oid relid, const LedgerName *name, Datum key_columns,
  */
 int64
 enable_begin(JournalWriter *writer, Oid relid, const LedgerName *name, Datum key_columns,
-			 bool partition, bool enabling, int64 *previous)
+			 bool partition, bool enabling, const EnableMode *mode, int64 *previous)
 {
 	int64		enablement_id = journal_next_entry_id(writer);
 
 	*previous = enable_previous_enablement(writer, name->display);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	enable_install_triggers(name->display, partition);
-	enable_register(relid, name, key_columns, enablement_id, enabling);
+	enable_install_triggers(name->display, partition, mode->versioned);
+	enable_register(relid, name, key_columns, enablement_id, enabling, mode);
 	SPI_finish();
 	return enablement_id;
 }
@@ -497,8 +538,34 @@ enable_refuse_registered(const Registration *registration, const LedgerName *nam
 			 errhint("See medchain.ledger_tables.")));
 }
 
+/* The mode argument: 'append-only' (the default) or 'versioned'. */
+static bool
+mode_argument(FunctionCallInfo fcinfo)
+{
+	char	   *mode;
+
+	if (PG_NARGS() < 3)
+		return false;
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("mode must not be null"),
+				 errdetail("It says whether the table's rows may be amended."),
+				 errhint("Pass 'append-only' or 'versioned', or leave it out for 'append-only'.")));
+	mode = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (strcmp(mode, "versioned") == 0)
+		return true;
+	if (strcmp(mode, "append-only") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown ledger mode \"%s\"", mode),
+				 errdetail("A ledger table is append-only, or versioned: updated and deleted with every replaced version kept."),
+				 errhint("Pass 'append-only' or 'versioned'.")));
+	return false;
+}
+
 /*
- * medchain.enable(tbl regclass, concurrently boolean) RETURNS bigint
+ * medchain.enable(tbl regclass, concurrently boolean, mode text) RETURNS bigint
  *
  * Makes tbl a ledger table; returns the number of existing rows recorded.
  * The enablement's id is drawn first, so that every baseline entry can
@@ -520,6 +587,7 @@ medchain_enable(PG_FUNCTION_ARGS)
 	JournalWriter *writer;
 	StringInfoData detail;
 	Registration registration;
+	EnableMode	mode = enable_mode_append_only;
 
 	require_admin("enable a ledger table");
 	relid = table_argument(fcinfo, "medchain.enable('schema.table')");
@@ -529,8 +597,17 @@ medchain_enable(PG_FUNCTION_ARGS)
 				 errmsg("concurrently must not be null"),
 				 errdetail("It says whether inserts may go on while the existing rows are recorded."),
 				 errhint("Pass true or false, or leave it out for false.")));
+	mode.versioned = mode_argument(fcinfo);
 	if (PG_NARGS() > 1 && PG_GETARG_BOOL(1))
+	{
+		if (mode.versioned)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("a versioned ledger table cannot be enabled concurrently"),
+					 errdetail("An update while the baseline is being recorded would replace a version that has no entry yet."),
+					 errhint("Enable it with concurrently => false, in a quiet period.")));
 		PG_RETURN_INT64(enable_concurrently(relid));
+	}
 
 	/* Excludes concurrent writers until commit; CREATE TRIGGER needs it too. */
 	rel = relation_open(relid, ShareRowExclusiveLock);
@@ -538,20 +615,24 @@ medchain_enable(PG_FUNCTION_ARGS)
 	partition = rel->rd_rel->relispartition;
 	if (registry_active(relid, &registration))
 		enable_refuse_registered(&registration, &name);
+	if (mode.versioned)
+		versioned_check_table(rel, &name);
 	notice_text_output_columns(rel);
 
 	/* ALTER TABLE refuses a table this backend holds open; the lock stays. */
 	relation_close(rel, NoLock);
 
+	if (mode.versioned)
+		versioned_create_history(relid, &name, key_columns, &mode);
 	writer = journal_open();
 	enablement_id = enable_begin(writer, relid, &name, key_columns, partition, false,
-								 &previous);
+								 &mode, &previous);
 
 	rel = relation_open(relid, ShareRowExclusiveLock);
 	count = record_baseline(writer, rel, enablement_id);
 
 	initStringInfo(&detail);
-	enable_event_detail(&detail, key_columns, previous, count);
+	enable_event_detail(&detail, key_columns, previous, count, &mode);
 	enable_record_event(writer, &name, enablement_id, &detail);
 
 	journal_close(writer);
@@ -599,7 +680,7 @@ medchain_disable(PG_FUNCTION_ARGS)
 				 errmsg("table %s is not a ledger table", name.display),
 				 errdetail("Only tables enabled with medchain.enable() can be released."),
 				 errhint("See medchain.ledger_tables.")));
-	check_owner(rel);
+	enable_check_owner(rel);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -608,7 +689,13 @@ medchain_disable(PG_FUNCTION_ARGS)
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = enable_session_user_name();
 	args[2] = CStringGetTextDatum(reason);
-	enable_registry_execute("UPDATE medchain.ledger_registry"
+	enable_registry_execute(registration.versioned ?
+							"UPDATE medchain.ledger_registry"
+							" SET relid = NULL, history_relid = NULL,"
+							" released_at = pg_catalog.now(),"
+							" released_by = $2, release_reason = $3"
+							" WHERE relid OPERATOR(pg_catalog.=) $1 AND released_at IS NULL" :
+							"UPDATE medchain.ledger_registry"
 							" SET relid = NULL, released_at = pg_catalog.now(),"
 							" released_by = $2, release_reason = $3"
 							" WHERE relid OPERATOR(pg_catalog.=) $1 AND released_at IS NULL",
@@ -623,7 +710,9 @@ medchain_disable(PG_FUNCTION_ARGS)
 								" WHERE registration_id OPERATOR(pg_catalog.=) $1",
 								1, &idtype, &id, SPI_OK_DELETE);
 	}
-	enable_remove_triggers(name.display);
+	enable_remove_triggers(name.display, registration.versioned);
+	if (registration.versioned)
+		versioned_release_history(registration.history_relid);
 	SPI_finish();
 
 	initStringInfo(&detail);

@@ -17,11 +17,24 @@
 #include "journal.h"
 #include "registry.h"
 
+/* medchain.enable()'s mode: append-only, or versioned with a history table. */
+typedef struct EnableMode
+{
+	bool		versioned;
+	Oid			history_relid;	/* versioned: the history table */
+	char	   *history_table;	/* its name, quoted and qualified */
+} EnableMode;
+
+extern const EnableMode enable_mode_append_only;
+
+/* The caller must own the table (as a member of its owner role). */
+extern void enable_check_owner(Relation rel);
+
 /* Checks a table must pass to be enabled; returns its key columns as text[]. */
 extern Datum enable_check_table(Relation rel, LedgerName *name);
 
-extern void enable_install_triggers(const char *relation, bool partition);
-extern void enable_remove_triggers(const char *relation);
+extern void enable_install_triggers(const char *relation, bool partition, bool versioned);
+extern void enable_remove_triggers(const char *relation, bool versioned);
 
 /* An event entry of the enablement, whose row_hash covers its detail. */
 extern int64 enable_record_event(JournalWriter *writer, const LedgerName *name,
@@ -36,11 +49,12 @@ extern Datum enable_session_user_name(void);
 
 extern void notice_text_output_columns(Relation rel);
 extern void enable_event_detail(StringInfo detail, Datum key_columns, int64 previous,
-								int64 baseline_rows);
+								int64 baseline_rows, const EnableMode *mode);
 extern void enable_register(Oid relid, const LedgerName *name, Datum key_columns,
-							int64 enablement_id, bool enabling);
+							int64 enablement_id, bool enabling, const EnableMode *mode);
 extern int64 enable_begin(JournalWriter *writer, Oid relid, const LedgerName *name,
-						  Datum key_columns, bool partition, bool enabling, int64 *previous);
+						  Datum key_columns, bool partition, bool enabling,
+						  const EnableMode *mode, int64 *previous);
 extern void enable_refuse_registered(const Registration *registration,
 									 const LedgerName *name);
 

@@ -304,7 +304,8 @@ enabling_begin(Oid relid)
 	relation_close(rel, NoLock);
 
 	writer = journal_open();
-	enablement_id = enable_begin(writer, relid, &name, key_columns, partition, true, &previous);
+	enablement_id = enable_begin(writer, relid, &name, key_columns, partition, true,
+								 &enable_mode_append_only, &previous);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (!registry_active(relid, &registration))
@@ -322,7 +323,7 @@ enabling_begin(Oid relid)
 	SPI_finish();
 
 	initStringInfo(&detail);
-	enable_event_detail(&detail, key_columns, previous, -1);
+	enable_event_detail(&detail, key_columns, previous, -1, &enable_mode_append_only);
 	enable_record_event(writer, &name, enablement_id, &detail);
 	journal_close(writer);
 	return registration.registration_id;

@@ -72,14 +72,21 @@ detail_member(Jsonb *detail, const char *name)
 	return findJsonbValueFromContainer(&detail->root, JB_FOBJECT, &key);
 }
 
+/* Is the detail's member name the string expected? */
+static bool
+detail_member_is(Jsonb *detail, const char *name, const char *expected)
+{
+	JsonbValue *value = detail_member(detail, name);
+
+	return value != NULL && value->type == jbvString &&
+		value->val.string.len == strlen(expected) &&
+		memcmp(value->val.string.val, expected, value->val.string.len) == 0;
+}
+
 bool
 detail_action_is(Jsonb *detail, const char *action)
 {
-	JsonbValue *value = detail_member(detail, "action");
-
-	return value != NULL && value->type == jbvString &&
-		value->val.string.len == strlen(action) &&
-		memcmp(value->val.string.val, action, value->val.string.len) == 0;
+	return detail_member_is(detail, "action", action);
 }
 
 /* A member that is there, as JSON null. */
@@ -100,6 +107,17 @@ detail_integer(Jsonb *detail, const char *name)
 		return 0;
 	return DatumGetInt64(DirectFunctionCall1(numeric_int8,
 											 NumericGetDatum(value->val.numeric)));
+}
+
+/* A string member, or NULL. */
+static char *
+detail_string(Jsonb *detail, const char *name)
+{
+	JsonbValue *value = detail_member(detail, name);
+
+	if (value == NULL || value->type != jbvString)
+		return NULL;
+	return pnstrdup(value->val.string.val, value->val.string.len);
 }
 
 static List *
@@ -330,6 +348,9 @@ ledger_history_load(Relation journal, const AttrNumber *attnums, const char *rel
 		e->concurrent = detail_is_null(event->detail, "baseline_rows");
 		e->baseline_rows = detail_integer(event->detail, "baseline_rows");
 		e->previous_id = detail_integer(event->detail, "previous_enablement");
+		e->history_table = detail_string(event->detail, "history_table");
+		e->versioned = detail_member_is(event->detail, "mode", "versioned") &&
+			e->history_table != NULL;
 		/* version 1: above the latest release before it */
 		foreach(prev, events)
 		{
@@ -365,21 +386,108 @@ enablement_includes(const Enablement *e, int format_version, int64 entry_id,
 		(e->disable_entry_id == 0 || entry_id < e->disable_entry_id);
 }
 
+/* Does an entry of this kind record a row the table holds (not its removal)? */
+static bool
+row_version_kind(EntryKind kind)
+{
+	return kind == ENTRY_KIND_BASELINE || kind == ENTRY_KIND_INSERT ||
+		kind == ENTRY_KIND_UPDATE;
+}
+
 static bool
 row_entry_kind(const char *kind)
 {
-	return strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0;
+	return row_version_kind(entry_kind_of(kind, strlen(kind)));
 }
 
-/* Looking for one row's entry among the batches. */
+/*
+ * The entries of one row key in one enablement, as the lookups meet them:
+ * every version (baseline, insert, update) and the ids that updates and
+ * deletes supersede.  The row's entry is the version nothing supersedes.
+ * Entry ids do not follow the order of recording, so only supersedes
+ * links tell which version is current.
+ */
+typedef struct RowVersions
+{
+	const Enablement *e;
+	List	   *versions;		/* HeapTuple copies */
+	List	   *removals;		/* delete entries, HeapTuple copies */
+	int64	   *superseded;
+	int			nsuperseded;
+	int			superseded_size;
+} RowVersions;
+
+static void
+row_versions_init(RowVersions *v, const Enablement *e)
+{
+	v->e = e;
+	v->versions = NIL;
+	v->removals = NIL;
+	v->superseded_size = 8;
+	v->nsuperseded = 0;
+	v->superseded = palloc(sizeof(int64) * v->superseded_size);
+}
+
+static void
+row_versions_supersede(RowVersions *v, int64 entry_id)
+{
+	if (v->nsuperseded == v->superseded_size)
+	{
+		v->superseded_size *= 2;
+		v->superseded = repalloc(v->superseded, sizeof(int64) * v->superseded_size);
+	}
+	v->superseded[v->nsuperseded++] = entry_id;
+}
+
+static bool
+row_versions_is_superseded(const RowVersions *v, int64 entry_id)
+{
+	int			i;
+
+	for (i = 0; i < v->nsuperseded; i++)
+		if (v->superseded[i] == entry_id)
+			return true;
+	return false;
+}
+
+static int64
+entry_tuple_id(HeapTuple tuple, TupleDesc desc, const AttrNumber *attnums)
+{
+	bool		isnull;
+
+	return DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull));
+}
+
+/* The current version: the latest (by id) that nothing supersedes. */
+static HeapTuple
+row_versions_current(const RowVersions *v, TupleDesc desc, const AttrNumber *attnums)
+{
+	HeapTuple	found = NULL;
+	int64		found_id = 0;
+	ListCell   *lc;
+
+	foreach(lc, v->versions)
+	{
+		HeapTuple	tuple = lfirst(lc);
+		int64		entry_id = entry_tuple_id(tuple, desc, attnums);
+
+		if (!row_versions_is_superseded(v, entry_id) &&
+			(found == NULL || entry_id > found_id))
+		{
+			found = tuple;
+			found_id = entry_id;
+		}
+	}
+	return found;
+}
+
+/* Looking for one row's entries among the batches. */
 typedef struct BatchedRowSearch
 {
 	Relation	journal;
 	const AttrNumber *attnums;
-	const Enablement *e;
 	StringInfoData key;			/* canonical text of the key sought */
-	HeapTuple	found;
-	int64		found_id;
+	RowVersions *versions;
 } BatchedRowSearch;
 
 static void
@@ -396,53 +504,58 @@ batched_row_entry(void *arg, EntryBatch *batch)
 
 		if (entry->key_utf8.len == search->key.len &&
 			memcmp(entry->key_utf8.data, search->key.data, search->key.len) == 0 &&
-			enablement_includes(search->e, batch->format_version, entry->entry_id,
-								batch->enablement_id) &&
-			(search->found == NULL || entry->entry_id > search->found_id))
-		{
-			search->found = batch_entry_tuple(search->journal, search->attnums, batch,
-											  entry, -1, 0);
-			search->found_id = entry->entry_id;
-		}
+			enablement_includes(search->versions->e, batch->format_version, entry->entry_id,
+								batch->enablement_id))
+			search->versions->versions =
+				lappend(search->versions->versions,
+						batch_entry_tuple(search->journal, search->attnums, batch, entry, -1, 0));
 	}
 }
 
-/* Keep tuple as the row's entry in e if it is a later one than found. */
+/* Take a journal row of the key into v if it belongs to v's enablement. */
 static void
-row_entry_consider(HeapTuple tuple, TupleDesc desc, const AttrNumber *attnums,
-				   const Enablement *e, HeapTuple *found, int64 *found_id)
+row_versions_consider(RowVersions *v, HeapTuple tuple, TupleDesc desc,
+					  const AttrNumber *attnums)
 {
 	bool		isnull;
 	bool		enablement_null;
-	int64		entry_id = DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull));
+	int64		entry_id = entry_tuple_id(tuple, desc, attnums);
 	int			version = DatumGetInt16(heap_getattr(tuple, attnums[COL_FORMAT_VERSION], desc, &isnull));
 	Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
-	char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
+	text	   *kind_text = DatumGetTextPP(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
+	EntryKind	kind = entry_kind_of(VARDATA_ANY(kind_text), VARSIZE_ANY_EXHDR(kind_text));
+	Datum		supersedes;
 
-	if (row_entry_kind(kind) &&
-		enablement_includes(e, version, entry_id,
-							enablement_null ? 0 : DatumGetInt64(enablement)) &&
-		(*found == NULL || entry_id > *found_id))
+	if (!enablement_includes(v->e, version, entry_id,
+							 enablement_null ? 0 : DatumGetInt64(enablement)))
+		return;
+	if (row_version_kind(kind))
+		v->versions = lappend(v->versions, heap_copytuple(tuple));
+	else if (kind == ENTRY_KIND_DELETE)
+		v->removals = lappend(v->removals, heap_copytuple(tuple));
+	if ((kind == ENTRY_KIND_UPDATE || kind == ENTRY_KIND_DELETE) &&
+		attnums[COL_SUPERSEDES] != InvalidAttrNumber)
 	{
-		*found = heap_copytuple(tuple);
-		*found_id = entry_id;
+		supersedes = heap_getattr(tuple, attnums[COL_SUPERSEDES], desc, &isnull);
+		if (!isnull)
+			row_versions_supersede(v, DatumGetInt64(supersedes));
 	}
 }
 
-HeapTuple
-enablement_row_entry_hashed(Relation journal, const AttrNumber *attnums, const Enablement *e,
-							const char *relation, StringInfo key_text, Snapshot snapshot,
-							Oid key_hash_index)
+/* The journal's entries of the key whose canonical text is key_text, through key_hash. */
+static bool
+row_versions_hashed(RowVersions *v, Relation journal, const AttrNumber *attnums,
+					const char *relation, StringInfo key_text, Snapshot snapshot,
+					Oid key_hash_index)
 {
 	TupleDesc	desc = RelationGetDescr(journal);
 	JournalScan scan;
 	HeapTuple	tuple;
-	HeapTuple	found = NULL;
-	int64		found_id = 0;
 	StringInfoData entry_key;
+	bool		any = false;
 
 	if (attnums[COL_KEY_HASH] == InvalidAttrNumber)
-		return NULL;
+		return false;
 	initStringInfo(&entry_key);
 	journal_scan_key_hash(&scan, journal, attnums, snapshot,
 						  journal_key_hash(relation, key_text->data, key_text->len),
@@ -463,61 +576,97 @@ enablement_row_entry_hashed(Relation journal, const AttrNumber *attnums, const E
 		canonical_json_append(&entry_key, DatumGetJsonbP(row_key));
 		if (entry_key.len == key_text->len &&
 			memcmp(entry_key.data, key_text->data, key_text->len) == 0)
-			row_entry_consider(tuple, desc, attnums, e, &found, &found_id);
+		{
+			row_versions_consider(v, tuple, desc, attnums);
+			any = true;
+		}
 	}
 	journal_scan_end(&scan);
-	return found;
+	return any;
+}
+
+/* The same through the (relation, row_key) index. */
+static void
+row_versions_by_key(RowVersions *v, Relation journal, const AttrNumber *attnums,
+					const char *relation, Jsonb *key, Snapshot snapshot)
+{
+	TupleDesc	desc = RelationGetDescr(journal);
+	JournalScan scan;
+	HeapTuple	tuple;
+
+	journal_scan_relation(&scan, journal, attnums, snapshot, relation, JOURNAL_ROW_KEY, key);
+	while ((tuple = journal_scan_next(&scan)) != NULL)
+		row_versions_consider(v, tuple, desc, attnums);
+	journal_scan_end(&scan);
+}
+
+HeapTuple
+enablement_row_entry_hashed(Relation journal, const AttrNumber *attnums, const Enablement *e,
+							const char *relation, StringInfo key_text, Snapshot snapshot,
+							Oid key_hash_index)
+{
+	RowVersions v;
+
+	row_versions_init(&v, e);
+	row_versions_hashed(&v, journal, attnums, relation, key_text, snapshot, key_hash_index);
+	return row_versions_current(&v, RelationGetDescr(journal), attnums);
 }
 
 HeapTuple
 enablement_row_entry_by_key(Relation journal, const AttrNumber *attnums, const Enablement *e,
 							const char *relation, Jsonb *key, Snapshot snapshot)
 {
-	TupleDesc	desc = RelationGetDescr(journal);
-	JournalScan scan;
-	HeapTuple	tuple;
-	HeapTuple	found = NULL;
-	int64		found_id = 0;
+	RowVersions v;
 
-	journal_scan_relation(&scan, journal, attnums, snapshot, relation, JOURNAL_ROW_KEY, key);
-	while ((tuple = journal_scan_next(&scan)) != NULL)
-		row_entry_consider(tuple, desc, attnums, e, &found, &found_id);
-	journal_scan_end(&scan);
-	return found;
+	row_versions_init(&v, e);
+	row_versions_by_key(&v, journal, attnums, relation, key, snapshot);
+	return row_versions_current(&v, RelationGetDescr(journal), attnums);
+}
+
+/*
+ * Every entry of the key in e: its versions and removals from the
+ * journal (through key_hash, or the key index for entries written before
+ * 1.5 or whose key_hash was altered) and, with batched, from the batches.
+ */
+static void
+row_versions_load(RowVersions *v, Relation journal, const AttrNumber *attnums,
+				  const char *relation, Jsonb *key, Snapshot snapshot, bool batched)
+{
+	BatchedRowSearch search;
+
+	initStringInfo(&search.key);
+	canonical_json_append(&search.key, key);
+	if (!row_versions_hashed(v, journal, attnums, relation, &search.key, snapshot, InvalidOid))
+		row_versions_by_key(v, journal, attnums, relation, key, snapshot);
+	if (!batched)
+		return;
+	/* a row recorded since the last seal waits in a batch */
+	search.journal = journal;
+	search.attnums = attnums;
+	search.versions = v;
+	entry_batches_scan(snapshot, relation, batched_row_entry, &search);
 }
 
 HeapTuple
 enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enablement *e,
 					 const char *relation, Jsonb *key, Snapshot snapshot, bool batched)
 {
-	HeapTuple	found;
-	BatchedRowSearch search;
+	RowVersions v;
 
-	initStringInfo(&search.key);
-	canonical_json_append(&search.key, key);
-	found = enablement_row_entry_hashed(journal, attnums, e, relation, &search.key, snapshot,
-										InvalidOid);
-	/* entries written before 1.5, or whose key_hash someone altered */
-	if (found == NULL)
-		found = enablement_row_entry_by_key(journal, attnums, e, relation, key, snapshot);
-	if (!batched)
-		return found;
+	row_versions_init(&v, e);
+	row_versions_load(&v, journal, attnums, relation, key, snapshot, batched);
+	return row_versions_current(&v, RelationGetDescr(journal), attnums);
+}
 
-	/* or it waits in a batch, as a row recorded since the last seal does */
-	search.journal = journal;
-	search.attnums = attnums;
-	search.e = e;
-	search.found = found;
-	search.found_id = 0;
-	if (found != NULL)
-	{
-		bool		isnull;
+List *
+enablement_row_entries(Relation journal, const AttrNumber *attnums, const Enablement *e,
+					   const char *relation, Jsonb *key, Snapshot snapshot)
+{
+	RowVersions v;
 
-		search.found_id = DatumGetInt64(heap_getattr(found, attnums[COL_ENTRY_ID],
-													 RelationGetDescr(journal), &isnull));
-	}
-	entry_batches_scan(snapshot, relation, batched_row_entry, &search);
-	return search.found;
+	row_versions_init(&v, e);
+	row_versions_load(&v, journal, attnums, relation, key, snapshot, true);
+	return list_concat(v.versions, v.removals);
 }
 
 typedef struct BatchedRows
@@ -580,7 +729,8 @@ medchain_rows_recorded(PG_FUNCTION_ARGS)
 		Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
 		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
 
-		if (row_entry_kind(kind) &&
+		/* rows, not versions: an update records no new row */
+		if ((strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0) &&
 			enablement_includes(e, DatumGetInt16(heap_getattr(tuple, attnums[COL_FORMAT_VERSION], desc, &isnull)),
 								DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull)),
 								enablement_null ? 0 : DatumGetInt64(enablement)))

@@ -39,6 +39,8 @@ typedef struct Enablement
 	bool		concurrent;		/* enabled concurrently: its baseline comes after */
 	int64		baseline_entry_id;	/* concurrent: its baseline_complete event, or 0 */
 	int64		baseline_rows;	/* rows its baseline recorded, once known */
+	bool		versioned;		/* enabled in mode versioned (since 1.5) */
+	char	   *history_table;	/* versioned: its history table, as entries name tables */
 } Enablement;
 
 /* A concurrent enablement whose baseline is not complete yet. */
@@ -71,9 +73,10 @@ extern bool enablement_includes(const Enablement *e, int format_version,
 								int64 entry_id, int64 entry_enablement_id);
 
 /*
- * The entry of enablement e that records the row with this key (a copy),
- * or NULL: among the journal's rows, and with batched, among the entries
- * waiting in batches too.
+ * The entry of enablement e that records the row with this key as it is
+ * now (a copy), or NULL: among the journal's rows, and with batched, among
+ * the entries waiting in batches too.  Of a versioned table's row, that is
+ * the version no update or delete supersedes.
  */
 /*
  * The same among the journal's rows, found through key_hash alone (an
@@ -94,6 +97,11 @@ extern HeapTuple enablement_row_entry_by_key(Relation journal, const AttrNumber 
 extern HeapTuple enablement_row_entry(Relation journal, const AttrNumber *attnums,
 									  const Enablement *e, const char *relation,
 									  Jsonb *key, Snapshot snapshot, bool batched);
+
+/* Every entry of the row with this key in e (copies), batched ones included, in no order. */
+extern List *enablement_row_entries(Relation journal, const AttrNumber *attnums,
+									const Enablement *e, const char *relation,
+									Jsonb *key, Snapshot snapshot);
 
 /* A member of an event's detail, or NULL; is its "action" this one? */
 extern JsonbValue *detail_member(Jsonb *detail, const char *name);

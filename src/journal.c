@@ -43,8 +43,38 @@ PG_FUNCTION_INFO_V1(medchain_key_hash);
 static const char *const entry_column_names[MC_ENTRY_COLUMNS] = {
 	"entry_id", "relation", "row_key", "row_hash", "entry_hash", "kind",
 	"recorded_by", "recorded_at", "xact", "detail", "block_height", "leaf_index",
-	"format_version", "enablement_id", "key_hash"
+	"format_version", "enablement_id", "key_hash", "supersedes", "note"
 };
+
+/* By EntryKind. */
+static const char *const entry_kind_names[] = {
+	NULL, MC_KIND_BASELINE, MC_KIND_INSERT, MC_KIND_UPDATE, MC_KIND_DELETE, MC_KIND_NOTARIZE
+};
+
+EntryKind
+entry_kind_of(const char *kind, int len)
+{
+	int			i;
+
+	for (i = ENTRY_KIND_BASELINE; i < lengthof(entry_kind_names); i++)
+		if (strlen(entry_kind_names[i]) == len && memcmp(entry_kind_names[i], kind, len) == 0)
+			return (EntryKind) i;
+	return ENTRY_KIND_OTHER;
+}
+
+/*
+ * The format an entry of this kind is written in: the kinds that
+ * version 3 added need its two fields, the others keep version 2, which
+ * every verifier since 1.1 reads.
+ */
+int
+journal_kind_version(const char *kind)
+{
+	if (strcmp(kind, MC_KIND_UPDATE) == 0 || strcmp(kind, MC_KIND_DELETE) == 0 ||
+		strcmp(kind, MC_KIND_NOTARIZE) == 0)
+		return MC_FORMAT_V3;
+	return MC_FORMAT_CURRENT;
+}
 
 Oid
 medchain_namespace(void)
@@ -139,8 +169,8 @@ put_str(char *p, TextSlice text)
  * The entry encoding: 'E', version, then the fields in a fixed order;
  * recorded_at as microseconds since the Unix epoch.  Version 1 names the
  * table by its quoted, qualified name; version 2 by its schema and table
- * names apart, unquoted, and adds the enablement the entry belongs to.
- * Written straight into a buffer sized once: every entry the row trigger
+ * names apart, unquoted, and adds the enablement the entry belongs to;
+ * version 3 appends the entry it supersedes and a note.  Written straight into a buffer sized once: every entry the row trigger
  * records and every entry verify() checks goes through here.
  */
 void
@@ -153,10 +183,14 @@ entry_encode(StringInfo buf, const EntryFields *fields)
 	TextSlice	table_name = v2 ? utf8_slice(fields->table_name) : text_slice("");
 	TextSlice	row_key = fields->has_row_key ? fields->row_key_utf8 : text_slice("");
 	TextSlice	recorded_by = utf8_slice(fields->recorded_by);
+	bool		v3 = fields->format_version >= MC_FORMAT_V3;
+	bool		has_note = v3 && fields->has_note;
+	TextSlice	note = has_note ? fields->note : text_slice("");
 	int			len = 2 + (4 + kind.len) + 8 +
 		(v2 ? (4 + schema_name.len) + (4 + table_name.len) + 8 : 4 + relation.len) +
 		1 + (fields->has_row_key ? 4 + row_key.len : 0) +
-		MC_HASH_LEN + (4 + recorded_by.len) + 8 + 8;
+		MC_HASH_LEN + (4 + recorded_by.len) + 8 + 8 +
+		(v3 ? 8 + 1 + (has_note ? 4 + note.len : 0) : 0);
 	char	   *p;
 
 	enlargeStringInfo(buf, len);
@@ -180,6 +214,13 @@ entry_encode(StringInfo buf, const EntryFields *fields)
 	p = put_str(p, recorded_by);
 	p = wire_write_u64(p, (uint64) mc_unix_usecs(fields->recorded_at));
 	p = wire_write_u64(p, fields->xact);
+	if (v3)
+	{
+		p = wire_write_u64(p, (uint64) fields->supersedes);
+		*p++ = has_note ? 1 : 0;
+		if (has_note)
+			p = put_str(p, note);
+	}
 	Assert(p == buf->data + buf->len + len);
 	buf->len += len;
 	buf->data[buf->len] = '\0';
@@ -256,9 +297,10 @@ entry_columns_find(Relation entries, AttrNumber attnums[MC_ENTRY_COLUMNS])
 	require_current_schema(RelationGetDescr(entries));
 	for (col = 0; col < COL_KEY_HASH; col++)
 		attnums[col] = medchain_attnum(RelationGetDescr(entries), entry_column_names[col]);
-	/* the objects of 1.4 and before have no key_hash */
-	attnums[COL_KEY_HASH] = medchain_attnum_if_exists(RelationGetDescr(entries),
-													  entry_column_names[COL_KEY_HASH]);
+	/* the objects of 1.4 and before have none of the columns 1.5 added */
+	for (col = COL_KEY_HASH; col < MC_ENTRY_COLUMNS; col++)
+		attnums[col] = medchain_attnum_if_exists(RelationGetDescr(entries),
+												 entry_column_names[col]);
 }
 
 int64
@@ -446,7 +488,17 @@ entry_insert(JournalWriter *writer, const JournalRecord *record, const EntryFiel
 				value = JsonbPGetDatum(record->detail);
 				break;
 			case COL_FORMAT_VERSION:
-				value = Int16GetDatum(MC_FORMAT_CURRENT);
+				value = Int16GetDatum(fields->format_version);
+				break;
+			case COL_SUPERSEDES:
+				if (fields->format_version < MC_FORMAT_V3)
+					continue;
+				value = Int64GetDatum(fields->supersedes);
+				break;
+			case COL_NOTE:
+				if (record->note == NULL)
+					continue;
+				value = CStringGetTextDatum(record->note);
 				break;
 			case COL_ENABLEMENT_ID:
 				value = Int64GetDatum(record->enablement_id);
@@ -483,7 +535,7 @@ static void
 entry_fields_fill(JournalWriter *writer, const JournalRecord *record, int64 entry_id,
 				  EntryFields *fields, uint8 entry_hash[MC_HASH_LEN])
 {
-	fields->format_version = MC_FORMAT_CURRENT;
+	fields->format_version = journal_kind_version(record->kind);
 	fields->kind = text_slice(record->kind);
 	fields->entry_id = entry_id;
 	fields->schema_name = text_slice(record->name->schema);
@@ -499,6 +551,10 @@ entry_fields_fill(JournalWriter *writer, const JournalRecord *record, int64 entr
 	fields->recorded_by = text_slice(NameStr(writer->recorded_by));
 	fields->recorded_at = writer->recorded_at;
 	fields->xact = U64FromFullTransactionId(writer->xact);
+	fields->supersedes = record->supersedes;
+	fields->has_note = record->note != NULL;
+	if (fields->has_note)
+		fields->note = utf8_slice(text_slice(record->note));
 
 	resetStringInfo(&writer->scratch);
 	entry_encode(&writer->scratch, fields);
@@ -513,7 +569,8 @@ journal_append(JournalWriter *writer, const JournalRecord *record)
 	uint8		entry_hash[MC_HASH_LEN];
 
 	entry_fields_fill(writer, record, journal_next_entry_id(writer), &fields, entry_hash);
-	if (record->has_row_key && writer->batched)
+	/* batches hold version 2 row entries; amendments are rare enough */
+	if (record->has_row_key && writer->batched && fields.format_version == MC_FORMAT_V2)
 	{
 		BatchGroup	group = {record->name, record->enablement_id, record->kind};
 
@@ -545,6 +602,8 @@ journal_event_record(JournalRecord *record, const LedgerName *name, int64 enable
 	record->enablement_id = enablement_id;
 	record->has_row_key = false;
 	record->detail = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(detail_json)));
+	record->supersedes = 0;
+	record->note = NULL;
 	event_detail_hash(record->detail, MC_FORMAT_CURRENT, row_hash);
 	record->row_hash = row_hash;
 }
@@ -657,7 +716,7 @@ entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 		return "its entry_hash is not a 32-byte digest";
 
 	fields.format_version = DatumGetInt16(VALUE(COL_FORMAT_VERSION));
-	if (fields.format_version != MC_FORMAT_V1 && fields.format_version != MC_FORMAT_V2)
+	if (fields.format_version < MC_FORMAT_V1 || fields.format_version > MC_FORMAT_V3)
 		return psprintf("its format_version %d is not a known version", fields.format_version);
 	fields.kind = text_datum_slice(VALUE(COL_KIND));
 	fields.entry_id = DatumGetInt64(VALUE(COL_ENTRY_ID));
@@ -701,6 +760,20 @@ entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 	fields.recorded_by = text_slice(NameStr(*DatumGetName(VALUE(COL_RECORDED_BY))));
 	fields.recorded_at = DatumGetTimestampTz(VALUE(COL_RECORDED_AT));
 	fields.xact = U64FromFullTransactionId(DatumGetFullTransactionId(VALUE(COL_XACT)));
+	fields.supersedes = 0;
+	fields.has_note = false;
+	if (fields.format_version >= MC_FORMAT_V3)
+	{
+		if (attnums[COL_SUPERSEDES] == InvalidAttrNumber || ISNULL(COL_SUPERSEDES))
+			return "it is a version 3 entry without supersedes";
+		fields.supersedes = DatumGetInt64(VALUE(COL_SUPERSEDES));
+		fields.has_note = !ISNULL(COL_NOTE);
+		if (fields.has_note)
+			fields.note = utf8_slice(text_datum_slice(VALUE(COL_NOTE)));
+	}
+	else if (attnums[COL_SUPERSEDES] != InvalidAttrNumber &&
+			 (!ISNULL(COL_SUPERSEDES) || !ISNULL(COL_NOTE)))
+		return "an entry older than version 3 has a supersedes or a note";
 
 	resetStringInfo(&buffers->encoding);
 	entry_encode(&buffers->encoding, &fields);
@@ -713,6 +786,8 @@ entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 	checked->enablement_id = fields.enablement_id;
 	checked->is_event = (fields.kind.len == strlen(MC_KIND_EVENT) &&
 						 memcmp(fields.kind.data, MC_KIND_EVENT, fields.kind.len) == 0);
+	checked->kind = entry_kind_of(fields.kind.data, fields.kind.len);
+	checked->supersedes = fields.supersedes;
 	if (checked->is_event)
 	{
 		if (ISNULL(COL_DETAIL))
@@ -722,6 +797,11 @@ entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 		event_detail_hash(DatumGetJsonbP(VALUE(COL_DETAIL)), fields.format_version, computed);
 		if (memcmp(computed, stored_row_hash, MC_HASH_LEN) != 0)
 			return "its detail no longer hashes to its row_hash";
+	}
+	else if (checked->kind == ENTRY_KIND_NOTARIZE)
+	{
+		if (fields.has_row_key)
+			return "it is a notarization with a row_key";
 	}
 	else if (!fields.has_row_key)
 		return "it records a row but has no row_key";

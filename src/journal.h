@@ -29,12 +29,23 @@
  */
 #define MC_FORMAT_V1 1
 #define MC_FORMAT_V2 2
+#define MC_FORMAT_V3 3
 #define MC_FORMAT_CURRENT MC_FORMAT_V2
 
-/* Entry kinds; later formats add more (update, delete, notarize, consent). */
+/*
+ * Entry kinds.  Baselines, inserts and events are written in
+ * MC_FORMAT_CURRENT; the kinds of version 3 (since 1.5) carry what
+ * supersedes a version of a row, and a note, and are always written in
+ * version 3 (journal_kind_version).
+ */
 #define MC_KIND_BASELINE "baseline"
 #define MC_KIND_INSERT "insert"
 #define MC_KIND_EVENT "event"
+#define MC_KIND_UPDATE "update"
+#define MC_KIND_DELETE "delete"
+#define MC_KIND_NOTARIZE "notarize"
+
+extern int	journal_kind_version(const char *kind);
 
 /* Text in the server encoding, not necessarily NUL-terminated. */
 typedef struct TextSlice
@@ -75,6 +86,9 @@ typedef struct EntryFields
 	TextSlice	recorded_by;
 	TimestampTz recorded_at;
 	uint64		xact;
+	int64		supersedes;		/* version 3: the entry it supersedes, or 0 */
+	bool		has_note;		/* version 3 */
+	TextSlice	note;			/* in UTF-8 */
 } EntryFields;
 
 extern void entry_encode(StringInfo buf, const EntryFields *fields);
@@ -102,10 +116,12 @@ typedef enum EntryColumn
 	COL_LEAF_INDEX,
 	COL_FORMAT_VERSION,
 	COL_ENABLEMENT_ID,
-	COL_KEY_HASH				/* since 1.5; InvalidAttrNumber before */
+	COL_KEY_HASH,				/* since 1.5; InvalidAttrNumber before */
+	COL_SUPERSEDES,				/* since 1.5 */
+	COL_NOTE					/* since 1.5 */
 } EntryColumn;
 
-#define MC_ENTRY_COLUMNS (COL_KEY_HASH + 1)
+#define MC_ENTRY_COLUMNS (COL_NOTE + 1)
 
 /*
  * The journal's key_hash: a 64-bit hash of a row entry's relation (as
@@ -118,6 +134,19 @@ extern int64 journal_key_hash(const char *relation, const char *key_utf8, int ke
 /* Attribute numbers of those columns in medchain.entries, by EntryColumn. */
 extern void entry_columns_find(Relation entries, AttrNumber attnums[MC_ENTRY_COLUMNS]);
 extern void event_detail_hash(Jsonb *detail, int version, uint8 out[MC_HASH_LEN]);
+
+/* The kinds of entry that record a version of a row or its removal, or a document. */
+typedef enum EntryKind
+{
+	ENTRY_KIND_OTHER,			/* events, and kinds of later versions */
+	ENTRY_KIND_BASELINE,
+	ENTRY_KIND_INSERT,
+	ENTRY_KIND_UPDATE,
+	ENTRY_KIND_DELETE,
+	ENTRY_KIND_NOTARIZE			/* a document's hash: no row, no key */
+} EntryKind;
+
+extern EntryKind entry_kind_of(const char *kind, int len);
 
 /* Buffers entry_integrity_problem reuses from one entry to the next. */
 typedef struct EntryCheckBuffers
@@ -139,6 +168,8 @@ typedef struct CheckedEntry
 	uint8		row_hash[MC_HASH_LEN];
 	int64		enablement_id;	/* version 2; 0 for version 1 */
 	bool		is_event;
+	EntryKind	kind;
+	int64		supersedes;		/* version 3; 0 before */
 } CheckedEntry;
 
 extern const char *entry_integrity_problem(const AttrNumber *attnums,
@@ -178,6 +209,8 @@ typedef struct JournalRecord
 								 * writer->key_text */
 	const uint8 *row_hash;
 	Jsonb	   *detail;			/* events only */
+	int64		supersedes;		/* version 3 kinds: the entry superseded, or 0 */
+	const char *note;			/* version 3 kinds: a reason or label, or NULL */
 } JournalRecord;
 
 /*

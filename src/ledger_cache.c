@@ -17,6 +17,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_index.h"
+#include "catalog/namespace.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -26,6 +27,7 @@
 
 #include "ledger_cache.h"
 #include "registry.h"
+#include "versioned.h"
 
 static HTAB *ledger_relations = NULL;
 
@@ -93,6 +95,18 @@ ledger_name_of(Relation rel, LedgerName *name)
 	name->display = quote_qualified_identifier(name->schema, name->table);
 }
 
+Oid
+ledger_relid_by_name(const char *relation)
+{
+	LedgerName	name;
+	Oid			nsp;
+
+	if (!ledger_name_parse(relation, &name))
+		return InvalidOid;
+	nsp = get_namespace_oid(name.schema, true);
+	return OidIsValid(nsp) ? get_relname_relid(name.table, nsp) : InvalidOid;
+}
+
 char *
 ledger_relation_name(Relation rel)
 {
@@ -114,15 +128,17 @@ ledger_relation_build(LedgerRelation *entry, Relation rel)
 									   ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(entry->cxt);
 
+	/* a history table holds many versions of a key: no key index of its own */
 	keyindex = ledger_key_index(rel);
-	if (!OidIsValid(keyindex))
+	if (OidIsValid(keyindex))
+		keyattnums = ledger_key_attnums(keyindex, &nkeys);
+	else if ((keyattnums = versioned_history_key_attnums(rel, &nkeys)) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("ledger table \"%s\" has no primary key or replica identity index",
 						RelationGetRelationName(rel)),
 				 errdetail("Every ledger entry names its row by the key columns."),
 				 errhint("Restore the table's primary key.")));
-	keyattnums = ledger_key_attnums(keyindex, &nkeys);
 
 	ledger_name_of(rel, &entry->name);
 	entry->relation_name = entry->name.display;

@@ -40,6 +40,9 @@ extern int64 ledger_relation_enablement(LedgerRelation *ledger);
 extern Oid	ledger_key_index(Relation rel);
 extern AttrNumber *ledger_key_attnums(Oid indexoid, int *nkeys);
 extern char *ledger_relation_name(Relation rel);
+
+/* The table a name as entries.relation holds it names now, or InvalidOid. */
+extern Oid	ledger_relid_by_name(const char *relation);
 extern void ledger_name_of(Relation rel, LedgerName *name);
 
 #endif							/* MEDCHAIN_LEDGER_CACHE_H */

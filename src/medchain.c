@@ -27,6 +27,7 @@
 #include "node_key.h"
 #include "pace.h"
 #include "replicate.h"
+#include "versioned.h"
 #include "worker.h"
 #include "worker_cycle.h"
 
@@ -44,6 +45,7 @@ _PG_init(void)
 	medchain_pace_define();
 	replication_define();
 	consensus_define();
+	versioned_define_settings();
 	MarkGUCPrefixReserved("medchain");
 
 	/* the background processes need shared memory, set up only at startup */

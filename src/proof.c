@@ -138,9 +138,19 @@ put_entry(StringInfo buf, const AttrNumber *attnums, Datum *values, bool *isnull
 	put_hex(buf, "row_hash", (const uint8 *) VARDATA_ANY(row_hash), VARSIZE_ANY_EXHDR(row_hash));
 	appendStringInfoString(buf, ", ");
 	put_string(buf, "recorded_by", NameStr(*DatumGetName(values[attnums[COL_RECORDED_BY] - 1])));
-	appendStringInfo(buf, ", \"recorded_at\": " INT64_FORMAT ", \"xact\": " UINT64_FORMAT "}",
+	appendStringInfo(buf, ", \"recorded_at\": " INT64_FORMAT ", \"xact\": " UINT64_FORMAT,
 					 mc_unix_usecs(DatumGetTimestampTz(values[attnums[COL_RECORDED_AT] - 1])),
 					 U64FromFullTransactionId(DatumGetFullTransactionId(values[attnums[COL_XACT] - 1])));
+	if (version >= MC_FORMAT_V3)
+	{
+		appendStringInfo(buf, ", \"supersedes\": " INT64_FORMAT ", ",
+						 DatumGetInt64(values[attnums[COL_SUPERSEDES] - 1]));
+		if (isnull[attnums[COL_NOTE] - 1])
+			appendStringInfoString(buf, "\"note\": null");
+		else
+			put_string(buf, "note", TextDatumGetCString(values[attnums[COL_NOTE] - 1]));
+	}
+	appendStringInfoChar(buf, '}');
 }
 
 static int64
@@ -394,7 +404,7 @@ entry_from_json(const JsonReader *reader, bool in_v1_proof, EntryFields *fields,
 	JsonbValue *key;
 
 	fields->format_version = in_v1_proof ? MC_FORMAT_V1 :
-		(int) integer_member(reader, "format_version", MC_FORMAT_V1, MC_FORMAT_V2);
+		(int) integer_member(reader, "format_version", MC_FORMAT_V1, MC_FORMAT_V3);
 	fields->kind = text_slice(string_member(reader, "kind"));
 	fields->entry_id = integer_member(reader, "entry_id", 0, PG_INT64_MAX);
 	if (fields->format_version >= MC_FORMAT_V2)
@@ -415,6 +425,17 @@ entry_from_json(const JsonReader *reader, bool in_v1_proof, EntryFields *fields,
 	fields->recorded_at = mc_from_unix_usecs(integer_member(reader, "recorded_at",
 															PG_INT64_MIN / 2, PG_INT64_MAX / 2));
 	fields->xact = u64_member(reader, "xact");
+	fields->supersedes = 0;
+	fields->has_note = false;
+	if (fields->format_version >= MC_FORMAT_V3)
+	{
+		JsonbValue *note = member_if_present(reader, "note");
+
+		fields->supersedes = integer_member(reader, "supersedes", 0, PG_INT64_MAX);
+		fields->has_note = note != NULL && note->type != jbvNull;
+		if (fields->has_note)
+			fields->note = utf8_member(reader, "note");
+	}
 }
 
 static int

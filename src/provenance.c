@@ -45,6 +45,7 @@
 #include "enablement.h"
 #include "entry_batches.h"
 #include "ledger_cache.h"
+#include "provenance.h"
 #include "row_key.h"
 #include "rows.h"
 #include "security_scope.h"
@@ -53,12 +54,8 @@ PG_FUNCTION_INFO_V1(medchain_provenance);
 
 /* ---------- what a query learns about the chain ---------- */
 
-/*
- * What a query learns once about the chain: the head, the peers' heights
- * and, per block met, its hash, time and cosignatures.  Built on first
- * use and kept for the rest of the query (its snapshot does not change).
- */
-typedef struct ChainFacts
+/* provenance.h */
+struct ChainFacts
 {
 	MemoryContext cxt;
 	Snapshot	snapshot;		/* the query's */
@@ -66,26 +63,7 @@ typedef struct ChainFacts
 	int			npeers;
 	int64	   *peer_heights;	/* how much of this chain each peer holds */
 	HTAB	   *blocks;			/* height -> BlockFacts */
-} ChainFacts;
-
-/* The columns of provenance()'s answer, in order. */
-typedef enum ProvenanceColumn
-{
-	PC_ENTRY_ID,
-	PC_KIND,
-	PC_RECORDED_BY,
-	PC_RECORDED_AT,
-	PC_XACT,
-	PC_BLOCK_HEIGHT,
-	PC_BLOCK_HASH,
-	PC_SEALED_AT,
-	PC_CONFIRMATIONS,
-	PC_PEERS_HOLDING,
-	PC_COSIGNERS,
-	PC_INTACT
-} ProvenanceColumn;
-
-#define MC_PROVENANCE_COLUMNS (PC_INTACT + 1)
+};
 
 typedef struct BlockFacts
 {
@@ -166,7 +144,7 @@ peer_heights_load(ChainFacts *facts)
 	table_close(peers, AccessShareLock);
 }
 
-static ChainFacts *
+ChainFacts *
 chain_facts_create(MemoryContext cxt, Snapshot snapshot)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -248,11 +226,7 @@ hash_bytea(const uint8 hash[MC_HASH_LEN])
 	return result;
 }
 
-/*
- * The answer's columns from a journal-shaped entry tuple (NULL: the row
- * has no entry) and whether the row still hashes to it.
- */
-static void
+void
 provenance_columns(ChainFacts *facts, Relation journal, const AttrNumber *attnums,
 				   HeapTuple entry, bool intact, Datum *values, bool *isnull)
 {

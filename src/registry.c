@@ -40,6 +40,9 @@ typedef struct RegistryColumns
 	AttrNumber	enablement_id;	/* missing before version 1.1 */
 	AttrNumber	released_at;
 	AttrNumber	state;			/* missing before version 1.2 */
+	AttrNumber	mode;			/* these three: missing before version 1.5 */
+	AttrNumber	history_relid;
+	AttrNumber	reason_required;
 } RegistryColumns;
 
 static void
@@ -54,6 +57,9 @@ registry_columns_find(Relation registry, RegistryColumns *cols)
 	cols->enablement_id = medchain_attnum_if_exists(desc, "enablement_id");
 	cols->released_at = medchain_attnum(desc, "released_at");
 	cols->state = medchain_attnum_if_exists(desc, "state");
+	cols->mode = medchain_attnum_if_exists(desc, "mode");
+	cols->history_relid = medchain_attnum_if_exists(desc, "history_relid");
+	cols->reason_required = medchain_attnum_if_exists(desc, "reason_required");
 }
 
 List *
@@ -101,9 +107,28 @@ registration_from_tuple(HeapTuple tuple, TupleDesc desc, const RegistryColumns *
 		value = heap_getattr(tuple, cols->state, desc, &isnull);
 		out->enabling = !isnull && strcmp(TextDatumGetCString(value), "enabling") == 0;
 	}
+	out->versioned = false;
+	out->history_relid = InvalidOid;
+	out->reason_required = false;
+	if (cols->mode != InvalidAttrNumber)
+	{
+		value = heap_getattr(tuple, cols->mode, desc, &isnull);
+		out->versioned = !isnull && strcmp(TextDatumGetCString(value), "versioned") == 0;
+		value = heap_getattr(tuple, cols->history_relid, desc, &isnull);
+		out->history_relid = isnull ? InvalidOid : DatumGetObjectId(value);
+		value = heap_getattr(tuple, cols->reason_required, desc, &isnull);
+		out->reason_required = !isnull && DatumGetBool(value);
+	}
 }
 
 typedef bool (*RegistryVisitor) (Registration *row, void *arg);
+
+/* Looking for the registration whose history table is history_relid. */
+typedef struct HistoryOwner
+{
+	Oid			history_relid;
+	Registration *out;
+} HistoryOwner;
 
 /*
  * Call visit for every active registration (with relid, only for that
@@ -170,6 +195,28 @@ static bool
 stop_if_in_schema(Registration *row, void *arg)
 {
 	return get_rel_namespace(row->relid) != *(Oid *) arg;
+}
+
+static bool
+stop_if_history_is(Registration *row, void *arg)
+{
+	HistoryOwner *owner = arg;
+
+	if (row->history_relid != owner->history_relid)
+		return true;
+	if (owner->out != NULL)
+		*owner->out = *row;
+	return false;
+}
+
+bool
+registry_history_owner(Oid history_relid, Registration *out)
+{
+	HistoryOwner owner = {history_relid, out};
+
+	if (!OidIsValid(history_relid))
+		return false;
+	return !registry_scan(NULL, InvalidOid, false, stop_if_history_is, &owner);
 }
 
 bool

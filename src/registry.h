@@ -28,6 +28,9 @@ typedef struct Registration
 	int64		enablement_id;	/* the enable event's entry_id */
 	bool		released;
 	bool		enabling;		/* its baseline is being recorded concurrently */
+	bool		versioned;		/* mode versioned (since 1.5) */
+	Oid			history_relid;	/* versioned: its history table, while active */
+	bool		reason_required;	/* versioned: updates and deletes need a reason */
 } Registration;
 
 /*
@@ -36,6 +39,9 @@ typedef struct Registration
  */
 extern bool registry_active(Oid relid, Registration *out);
 extern bool registry_has_ledger_in_schema(Oid nspid);
+
+/* The active registration whose history table is history_relid; false if none. */
+extern bool registry_history_owner(Oid history_relid, Registration *out);
 extern bool registry_has_any_ledger(void);
 
 /* Every active registration (or only relid's) as snapshot sees them. */

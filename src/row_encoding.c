@@ -913,12 +913,14 @@ row_hash_compute(StringInfo buf, const RowLayout *layout, Datum *values, bool *i
 /*
  * The row encoding: 'R', format version, then the fields.  values/isnull
  * are indexed by attribute number - 1, as heap_deform_tuple fills them.
+ * entry_version is the format version of the entry that records the row.
  */
 void
 row_encode(StringInfo buf, const RowLayout *layout, Datum *values, bool *isnull,
-		   int version)
+		   int entry_version)
 {
-	Assert(version == MC_ROW_FORMAT_V1 || version == MC_ROW_FORMAT_V2);
+	int			version = row_format_of_entry(entry_version);
+
 	nested_encoders_forget_if_stale();
 	appendStringInfoChar(buf, 'R');
 	appendStringInfoChar(buf, (char) version);

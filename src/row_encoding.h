@@ -23,10 +23,15 @@
 
 /*
  * Format versions of the row encoding, written as its second byte.  An
- * entry of format version N hashes a row encoding of version N.
+ * entry of format version 1 or 2 hashes a row encoding of its own
+ * version; version 3 changed entries only, and its entries hash rows in
+ * version 2 (row_format_of_entry).
  */
 #define MC_ROW_FORMAT_V1 1
 #define MC_ROW_FORMAT_V2 2
+
+#define row_format_of_entry(entry_version) \
+	((entry_version) >= MC_ROW_FORMAT_V2 ? MC_ROW_FORMAT_V2 : MC_ROW_FORMAT_V1)
 
 /* Value tags (FORMAT.md, "Values"). */
 typedef enum ValueTag

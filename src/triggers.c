@@ -35,24 +35,36 @@
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
+#include "registry.h"
 #include "row_key.h"
 #include "triggers.h"
+#include "versioned.h"
 
 PG_FUNCTION_INFO_V1(medchain_record_rows);
 PG_FUNCTION_INFO_V1(medchain_record_row);
 PG_FUNCTION_INFO_V1(medchain_refuse_change);
+PG_FUNCTION_INFO_V1(medchain_record_version);
 
 bool
 is_medchain_trigger_name(const char *name)
 {
 	return strcmp(name, MC_TRIGGER_RECORD) == 0 ||
 		strcmp(name, MC_TRIGGER_APPEND_ONLY) == 0 ||
-		strcmp(name, MC_TRIGGER_NO_TRUNCATE) == 0;
+		strcmp(name, MC_TRIGGER_NO_TRUNCATE) == 0 ||
+		strcmp(name, MC_TRIGGER_RECORD_VERSION) == 0;
 }
 
 int64
 record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
 				 const char *kind, int64 enablement_id, Datum *values, bool *isnull)
+{
+	return record_row_change(writer, ledger, kind, enablement_id, values, isnull, 0, NULL);
+}
+
+int64
+record_row_change(JournalWriter *writer, const LedgerRelation *ledger,
+				  const char *kind, int64 enablement_id, Datum *values, bool *isnull,
+				  int64 supersedes, const char *reason)
 {
 	uint8		hash[MC_HASH_LEN];
 	JournalRecord record;
@@ -69,6 +81,8 @@ record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
 	row_key_text(&writer->key_text, ledger->key_layout, values, isnull);
 	record.row_hash = hash;
 	record.detail = NULL;
+	record.supersedes = supersedes;
+	record.note = reason;
 	return journal_append(writer, &record);
 }
 
@@ -169,12 +183,38 @@ medchain_record_row(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* AFTER UPDATE OR DELETE FOR EACH ROW on a versioned ledger table. */
+Datum
+medchain_record_version(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = trigger_data_checked(fcinfo, "medchain.record_version()");
+
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ||
+		  TRIGGER_FIRED_BY_DELETE(trigdata->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("medchain.record_version() must fire AFTER UPDATE OR DELETE FOR EACH ROW"),
+				 errdetail("It was installed on table \"%s\" in another way.",
+						   RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("Use medchain.enable(tbl, mode => 'versioned') to make a table a versioned ledger table.")));
+	versioned_record_change(trigdata);
+	return PointerGetDatum(NULL);
+}
+
 Datum
 medchain_refuse_change(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = trigger_data_checked(fcinfo, "medchain.refuse_change()");
 	const char *relname = RelationGetRelationName(trigdata->tg_relation);
 
+	if (registry_history_owner(RelationGetRelid(trigdata->tg_relation), NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot change history table \"%s\"", relname),
+				 errdetail("A history table keeps the versions its versioned ledger table replaced; they never change."),
+				 errhint("Amend the row in the ledger table itself.")));
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

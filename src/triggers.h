@@ -19,12 +19,20 @@
 #define MC_TRIGGER_RECORD "medchain_record"
 #define MC_TRIGGER_APPEND_ONLY "medchain_append_only"
 #define MC_TRIGGER_NO_TRUNCATE "medchain_no_truncate"
+/* a versioned table's, instead of MC_TRIGGER_APPEND_ONLY (since 1.5) */
+#define MC_TRIGGER_RECORD_VERSION "medchain_record_version"
 
 extern bool is_medchain_trigger_name(const char *name);
 
 extern int64 record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
 							  const char *kind, int64 enablement_id,
 							  Datum *values, bool *isnull);
+
+/* The same for an update or delete: what it supersedes, and its reason. */
+extern int64 record_row_change(JournalWriter *writer, const LedgerRelation *ledger,
+							   const char *kind, int64 enablement_id,
+							   Datum *values, bool *isnull,
+							   int64 supersedes, const char *reason);
 extern void record_slot_entry(JournalWriter *writer, const LedgerRelation *ledger,
 							  const char *kind, int64 enablement_id,
 							  TupleTableSlot *slot, MemoryContext rowcxt);

@@ -171,6 +171,9 @@ typedef struct Unpaired
 	int			version;
 	bool		altered;		/* fails its own hash: reported, not compared */
 	uint8		row_hash[MC_HASH_LEN];
+	EntryKind	kind;			/* an altered entry's is ENTRY_KIND_OTHER */
+	int64		supersedes;
+	bool		superseded;		/* versioned tables: a later version replaced it */
 	/* a row */
 	uint8		hash[MC_HASH_LEN];
 	uint8		hash_v1[MC_HASH_LEN];
@@ -185,6 +188,10 @@ typedef struct TableCheck
 	Enablement *enablement;		/* the current one */
 	bool		with_v1;		/* its entries may be of format version 1 */
 	RowStream  *stream;			/* the table's rows, in heap order */
+	bool		versioned;		/* its enablement keeps replaced versions */
+	char		history_name[RELATION_NAME_LEN];	/* versioned: the history table */
+	Relation	history_rel;	/* versioned: NULL if it cannot be checked */
+	RowStream  *history_stream;
 	MemoryContext cxt;			/* lives as long as the check */
 	MemoryContext unpaired_cxt; /* the two tables and the keys they hold */
 	HTAB	   *entries;
@@ -260,6 +267,7 @@ pair_check(VerifyState *state, TableCheck *check, const Unpaired *entry,
  */
 #define SPILL_ENTRY 0
 #define SPILL_ROW 1
+#define SPILL_HISTORY_ROW 2		/* a row of a versioned table's history table */
 
 static void
 spill_one(TableCheck *check, const Unpaired *item, uint8 side)
@@ -279,6 +287,8 @@ spill_one(TableCheck *check, const Unpaired *item, uint8 side)
 		appendBinaryStringInfo(&buf, (char *) &item->version, sizeof(int));
 		appendStringInfoChar(&buf, item->altered ? 1 : 0);
 		appendBinaryStringInfo(&buf, (char *) item->row_hash, MC_HASH_LEN);
+		appendBinaryStringInfo(&buf, (char *) &item->kind, sizeof(EntryKind));
+		appendBinaryStringInfo(&buf, (char *) &item->supersedes, sizeof(int64));
 	}
 	else
 	{
@@ -293,6 +303,19 @@ spill_one(TableCheck *check, const Unpaired *item, uint8 side)
 	pfree(buf.data);
 }
 
+static void
+spill_begin(TableCheck *check)
+{
+	MemoryContext old;
+
+	if (check->spill != NULL)
+		return;
+	old = MemoryContextSwitchTo(check->cxt);
+	check->spill = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid,
+										 false, work_mem, NULL, TUPLESORT_NONE);
+	MemoryContextSwitchTo(old);
+}
+
 /* Move everything that waits into the sort, and start afresh. */
 static void
 spill_unpaired(TableCheck *check)
@@ -300,14 +323,7 @@ spill_unpaired(TableCheck *check)
 	HASH_SEQ_STATUS seq;
 	Unpaired   *item;
 
-	if (check->spill == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(check->cxt);
-
-		check->spill = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid,
-											 false, work_mem, NULL, TUPLESORT_NONE);
-		MemoryContextSwitchTo(old);
-	}
+	spill_begin(check);
 	hash_seq_init(&seq, check->entries);
 	while ((item = hash_seq_search(&seq)) != NULL)
 		spill_one(check, item, SPILL_ENTRY);
@@ -343,12 +359,36 @@ spill_if_full(TableCheck *check)
 }
 
 /* A row from the stream: pair it with a waiting entry, or let it wait. */
+/*
+ * A row of a versioned table, or of its history table, goes straight into
+ * the sort: which entry a row pairs with depends on every entry of its
+ * key, which the walk meets in no particular order.
+ */
+static void
+spill_row(TableCheck *check, const RowRecord *row, uint8 side)
+{
+	Unpaired	item;
+
+	memset(&item, 0, sizeof(item));
+	item.key = (char *) row->key;
+	item.key_len = row->key_len;
+	memcpy(item.hash, row->hash, MC_HASH_LEN);
+	memcpy(item.hash_v1, row->hash_v1, MC_HASH_LEN);
+	spill_begin(check);
+	spill_one(check, &item, side);
+}
+
 static void
 take_row(VerifyState *state, TableCheck *check, const RowRecord *row)
 {
 	uint8		digest[MC_HASH_LEN];
 	Unpaired   *item;
 
+	if (check->versioned)
+	{
+		spill_row(check, row, SPILL_ROW);
+		return;
+	}
 	mc_sha256(row->key, row->key_len, digest);
 	if (hash_get_num_entries(check->entries) > 0 &&
 		(item = hash_search(check->entries, digest, HASH_FIND, NULL)) != NULL)
@@ -375,6 +415,12 @@ take_entry(VerifyState *state, TableCheck *check, const Unpaired *entry)
 	Unpaired   *item;
 	bool		digested = false;
 
+	if (check->versioned)
+	{
+		spill_begin(check);
+		spill_one(check, entry, SPILL_ENTRY);
+		return;
+	}
 	if (hash_get_num_entries(check->rows) > 0)
 	{
 		mc_sha256(entry->key, entry->key_len, digest);
@@ -484,7 +530,11 @@ spill_record_read(Datum datum, Unpaired *item, uint8 *side)
 		memcpy(&item->block_height, p + sizeof(int64), sizeof(int64));
 		memcpy(&item->version, p + 2 * sizeof(int64), sizeof(int));
 		item->altered = p[2 * sizeof(int64) + sizeof(int)] != 0;
-		memcpy(item->row_hash, p + 2 * sizeof(int64) + sizeof(int) + 1, MC_HASH_LEN);
+		p += 2 * sizeof(int64) + sizeof(int) + 1;
+		memcpy(item->row_hash, p, MC_HASH_LEN);
+		memcpy(&item->kind, p + MC_HASH_LEN, sizeof(EntryKind));
+		memcpy(&item->supersedes, p + MC_HASH_LEN + sizeof(EntryKind), sizeof(int64));
+		item->superseded = false;
 	}
 	else
 	{
@@ -561,6 +611,232 @@ merge_spill(VerifyState *state, TableCheck *check, Leftovers *left)
 	check->spill = NULL;
 }
 
+/* ---------- the versions of a versioned table's rows ---------- */
+
+/* The records of one key of a versioned table, as the sort gives them. */
+typedef struct KeyRecords
+{
+	char	   *key;
+	uint32		key_len;
+	List	   *entries;		/* of Unpaired *: versions and deletes */
+	List	   *rows;			/* the table's row with the key, if any */
+	List	   *history_rows;	/* the history table's rows with the key */
+} KeyRecords;
+
+static void
+report_history(VerifyState *state, TableCheck *check, const char *finding,
+			   const KeyRecords *records, const Unpaired *entry, const char *detail)
+{
+	report(&state->findings, finding, check->history_name,
+		   canonical_json_parse(records->key, records->key_len),
+		   entry != NULL ? entry->entry_id : -1, entry != NULL ? entry->block_height : -1,
+		   detail);
+}
+
+static void
+report_version_link(VerifyState *state, TableCheck *check, const KeyRecords *records,
+					const char *finding, const Unpaired *entry, const char *detail)
+{
+	report(&state->findings, finding, check->relation,
+		   canonical_json_parse(records->key, records->key_len),
+		   entry->entry_id, entry->block_height, detail);
+}
+
+static Unpaired *
+key_version(const KeyRecords *records, int64 entry_id)
+{
+	ListCell   *lc;
+
+	foreach(lc, records->entries)
+	{
+		Unpaired   *entry = lfirst(lc);
+
+		if (entry->entry_id == entry_id && entry->kind != ENTRY_KIND_DELETE)
+			return entry;
+	}
+	return NULL;
+}
+
+/*
+ * Follow the supersedes links of the key's updates and deletes: each must
+ * name a version of the same row, and no version may be replaced twice;
+ * a delete's row_hash is that of the version it removes.
+ */
+static void
+link_versions(VerifyState *state, TableCheck *check, const KeyRecords *records)
+{
+	ListCell   *lc;
+
+	foreach(lc, records->entries)
+	{
+		Unpaired   *change = lfirst(lc);
+		Unpaired   *target;
+
+		if (change->altered || change->supersedes == 0 ||
+			(change->kind != ENTRY_KIND_UPDATE && change->kind != ENTRY_KIND_DELETE))
+			continue;
+		target = key_version(records, change->supersedes);
+		if (target == NULL)
+			report_version_link(state, check, records, "version_link_broken", change,
+								psprintf("it supersedes entry %lld, which is no version of this row in its enablement",
+										 (long long) change->supersedes));
+		else if (target->superseded)
+			report_version_link(state, check, records, "version_forked", change,
+								psprintf("it supersedes entry %lld, which another update or delete superseded already",
+										 (long long) change->supersedes));
+		else
+		{
+			target->superseded = true;
+			if (change->kind == ENTRY_KIND_DELETE && !target->altered &&
+				memcmp(change->row_hash, target->row_hash, MC_HASH_LEN) != 0)
+				report_version_link(state, check, records, "version_link_broken", change,
+									psprintf("its row_hash is not that of entry %lld, the version it removes",
+											 (long long) change->supersedes));
+		}
+	}
+}
+
+/* Remove and return the first row of rows whose hash is entry's row_hash, or NULL. */
+static Unpaired *
+take_matching_row(List **rows, const Unpaired *entry)
+{
+	ListCell   *lc;
+
+	foreach(lc, *rows)
+	{
+		Unpaired   *row = lfirst(lc);
+
+		if (memcmp(row->hash, entry->row_hash, MC_HASH_LEN) == 0)
+		{
+			*rows = foreach_delete_current(*rows, lc);
+			return row;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The key's current row pairs with its live version, the one no change
+ * supersedes; the history rows pair, by hash, with the superseded
+ * versions.  A superseded version and a history row left over together
+ * are one altered history row.
+ */
+static void
+resolve_versions(VerifyState *state, TableCheck *check, KeyRecords *records, Leftovers *left)
+{
+	List	   *live = NIL;
+	List	   *replaced = NIL;
+	ListCell   *lc;
+
+	link_versions(state, check, records);
+	foreach(lc, records->entries)
+	{
+		Unpaired   *entry = lfirst(lc);
+
+		if (entry->kind == ENTRY_KIND_DELETE)
+			continue;
+		if (entry->superseded)
+			replaced = lappend(replaced, entry);
+		else
+			live = lappend(live, entry);
+	}
+
+	/* the table's row: at most one, its key being unique */
+	foreach(lc, live)
+	{
+		Unpaired   *entry = lfirst(lc);
+		Unpaired   *row = records->rows != NIL ? linitial(records->rows) : NULL;
+
+		if (row != NULL)
+		{
+			pair_check(state, check, entry, row->hash, row->hash_v1);
+			records->rows = list_delete_first(records->rows);
+		}
+		else
+			leftover_add(state, check, left, entry, false);
+	}
+	foreach(lc, records->rows)
+		leftover_add(state, check, left, lfirst(lc), true);
+
+	/* the history table's rows: those kept intact first, then the rest */
+	if (check->history_rel == NULL)
+		return;					/* reported once for the table */
+	foreach(lc, replaced)
+	{
+		Unpaired   *entry = lfirst(lc);
+
+		if (!entry->altered && take_matching_row(&records->history_rows, entry) != NULL)
+			replaced = foreach_delete_current(replaced, lc);
+	}
+	foreach(lc, replaced)
+	{
+		Unpaired   *entry = lfirst(lc);
+
+		if (records->history_rows != NIL)
+		{
+			records->history_rows = list_delete_first(records->history_rows);
+			/* an altered entry is reported with its own finding; it still claims a row */
+			if (!entry->altered)
+				report_history(state, check, "row_modified", records, entry,
+							   "the kept version no longer hashes to its entry's row_hash");
+		}
+		else if (!entry->altered)
+			report_history(state, check, "row_missing", records, entry,
+						   "the version this entry recorded, which a later change replaced, is gone from the history table");
+	}
+	foreach(lc, records->history_rows)
+		report_history(state, check, "row_unrecorded", records, NULL,
+					   "the history table holds a version that no replaced entry records");
+}
+
+/* The sorted records of a versioned table, one key at a time. */
+static void
+merge_versions(VerifyState *state, TableCheck *check, Leftovers *left)
+{
+	Datum		datum;
+	Unpaired	item;
+	uint8		side;
+	bool		more;
+	KeyRecords	records = {NULL, 0, NIL, NIL, NIL};
+
+	tuplesort_performsort(check->spill);
+	for (;;)
+	{
+		MemoryContext old;
+
+		more = spill_next(check->spill, &datum, &item, &side);
+		if (records.key != NULL &&
+			(!more || item.key_len != records.key_len ||
+			 memcmp(item.key, records.key, records.key_len) != 0))
+		{
+			resolve_versions(state, check, &records, left);
+			records.key = NULL;
+			records.entries = records.rows = records.history_rows = NIL;
+			MemoryContextReset(state->percall);
+		}
+		if (!more)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(state->percall);
+		if (records.key == NULL)
+		{
+			records.key = pnstrdup(item.key, item.key_len);
+			records.key_len = item.key_len;
+		}
+		item.key = records.key;
+		if (side == SPILL_ENTRY)
+			records.entries = lappend(records.entries, unpaired_copy(&item));
+		else if (side == SPILL_ROW)
+			records.rows = lappend(records.rows, unpaired_copy(&item));
+		else
+			records.history_rows = lappend(records.history_rows, unpaired_copy(&item));
+		MemoryContextSwitchTo(old);
+		pfree(DatumGetPointer(datum));
+	}
+	tuplesort_end(check->spill);
+	check->spill = NULL;
+}
+
 /*
  * A leftover entry and a leftover row that hash alike are one tamper: the
  * entry's row_key was rewritten (and its hash recomputed), so it names no
@@ -607,6 +883,14 @@ resolve_leftovers(VerifyState *state, TableCheck *check, Leftovers *left)
 		report_row_unrecorded(state, check, lfirst(lr));
 }
 
+static void
+table_check_close(TableCheck *check)
+{
+	if (check->history_rel != NULL)
+		table_close(check->history_rel, AccessShareLock);
+	table_close(check->rel, AccessShareLock);
+}
+
 /* Rows left after the last entry, then everything still unpaired. */
 static void
 table_check_finish(VerifyState *state, TableCheck *check)
@@ -622,7 +906,17 @@ table_check_finish(VerifyState *state, TableCheck *check)
 		take_row(state, check, &row);
 		MemoryContextReset(state->percall);
 	}
-	if (check->spill != NULL)
+	if (check->versioned)
+	{
+		while (check->history_stream != NULL && row_stream_next(check->history_stream, &row))
+		{
+			CHECK_FOR_INTERRUPTS();
+			spill_row(check, &row, SPILL_HISTORY_ROW);
+		}
+		if (check->spill != NULL)
+			merge_versions(state, check, &left);
+	}
+	else if (check->spill != NULL)
 	{
 		spill_unpaired(check);
 		merge_spill(state, check, &left);
@@ -698,18 +992,6 @@ relation_display_name(Oid relid)
 									  get_rel_name(relid));
 }
 
-/* The table a relation name names now, or InvalidOid. */
-static Oid
-relation_by_name(const char *relation)
-{
-	LedgerName	name;
-	Oid			nsp;
-
-	if (!ledger_name_parse(relation, &name))
-		return InvalidOid;
-	nsp = get_namespace_oid(name.schema, true);
-	return OidIsValid(nsp) ? get_relname_relid(name.table, nsp) : InvalidOid;
-}
 
 static void
 report_registry(VerifyState *state, const char *relation, char *detail)
@@ -756,11 +1038,23 @@ check_registration(VerifyState *state, const Registration *reg, LedgerHistory *h
 								 (long long) reg->registration_id, names_text(reg->key_columns),
 								 names_text(e->key_columns)));
 	if (!reg->released && OidIsValid(reg->relid) &&
-		reg->relid != relation_by_name(reg->relation))
+		reg->relid != ledger_relid_by_name(reg->relation))
 		report_registry(state, reg->relation,
 						psprintf("registration %lld points at table %s, not at %s",
 								 (long long) reg->registration_id,
 								 relation_display_name(reg->relid), reg->relation));
+	if (e->event_intact && reg->versioned != e->versioned)
+		report_registry(state, reg->relation,
+						psprintf("registration %lld says the table is %s, the enable event %s",
+								 (long long) reg->registration_id,
+								 reg->versioned ? "versioned" : "append-only",
+								 e->versioned ? "versioned" : "append-only"));
+	if (e->event_intact && e->versioned && !reg->released &&
+		(!OidIsValid(reg->history_relid) ||
+		 reg->history_relid != ledger_relid_by_name(e->history_table)))
+		report_registry(state, reg->relation,
+						psprintf("registration %lld does not point at %s, the history table of the enable event",
+								 (long long) reg->registration_id, e->history_table));
 }
 
 /* What the journal says of a relation that no active registration matches. */
@@ -830,11 +1124,39 @@ table_unverifiable(Relation rel, const Enablement *e)
 	return NULL;
 }
 
+/*
+ * A versioned table's history table, checked along with it; when it is
+ * gone or no longer a table, that is reported once and its rows are not
+ * compared.
+ */
+static void
+history_check_open(VerifyState *state, TableCheck *check)
+{
+	const Enablement *e = check->enablement;
+	Oid			relid;
+
+	check->versioned = e->versioned;
+	check->history_rel = NULL;
+	check->history_stream = NULL;
+	if (!e->versioned)
+		return;
+	strlcpy(check->history_name, e->history_table, RELATION_NAME_LEN);
+	relid = ledger_relid_by_name(e->history_table);
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION)
+	{
+		report(&state->findings, "table_unverifiable", check->history_name, NULL, -1, -1,
+			   psprintf("the history table of ledger table %s does not exist, so the versions its updates and deletes replaced are not checked",
+						check->relation));
+		return;
+	}
+	check->history_rel = table_open(relid, AccessShareLock);
+}
+
 /* Open the check of a relation's rows against its current enablement, or report why not. */
 static TableCheck *
 table_check_open(VerifyState *state, LedgerHistory *history)
 {
-	Oid			relid = relation_by_name(history->relation);
+	Oid			relid = ledger_relid_by_name(history->relation);
 	Relation	rel;
 	char	   *why;
 	TableCheck *check;
@@ -875,7 +1197,40 @@ table_check_open(VerifyState *state, LedgerHistory *history)
 												ALLOCSET_DEFAULT_SIZES);
 	check->spill = NULL;
 	unpaired_tables_create(check);
+	history_check_open(state, check);
 	return check;
+}
+
+/*
+ * The row streams of the checks: each table's, then each history
+ * table's, which the checks read only at their end.
+ */
+static RowStreams *
+check_streams_open(VerifyState *state, TableCheck **checks, int nchecks)
+{
+	Relation   *rels = palloc(sizeof(Relation) * Max(2 * nchecks, 1));
+	bool	   *with_v1 = palloc0(sizeof(bool) * Max(2 * nchecks, 1));
+	RowStreams *streams;
+	int			count = 0;
+	int			i;
+
+	for (i = 0; i < nchecks; i++)
+	{
+		rels[count] = checks[i]->rel;
+		with_v1[count++] = checks[i]->with_v1;
+	}
+	for (i = 0; i < nchecks; i++)
+		if (checks[i]->history_rel != NULL)
+			rels[count++] = checks[i]->history_rel;
+	streams = row_streams_open(rels, with_v1, count, state->snapshot);
+	count = nchecks;
+	for (i = 0; i < nchecks; i++)
+	{
+		checks[i]->stream = &streams->streams[i];
+		if (checks[i]->history_rel != NULL)
+			checks[i]->history_stream = &streams->streams[count++];
+	}
+	return streams;
 }
 
 static int
@@ -896,8 +1251,6 @@ static void
 ledgers_load(VerifyState *state)
 {
 	List	   *checks = NIL;
-	Relation   *rels;
-	bool	   *with_v1;
 	ListCell   *lc;
 	int			i;
 
@@ -931,19 +1284,10 @@ ledgers_load(VerifyState *state)
 	list_sort(checks, check_larger_first);
 	state->nchecks = list_length(checks);
 	state->checks = palloc(sizeof(TableCheck *) * Max(state->nchecks, 1));
-	rels = palloc(sizeof(Relation) * Max(state->nchecks, 1));
-	with_v1 = palloc(sizeof(bool) * Max(state->nchecks, 1));
 	i = 0;
 	foreach(lc, checks)
-	{
-		state->checks[i] = lfirst(lc);
-		rels[i] = state->checks[i]->rel;
-		with_v1[i] = state->checks[i]->with_v1;
-		i++;
-	}
-	state->streams = row_streams_open(rels, with_v1, state->nchecks, state->snapshot);
-	for (i = 0; i < state->nchecks; i++)
-		state->checks[i]->stream = &state->streams->streams[i];
+		state->checks[i++] = lfirst(lc);
+	state->streams = check_streams_open(state, state->checks, state->nchecks);
 }
 
 /* ---------- blocks met during the walk ---------- */
@@ -1464,6 +1808,16 @@ offer_entry(VerifyState *state, TableCheck *check, const CheckedEntry *checked,
 	{
 		entry.version = checked->format_version;
 		memcpy(entry.row_hash, checked->row_hash, MC_HASH_LEN);
+		entry.kind = checked->kind;
+		entry.supersedes = checked->supersedes;
+	}
+	if (!check->versioned &&
+		(entry.kind == ENTRY_KIND_UPDATE || entry.kind == ENTRY_KIND_DELETE))
+	{
+		report(&state->findings, "version_unexpected", check->relation,
+			   canonical_json_parse(key->data, key->len), entry_id, height,
+			   "it records an update or delete of an append-only table");
+		return;
 	}
 	take_entry(state, check, &entry);
 }
@@ -1597,7 +1951,6 @@ late_relation_check(VerifyState *state, const char *relation)
 	TableCheck *check;
 	JournalScan scan;
 	HeapTuple	tuple;
-	bool		with_v1;
 	RowStreams *streams;
 
 	if (history == NULL)
@@ -1605,9 +1958,7 @@ late_relation_check(VerifyState *state, const char *relation)
 	check_history_registered(state, history);
 	if (history->current == NULL || (check = table_check_open(state, history)) == NULL)
 		return;
-	with_v1 = check->with_v1;
-	streams = row_streams_open(&check->rel, &with_v1, 1, state->snapshot);
-	check->stream = &streams->streams[0];
+	streams = check_streams_open(state, &check, 1);
 
 	journal_scan_relation(&scan, state->journal, state->attnums, state->snapshot, relation,
 						  JOURNAL_ALL, NULL);
@@ -1624,7 +1975,7 @@ late_relation_check(VerifyState *state, const char *relation)
 	entry_batches_scan(state->snapshot, relation, late_batch, state);
 	table_check_finish(state, check);
 	row_streams_close(streams);
-	table_close(check->rel, AccessShareLock);
+	table_check_close(check);
 }
 
 /* ---------- the pending queue against the unsealed entries ---------- */
@@ -2005,7 +2356,7 @@ walk_journal(VerifyState *state)
 		table_check_finish(state, state->checks[i]);
 	row_streams_close(state->streams);
 	for (i = 0; i < state->nchecks; i++)
-		table_close(state->checks[i]->rel, AccessShareLock);
+		table_check_close(state->checks[i]);
 
 	if (!OidIsValid(state->only))
 		foreach(lc, state->late_relations)

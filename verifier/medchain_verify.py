@@ -148,6 +148,13 @@ def entry_encoding(entry, version):
     out += text(member(entry, "recorded_by", str))
     out += i64(member(entry, "recorded_at", int))
     out += u64(member(entry, "xact", int))
+    if version >= 3:
+        # What the entry supersedes (0: nothing), then an optional note.
+        out += u64(member(entry, "supersedes", int))
+        if member(entry, "note", object) is None:
+            out += b"\x00"
+        else:
+            out += b"\x01" + text(member(entry, "note", str))
     return out
 
 
@@ -541,7 +548,7 @@ def check_proof(proof, digest=None, cosigners=None):
         entry_version, chain = 1, []
     elif version == 2:
         entry_version, chain = member(entry, "format_version", int), member(proof, "chain", list)
-        if entry_version not in (1, 2):
+        if entry_version not in (1, 2, 3):
             raise Unreadable("unknown entry format_version %d" % entry_version)
     else:
         raise Unreadable("unknown proof format_version %d" % version)
@@ -554,8 +561,10 @@ def check_proof(proof, digest=None, cosigners=None):
     # 1. The row (or the event's detail) is what the entry's row_hash covers.
     if "row" in proof:
         row = bytes.fromhex(hex_member(proof, "row"))
-        if row[:2] != b"R" + bytes([entry_version]):
-            problems.append("the row is not a version %d row encoding" % entry_version)
+        # Version 3 changed entries only: its rows are version 2 encodings.
+        row_version = min(entry_version, 2)
+        if row[:2] != b"R" + bytes([row_version]):
+            problems.append("the row is not a version %d row encoding" % row_version)
         if sha256(row).hex() != hash_member(entry, "row_hash"):
             problems.append("the row does not hash to the entry's row_hash")
     elif sha256(member(proof, "detail", str).encode("utf-8")).hex() != hash_member(entry, "row_hash"):

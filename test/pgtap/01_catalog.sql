@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(175);
+SELECT plan(182);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -34,20 +34,20 @@ SELECT columns_are('medchain', 'ledger_tables',
 	ARRAY['relation', 'key_columns', 'enabled_at', 'enabled_by', 'rows_recorded', 'state',
 		  'baseline_blocks_done', 'baseline_blocks', 'baseline_rows_recorded',
 		  'baseline_rows_estimated', 'baseline_updated_at', 'baseline_worker_pid',
-		  'baseline_error']);
+		  'baseline_error', 'mode', 'history_table', 'reason_required']);
 SELECT has_table('medchain', 'enable_progress', 'progress of concurrent enables');
 SELECT table_privs_are('medchain', 'enable_progress', 'public', ARRAY[]::text[]);
 
-SELECT function_returns('medchain', 'enable', ARRAY['regclass', 'boolean'], 'bigint');
+SELECT function_returns('medchain', 'enable', ARRAY['regclass', 'boolean', 'text'], 'bigint');
 SELECT function_returns('medchain', 'disable', ARRAY['regclass', 'text'], 'bigint');
 SELECT function_returns('medchain', 'row_encoding', ARRAY['regclass', 'jsonb'], 'bytea');
-SELECT function_lang_is('medchain', 'enable', ARRAY['regclass', 'boolean'], 'c');
+SELECT function_lang_is('medchain', 'enable', ARRAY['regclass', 'boolean', 'text'], 'c');
 SELECT function_lang_is('medchain', 'record_rows', ARRAY[]::name[], 'c', 'statement trigger is C');
 SELECT function_lang_is('medchain', 'record_row', ARRAY[]::name[], 'c', 'row trigger of partitions is C');
 
 -- Only medchain_admin (and superusers) may enable or disable.
-SELECT function_privs_are('medchain', 'enable', ARRAY['regclass', 'boolean'], 'public', ARRAY[]::text[]);
-SELECT function_privs_are('medchain', 'enable', ARRAY['regclass', 'boolean'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'enable', ARRAY['regclass', 'boolean', 'text'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'enable', ARRAY['regclass', 'boolean', 'text'], 'medchain_admin', ARRAY['EXECUTE']);
 SELECT function_privs_are('medchain', 'disable', ARRAY['regclass', 'text'], 'public', ARRAY[]::text[]);
 SELECT function_privs_are('medchain', 'disable', ARRAY['regclass', 'text'], 'medchain_admin', ARRAY['EXECUTE']);
 -- Nobody but the owner writes the journal.
@@ -265,6 +265,15 @@ SELECT has_column('medchain', 'journal', 'key_hash', 'the journal finds a row''s
 SELECT has_index('medchain', 'journal', 'journal_key_hash_idx', 'key_hash', 'key_hash is indexed');
 SELECT ok(NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'medchain.entries'::regclass
 					  AND attname = 'key_hash'), 'entries does not show the lookup hash');
+
+-- Amendments (1.5): versioned tables, their entries' two columns, history().
+SELECT has_column('medchain', 'entries', 'supersedes', 'entries show what an amendment supersedes');
+SELECT has_column('medchain', 'entries', 'note', 'entries show an amendment''s reason');
+SELECT function_returns('medchain', 'history', ARRAY['regclass', 'jsonb'], 'setof record');
+SELECT function_privs_are('medchain', 'history', ARRAY['regclass', 'jsonb'], 'public', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'require_reason', ARRAY['regclass', 'boolean'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'require_reason', ARRAY['regclass', 'boolean'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT col_default_is('medchain', 'ledger_registry', 'mode', 'append-only', 'tables are append-only unless enabled versioned');
 
 SELECT * FROM finish();
 ROLLBACK;
