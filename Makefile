@@ -69,7 +69,7 @@ REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 
 # Interleavings of inserts, seal(), enable() and disable() (test/isolation).
-ISOLATION = enable_cached_ids insert_seal enable_disable_insert
+ISOLATION = enable_cached_ids insert_seal enable_disable_insert concurrent_amendments
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=./tmp_check_iso \
 	--temp-config=test/regress.conf --load-extension=medchain
 

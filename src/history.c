@@ -75,6 +75,10 @@ typedef struct RowEntry
 	uint8		row_hash[MC_HASH_LEN];
 	bool		superseded;
 	bool		shown;
+	/* what the tables still store of it */
+	StoredVersion *version;
+	bool		intact;
+	bool		current;
 } RowEntry;
 
 /*
@@ -339,39 +343,45 @@ entries_in_order(List *entries)
 	return ordered;
 }
 
+/*
+ * The stored data of an entry: for the live version of the current
+ * enablement the table's row, else a kept version that hashes alike.
+ */
+static void
+entry_data_find(RowEntry *entry, List *stored, bool may_be_current)
+{
+	if (entry->kind == ENTRY_KIND_DELETE)
+	{
+		entry->intact = version_kept(stored, entry->row_hash);
+		return;
+	}
+	if (may_be_current && !entry->superseded)
+	{
+		entry->version = claim_version(stored, entry->row_hash, true);
+		entry->current = entry->version != NULL;
+	}
+	if (entry->version == NULL)
+		entry->version = claim_version(stored, entry->row_hash, false);
+	entry->intact = entry->version != NULL;
+}
+
 static void
 history_row(ReturnSetInfo *rsinfo, ChainFacts *facts, Relation journal,
-			const AttrNumber *attnums, RowEntry *entry, List *stored, bool may_be_current)
+			const AttrNumber *attnums, RowEntry *entry)
 {
 	Datum		values[MC_HISTORY_COLUMNS];
 	bool		isnull[MC_HISTORY_COLUMNS];
-	StoredVersion *version = NULL;
-	bool		intact;
-	bool		current = false;
+	StoredVersion *version = entry->version;
 	TupleDesc	desc = RelationGetDescr(journal);
 
-	if (entry->kind == ENTRY_KIND_DELETE)
-		intact = version_kept(stored, entry->row_hash);
-	else
-	{
-		if (may_be_current && !entry->superseded)
-		{
-			/* the live version: the table's row, however it hashes now */
-			version = claim_version(stored, entry->row_hash, true);
-			current = version != NULL;
-		}
-		if (version == NULL)
-			version = claim_version(stored, entry->row_hash, false);
-		intact = version != NULL;
-	}
-	provenance_columns(facts, journal, attnums, entry->tuple, intact, values, isnull);
+	provenance_columns(facts, journal, attnums, entry->tuple, entry->intact, values, isnull);
 	values[HC_SUPERSEDES] = Int64GetDatum(entry->supersedes);
 	isnull[HC_SUPERSEDES] = entry->supersedes == 0;
 	values[HC_REASON] = attnums[COL_NOTE] == InvalidAttrNumber ? (Datum) 0 :
 		heap_getattr(entry->tuple, attnums[COL_NOTE], desc, &isnull[HC_REASON]);
 	if (attnums[COL_NOTE] == InvalidAttrNumber)
 		isnull[HC_REASON] = true;
-	values[HC_CURRENT] = BoolGetDatum(current);
+	values[HC_CURRENT] = BoolGetDatum(entry->current);
 	isnull[HC_CURRENT] = false;
 	values[HC_ROW_DATA] = version != NULL ? JsonbPGetDatum(version->data) : (Datum) 0;
 	isnull[HC_ROW_DATA] = version == NULL;
@@ -394,7 +404,9 @@ medchain_history(PG_FUNCTION_ARGS)
 	LedgerRelation *ledger;
 	ChainFacts *facts;
 	List	   *stored;
+	List	   *versions = NIL;	/* per enablement, a List of RowEntry */
 	ListCell   *lc;
+	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	journal = table_open(medchain_journal_relid(), AccessShareLock);
@@ -416,11 +428,28 @@ medchain_history(PG_FUNCTION_ARGS)
 										   GetActiveSnapshot()))
 			entries = lappend(entries, row_entry_from_tuple(lfirst(le), RelationGetDescr(journal),
 															attnums));
-		foreach(le, entries_in_order(entries))
+		versions = lappend(versions, entries_in_order(entries));
+	}
+	/*
+	 * A history table of the same name may have served earlier enablements
+	 * (and been dropped and made anew since): what it holds is the latest
+	 * enablement's first.
+	 */
+	for (i = list_length(versions) - 1; i >= 0; i--)
+	{
+		Enablement *e = list_nth(history->enablements, i);
+
+		foreach(lc, list_nth(versions, i))
+			entry_data_find(lfirst(lc), stored, e == history->current);
+	}
+	foreach(lc, versions)
+	{
+		ListCell   *le;
+
+		foreach(le, lfirst(lc))
 		{
 			CHECK_FOR_INTERRUPTS();
-			history_row(rsinfo, facts, journal, attnums, lfirst(le), stored,
-						e == history->current);
+			history_row(rsinfo, facts, journal, attnums, lfirst(le));
 		}
 	}
 	table_close(rel, AccessShareLock);
