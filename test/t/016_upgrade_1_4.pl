@@ -80,6 +80,23 @@ is(query(q{SELECT p.kind || ':' || (p.block_height IS NOT NULL)
 			 FROM public.lab_results l, medchain.provenance(l) p WHERE l.result_id = 800}),
 	'insert:true', 'a row recorded and sealed by 1.4');
 
+# A table enabled by 1.4 stays append-only; a table enabled now may be
+# versioned, and its amendments are version 3 entries beside 1.4's.
+is(query(q{SELECT mode FROM medchain.ledger_tables WHERE relation = 'public.lab_results'}),
+	'append-only', 'a table enabled by 1.4 is append-only');
+my ($rc, $out, $err) = $node->psql('ehr14',
+	q{UPDATE public.lab_results SET result_id = result_id WHERE result_id = 800});
+like($err, qr/cannot update rows of ledger table/, 'and still refuses updates');
+query(q{CREATE TABLE public.clinical_notes (note_id int PRIMARY KEY, body text);
+		INSERT INTO public.clinical_notes VALUES (1, 'recorded after the update');
+		SELECT medchain.enable('public.clinical_notes', mode => 'versioned');
+		BEGIN; SET LOCAL medchain.reason = 'amended after the update';
+		UPDATE public.clinical_notes SET body = 'amended' WHERE note_id = 1; COMMIT;});
+is(query(q{SELECT string_agg(kind || ':' || intact || ':' || coalesce(reason, '-'), ',')
+			 FROM medchain.history('public.clinical_notes', '{"note_id": 1}')}),
+	'baseline:true:-,update:true:amended after the update',
+	'an amendment in the updated database, with its history');
+
 is(query('SELECT medchain.seal()'), $head + 2, 'the next block is sealed on top');
 is(query('SELECT count(*) FROM medchain.verify()'), '0', 'and the chain verifies clean');
 
