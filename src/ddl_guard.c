@@ -90,7 +90,7 @@ ledger_from_rangevar(RangeVar *rv)
 		return InvalidOid;
 	relid = RangeVarGetRelid(rv, NoLock, true);
 	if (!OidIsValid(relid) ||
-		!(registry_active(relid, NULL) || registry_history_owner(relid, NULL)))
+		!(registry_active(relid, NULL) || registry_history_owner(relid, NULL, NULL)))
 		return InvalidOid;
 	return relid;
 }
@@ -105,7 +105,7 @@ keeps_versions(Oid relid)
 	Registration reg;
 
 	return (registry_active(relid, &reg) && reg.versioned) ||
-		registry_history_owner(relid, NULL);
+		registry_history_owner(relid, NULL, NULL);
 }
 
 /* ---------- types that ledger tables use ---------- */

@@ -570,7 +570,8 @@ journal_append(JournalWriter *writer, const JournalRecord *record)
 
 	entry_fields_fill(writer, record, journal_next_entry_id(writer), &fields, entry_hash);
 	/* batches hold version 2 row entries; amendments are rare enough */
-	if (record->has_row_key && writer->batched && fields.format_version == MC_FORMAT_V2)
+	if (record->has_row_key && writer->batched && !record->unbatched &&
+		fields.format_version == MC_FORMAT_V2)
 	{
 		BatchGroup	group = {record->name, record->enablement_id, record->kind};
 
@@ -604,6 +605,7 @@ journal_event_record(JournalRecord *record, const LedgerName *name, int64 enable
 	record->detail = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(detail_json)));
 	record->supersedes = 0;
 	record->note = NULL;
+	record->unbatched = false;
 	event_detail_hash(record->detail, MC_FORMAT_CURRENT, row_hash);
 	record->row_hash = row_hash;
 }

@@ -211,6 +211,7 @@ typedef struct JournalRecord
 	Jsonb	   *detail;			/* events only */
 	int64		supersedes;		/* version 3 kinds: the entry superseded, or 0 */
 	const char *note;			/* version 3 kinds: a reason or label, or NULL */
+	bool		unbatched;		/* a row entry to write into the journal itself */
 } JournalRecord;
 
 /*

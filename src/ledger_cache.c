@@ -147,6 +147,7 @@ ledger_relation_build(LedgerRelation *entry, Relation rel)
 										 entry->cxt);
 	entry->differs_in_v1 = row_layout_differs_in_v1(entry->row_layout);
 	entry->enablement_id = 0;
+	entry->mode_known = false;
 	MemoryContextSwitchTo(old);
 	entry->valid = true;
 }
@@ -167,6 +168,20 @@ ledger_relation_enablement(LedgerRelation *ledger)
 				 errhint("Run medchain.verify() and restore the registry from the journal's events.")));
 	ledger->enablement_id = registration.enablement_id;
 	return ledger->enablement_id;
+}
+
+bool
+ledger_relation_versioned(LedgerRelation *ledger)
+{
+	Registration registration;
+
+	if (!ledger->mode_known)
+	{
+		ledger->versioned = registry_active(ledger->relid, &registration) &&
+			registration.versioned;
+		ledger->mode_known = true;
+	}
+	return ledger->versioned;
 }
 
 /* Free what an outdated entry holds. */

@@ -26,6 +26,8 @@ typedef struct LedgerRelation
 	RowLayout  *key_layout;
 	bool		differs_in_v1;	/* row_layout_differs_in_v1(row_layout) */
 	int64		enablement_id;	/* from the registry, once looked up; 0 before */
+	bool		mode_known;		/* versioned below is looked up */
+	bool		versioned;		/* from the registry, once looked up */
 	struct _SPI_plan *find_plan;	/* the row-by-key lookup, once prepared */
 } LedgerRelation;
 
@@ -36,6 +38,9 @@ extern LedgerRelation *ledger_relation_get(Relation rel);
  * active registration, which the row trigger trusts and verify() checks.
  */
 extern int64 ledger_relation_enablement(LedgerRelation *ledger);
+
+/* Is the table versioned, as its active registration says? */
+extern bool ledger_relation_versioned(LedgerRelation *ledger);
 
 extern Oid	ledger_key_index(Relation rel);
 extern AttrNumber *ledger_key_attnums(Oid indexoid, int *nkeys);

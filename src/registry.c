@@ -210,13 +210,13 @@ stop_if_history_is(Registration *row, void *arg)
 }
 
 bool
-registry_history_owner(Oid history_relid, Registration *out)
+registry_history_owner(Oid history_relid, Snapshot snapshot, Registration *out)
 {
 	HistoryOwner owner = {history_relid, out};
 
 	if (!OidIsValid(history_relid))
 		return false;
-	return !registry_scan(NULL, InvalidOid, false, stop_if_history_is, &owner);
+	return !registry_scan(snapshot, InvalidOid, false, stop_if_history_is, &owner);
 }
 
 bool

@@ -40,8 +40,12 @@ typedef struct Registration
 extern bool registry_active(Oid relid, Registration *out);
 extern bool registry_has_ledger_in_schema(Oid nspid);
 
-/* The active registration whose history table is history_relid; false if none. */
-extern bool registry_history_owner(Oid history_relid, Registration *out);
+/*
+ * The active registration whose history table is history_relid, as
+ * snapshot sees it (NULL: the latest); false if none.
+ */
+extern bool registry_history_owner(Oid history_relid, Snapshot snapshot,
+								   Registration *out);
 extern bool registry_has_any_ledger(void);
 
 /* Every active registration (or only relid's) as snapshot sees them. */

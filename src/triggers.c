@@ -55,14 +55,14 @@ is_medchain_trigger_name(const char *name)
 }
 
 int64
-record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
+record_row_entry(JournalWriter *writer, LedgerRelation *ledger,
 				 const char *kind, int64 enablement_id, Datum *values, bool *isnull)
 {
 	return record_row_change(writer, ledger, kind, enablement_id, values, isnull, 0, NULL);
 }
 
 int64
-record_row_change(JournalWriter *writer, const LedgerRelation *ledger,
+record_row_change(JournalWriter *writer, LedgerRelation *ledger,
 				  const char *kind, int64 enablement_id, Datum *values, bool *isnull,
 				  int64 supersedes, const char *reason)
 {
@@ -83,12 +83,14 @@ record_row_change(JournalWriter *writer, const LedgerRelation *ledger,
 	record.detail = NULL;
 	record.supersedes = supersedes;
 	record.note = reason;
+	/* the version trigger finds a versioned table's entries by key_hash at once */
+	record.unbatched = ledger_relation_versioned(ledger);
 	return journal_append(writer, &record);
 }
 
 /* The same for the row in slot, its work done in rowcxt, reset after it. */
 void
-record_slot_entry(JournalWriter *writer, const LedgerRelation *ledger, const char *kind,
+record_slot_entry(JournalWriter *writer, LedgerRelation *ledger, const char *kind,
 				  int64 enablement_id, TupleTableSlot *slot, MemoryContext rowcxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(rowcxt);
@@ -209,7 +211,7 @@ medchain_refuse_change(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = trigger_data_checked(fcinfo, "medchain.refuse_change()");
 	const char *relname = RelationGetRelationName(trigdata->tg_relation);
 
-	if (registry_history_owner(RelationGetRelid(trigdata->tg_relation), NULL))
+	if (registry_history_owner(RelationGetRelid(trigdata->tg_relation), NULL, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot change history table \"%s\"", relname),

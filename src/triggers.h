@@ -24,16 +24,16 @@
 
 extern bool is_medchain_trigger_name(const char *name);
 
-extern int64 record_row_entry(JournalWriter *writer, const LedgerRelation *ledger,
+extern int64 record_row_entry(JournalWriter *writer, LedgerRelation *ledger,
 							  const char *kind, int64 enablement_id,
 							  Datum *values, bool *isnull);
 
 /* The same for an update or delete: what it supersedes, and its reason. */
-extern int64 record_row_change(JournalWriter *writer, const LedgerRelation *ledger,
+extern int64 record_row_change(JournalWriter *writer, LedgerRelation *ledger,
 							   const char *kind, int64 enablement_id,
 							   Datum *values, bool *isnull,
 							   int64 supersedes, const char *reason);
-extern void record_slot_entry(JournalWriter *writer, const LedgerRelation *ledger,
+extern void record_slot_entry(JournalWriter *writer, LedgerRelation *ledger,
 							  const char *kind, int64 enablement_id,
 							  TupleTableSlot *slot, MemoryContext rowcxt);
 

@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -194,7 +195,12 @@ versioned_history_key_attnums(Relation rel, int *nkeys)
 	ListCell   *lc;
 	int			i = 0;
 
-	if (!registry_history_owner(RelationGetRelid(rel), &owner))
+	/*
+	 * verify()'s parallel workers hash history tables too; they may not
+	 * take a new snapshot, and the leader's is the one that counts.
+	 */
+	if (!registry_history_owner(RelationGetRelid(rel),
+								IsInParallelMode() ? GetActiveSnapshot() : NULL, &owner))
 		return NULL;
 	*nkeys = list_length(owner.key_columns);
 	attnums = palloc(sizeof(AttrNumber) * Max(*nkeys, 1));
