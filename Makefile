@@ -62,7 +62,7 @@ OBJS = \
 	src/replicator.o \
 	src/provenance.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance compliance_report
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 
