@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(175);
+SELECT plan(189);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -265,6 +265,29 @@ SELECT has_column('medchain', 'journal', 'key_hash', 'the journal finds a row''s
 SELECT has_index('medchain', 'journal', 'journal_key_hash_idx', 'key_hash', 'key_hash is indexed');
 SELECT ok(NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'medchain.entries'::regclass
 					  AND attname = 'key_hash'), 'entries does not show the lookup hash');
+
+-- The compliance report (1.5): for auditors and admins, as verify() and
+-- digest() are; it runs as its caller, under a pinned search_path, and
+-- prints its times in UTC.
+SELECT function_returns('medchain', 'compliance_report', ARRAY['interval'], 'jsonb');
+SELECT function_returns('medchain', 'compliance_report_text', ARRAY['interval'], 'text');
+SELECT function_lang_is('medchain', 'compliance_report', ARRAY['interval'], 'sql');
+SELECT function_lang_is('medchain', 'compliance_report_text', ARRAY['interval'], 'sql');
+SELECT volatility_is('medchain', 'compliance_report', ARRAY['interval'], 'stable');
+SELECT function_privs_are('medchain', 'compliance_report', ARRAY['interval'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'compliance_report', ARRAY['interval'], 'medchain_auditor', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'compliance_report', ARRAY['interval'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'compliance_report', ARRAY['interval'], 'medchain_peer', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'compliance_report_text', ARRAY['interval'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'compliance_report_text', ARRAY['interval'], 'medchain_auditor', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'compliance_report_text', ARRAY['interval'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT ok(bool_and(NOT prosecdef AND proconfig OPERATOR(pg_catalog.@>) ARRAY['search_path=pg_catalog, pg_temp']),
+	'the report runs as its caller under a pinned search_path')
+  FROM pg_proc WHERE oid IN ('medchain.compliance_report(interval)'::regprocedure,
+	'medchain.compliance_report_text(interval)'::regprocedure);
+SELECT ok((SELECT proconfig OPERATOR(pg_catalog.@>) ARRAY['TimeZone=UTC'] FROM pg_proc
+			WHERE oid = 'medchain.compliance_report(interval)'::regprocedure),
+	'the report''s times are in UTC');
 
 SELECT * FROM finish();
 ROLLBACK;
