@@ -64,7 +64,7 @@ OBJS = \
 	src/versioned.o \
 	src/history.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance amendments drug_traceability
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance amendments drug_traceability compliance_report
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 

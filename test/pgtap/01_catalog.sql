@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(182);
+SELECT plan(196);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -274,6 +274,28 @@ SELECT function_privs_are('medchain', 'history', ARRAY['regclass', 'jsonb'], 'pu
 SELECT function_privs_are('medchain', 'require_reason', ARRAY['regclass', 'boolean'], 'public', ARRAY[]::text[]);
 SELECT function_privs_are('medchain', 'require_reason', ARRAY['regclass', 'boolean'], 'medchain_admin', ARRAY['EXECUTE']);
 SELECT col_default_is('medchain', 'ledger_registry', 'mode', 'append-only', 'tables are append-only unless enabled versioned');
+-- The compliance report (1.5): for auditors and admins, as verify() and
+-- digest() are; it runs as its caller, under a pinned search_path, and
+-- prints its times in UTC.
+SELECT function_returns('medchain', 'compliance_report', ARRAY['interval'], 'jsonb');
+SELECT function_returns('medchain', 'compliance_report_text', ARRAY['interval'], 'text');
+SELECT function_lang_is('medchain', 'compliance_report', ARRAY['interval'], 'sql');
+SELECT function_lang_is('medchain', 'compliance_report_text', ARRAY['interval'], 'sql');
+SELECT volatility_is('medchain', 'compliance_report', ARRAY['interval'], 'stable');
+SELECT function_privs_are('medchain', 'compliance_report', ARRAY['interval'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'compliance_report', ARRAY['interval'], 'medchain_auditor', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'compliance_report', ARRAY['interval'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'compliance_report', ARRAY['interval'], 'medchain_peer', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'compliance_report_text', ARRAY['interval'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('medchain', 'compliance_report_text', ARRAY['interval'], 'medchain_auditor', ARRAY['EXECUTE']);
+SELECT function_privs_are('medchain', 'compliance_report_text', ARRAY['interval'], 'medchain_admin', ARRAY['EXECUTE']);
+SELECT ok(bool_and(NOT prosecdef AND proconfig OPERATOR(pg_catalog.@>) ARRAY['search_path=pg_catalog, pg_temp']),
+	'the report runs as its caller under a pinned search_path')
+  FROM pg_proc WHERE oid IN ('medchain.compliance_report(interval)'::regprocedure,
+	'medchain.compliance_report_text(interval)'::regprocedure);
+SELECT ok((SELECT proconfig OPERATOR(pg_catalog.@>) ARRAY['TimeZone=UTC'] FROM pg_proc
+			WHERE oid = 'medchain.compliance_report(interval)'::regprocedure),
+	'the report''s times are in UTC');
 
 SELECT * FROM finish();
 ROLLBACK;

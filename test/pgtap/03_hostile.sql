@@ -15,7 +15,7 @@
 SET client_encoding = 'UTF8';	-- the names below are UTF-8
 BEGIN;
 LOAD 'medchain';
-SELECT plan(342);
+SELECT plan(362);
 
 -- The same low proof-of-work throughout: seal() refuses a difficulty below
 -- the chain's.
@@ -1200,6 +1200,56 @@ SELECT hostile_probe.denied(r.role, 'hostile, pg_catalog', r.sql, format('%s ref
 			   (4, 'hostile_auditor', 'consensus_check()', 'SELECT * FROM medchain.consensus_check()'),
 			   (5, 'hostile_auditor', 'recover_chain()', $$SELECT medchain.recover_chain('nobody')$$)) r(i, role, what, sql)
  ORDER BY r.i;
+
+------------------------------------------------------------------------
+-- compliance_report() and compliance_report_text(): auditors and admins
+------------------------------------------------------------------------
+
+-- The report lists every ledger table (the owner reads all three), finds
+-- nothing, and carries the head's digest.
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.concat_ws(' ', x OPERATOR(pg_catalog.->>) 'verdict',
+				x OPERATOR(pg_catalog.#>>) '{findings_source,source}',
+				(SELECT pg_catalog.string_agg(t OPERATOR(pg_catalog.->>) 'relation', ';'
+											  ORDER BY t OPERATOR(pg_catalog.->>) 'relation' COLLATE pg_catalog."C")
+				   FROM pg_catalog.jsonb_array_elements(x OPERATOR(pg_catalog.->) 'ledger_tables') t),
+				x OPERATOR(pg_catalog.#>>) '{chain,height}' OPERATOR(pg_catalog.=)
+					(SELECT pg_catalog.max(b.height)::pg_catalog.text FROM medchain.blocks b),
+				(x OPERATOR(pg_catalog.->) 'digest') OPERATOR(pg_catalog.=) medchain.digest())
+		  FROM medchain.compliance_report() x$$),
+	'clean verify "Patient ü"."Befund ü";"Ward ""7"""."a.b; DROP TABLE x; --";"Ward ""7"""."select" t t',
+	format('compliance_report() as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.concat_ws(' | ', pg_catalog.split_part(t, E'\n', 3),
+				pg_catalog.strpos(t, E'\n  "Ward ""7"""."a.b; DROP TABLE x; --"  ') OPERATOR(pg_catalog.>) 0)
+		  FROM medchain.compliance_report_text() t$$),
+	'Verdict              CLEAN: no open findings | t',
+	format('compliance_report_text() as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor'), (2, 'hostile_owner'), (3, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+-- With the batched entries deleted by hand, it names what verify() names.
+SELECT is(hostile_probe.tampered($$DELETE FROM medchain.entry_batches$$, r.role, p.path, $$
+		SELECT pg_catalog.concat_ws(' ', x OPERATOR(pg_catalog.->>) 'verdict',
+				x OPERATOR(pg_catalog.->) 'findings_by_kind',
+				(SELECT pg_catalog.string_agg(f OPERATOR(pg_catalog.->>) 'relation', ';'
+											  ORDER BY f OPERATOR(pg_catalog.->>) 'relation' COLLATE pg_catalog."C")
+				   FROM pg_catalog.jsonb_array_elements(x OPERATOR(pg_catalog.->) 'findings') f))
+		  FROM medchain.compliance_report() x$$),
+	'findings {"row_unrecorded": 3} "Patient ü"."Befund ü";"Ward ""7"""."a.b; DROP TABLE x; --";"Ward ""7"""."select"',
+	format('compliance_report() as %s, %s, names the rows whose batched entries were deleted', r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor'), (2, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT hostile_probe.denied('hostile_reader', p.path, f.sql,
+	format('%s refused to an ordinary role, %s', f.name, p.label))
+  FROM (VALUES (1, 'compliance_report()', 'SELECT medchain.compliance_report()'),
+			   (2, 'compliance_report_text()', 'SELECT medchain.compliance_report_text()')) f(i, name, sql),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY f.i, p.i;
 
 ------------------------------------------------------------------------
 -- Afterwards

@@ -202,6 +202,22 @@ my @scrubber_lines = grep { /\[$scrubber\]/ } split /\n/, slurp_file($node->logf
 ok(scalar(grep { /medchain scrubber found/ } @scrubber_lines), 'the scrubber\'s own log lines hold the WARNING');
 ok(!scalar(grep { /xyzzy/ } @scrubber_lines), 'and never the altered value');
 is(query(q{SELECT open_findings FROM medchain.scrub_status}), '1', 'scrub_status counts one open finding');
+# The compliance report takes the scrubber's findings while it runs, with
+# when each was seen, and runs verify() itself when its last pass is older
+# than the report may accept.
+poll(q{SELECT concat_ws(' ', r #>> '{findings_source,source}', r->>'verdict', f->>'finding', f->>'relation',
+						f->>'row_key', f ? 'first_seen')
+		 FROM medchain.compliance_report() r, jsonb_array_elements(r->'findings') f},
+	'scrubber findings row_modified public.obs {"id": 42} t',
+	'compliance_report() gives the scrubber\'s finding, with when it was first seen');
+like(query(q{SELECT medchain.compliance_report_text()}),
+	qr/\nSource {15}the scrubber's last full pass, from \S+ to \S+ \(max_scrub_age 1 day\)\nOpen findings {8}1\n  1\. row_modified, public\.obs, row \{"id": 42\}, entry \d+, block \d+\n.*\n     first seen /,
+	'and its text says so');
+is(query(q{SELECT concat_ws(' ', r #>> '{findings_source,source}', r->>'verdict', f->>'finding', f->>'row_key',
+							f ? 'first_seen')
+			 FROM medchain.compliance_report('0') r, jsonb_array_elements(r->'findings') f}),
+	'verify findings row_modified {"id": 42} f',
+	'compliance_report(\'0\') finds the same by verify() now');
 superuser_sets_note('baseline');
 poll(q{SELECT resolved_at IS NOT NULL FROM medchain.findings WHERE finding = 'row_modified'}, 't',
 	'put back, the finding is resolved after a pass that no longer sees it');
@@ -243,6 +259,9 @@ my $stopped_at = query(q{SELECT pass || ':' || rows_checked FROM medchain.scrub_
 sleep 3;
 is(query(q{SELECT pass || ':' || rows_checked FROM medchain.scrub_state}), $stopped_at,
 	'scrub_rate 0 turns scrubbing off');
+like(query(q{SELECT medchain.compliance_report_text()}),
+	qr/\nSource {15}verify\(\), run for this report: the scrubber is not running in this database\n/,
+	'with scrubbing off the compliance report runs verify()');
 
 # ---------- the scrubber's place survives a restart ----------
 

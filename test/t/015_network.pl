@@ -204,6 +204,25 @@ is($b->safe_psql('postgres', q{
 	'hospital_a:3:0:0:agreed,hospital_b:3:0:0:agreed,hospital_c:3:0:0:agreed',
 	'consensus_check() called by hand says the same');
 
+# A's compliance report: both peers hold and cosign its head, every chain
+# is agreed, and the digest to keep carries both cosignatures.
+is($a->safe_psql('postgres', q{
+	SELECT concat_ws(' ', r->>'verdict', r #>> '{network,head_held_by}', r #>> '{network,head_cosigned_by}',
+		(SELECT string_agg(concat_ws(':', p->>'name', p->>'last_status', p->>'cosigned_head',
+									 (p->'cosigned_blocks')::int = (r #>> '{chain,height}')::int + 1), ','
+						   ORDER BY p->>'name')
+		   FROM jsonb_array_elements(r #> '{network,peers}') p),
+		(SELECT string_agg(concat_ws(':', c->>'origin', c->>'verdict', c->>'agreeing'), ',' ORDER BY c->>'origin')
+		   FROM jsonb_array_elements(r #> '{network,consensus}') c),
+		jsonb_array_length(r #> '{digest,cosignatures}'))
+	  FROM medchain.compliance_report() r}),
+	'clean 2 2 hospital_b:current:true:t,hospital_c:current:true:t '
+	  . 'hospital_a:agreed:3,hospital_b:agreed:3,hospital_c:agreed:3 2',
+	"A's compliance report: its peers, their cosignatures, the consensus and a cosigned digest");
+like($a->safe_psql('postgres', q{SELECT medchain.compliance_report_text()}),
+	qr/\nPeers {16}2 registered\n  peer .*\n  hospital_b .*\n  hospital_c .*\nHead block {11}held by 2, cosigned by 2\n.*\nConsensus\n  chain of .*\n  hospital_a +\d+ +agreed +3 +0 +0 +- +\S+\n/s,
+	'and its text has the network section');
+
 # A base backup of A now, while its peers hold just what it has sealed so
 # far: restored at the end, it is behind what A goes on to publish.
 $a->backup('before_publishing_more');
@@ -406,10 +425,12 @@ like($err, qr/ERROR:  peer "nobody" does not exist/, 'recover_chain() names a re
 is($restored->safe_psql('postgres', q{SELECT medchain.recover_chain('hospital_b')}), $published,
 	"recover_chain() takes blocks up to $published back from B");
 is($restored->safe_psql('postgres', q{SELECT count(*) FROM medchain.sealing_halt}), '0', 'and lifts the halt');
+# (up to the published height: with the halt lifted, the row waiting may
+# be sealed and reach B between the two queries)
 is($restored->safe_psql('postgres', qq{SELECT string_agg(encode(block_hash, 'hex'), ',' ORDER BY height) FROM medchain.blocks
-	WHERE height > $a_head_at_backup}),
+	WHERE height > $a_head_at_backup AND height <= $published}),
 	$b->safe_psql('postgres', qq{SELECT string_agg(encode(block_hash, 'hex'), ',' ORDER BY height) FROM medchain.peer_blocks
-	WHERE chain_id = '\\x$a_chain' AND height > $a_head_at_backup}),
+	WHERE chain_id = '\\x$a_chain' AND height > $a_head_at_backup AND height <= $published}),
 	'the restored A holds the very blocks it had published');
 ($rc, $out, $err) = $restored->psql('postgres', q{SELECT medchain.recover_chain('hospital_c')});
 like($err, qr/ERROR:  this node's sealing is not halted: there is nothing to recover/, 'a second recovery finds nothing to do');
