@@ -69,9 +69,8 @@ SELECT h.kind, h.current, h.row_data ->> 'body' AS body
 SELECT * FROM medchain.verify();
 
 -- The key cannot change: versions are linked by it.
-\set VERBOSITY verbose
 UPDATE amend.notes SET note_id = 10 WHERE note_id = 3;
-\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
 -- A table can require a reason.
 SELECT medchain.require_reason('amend.notes');
 UPDATE amend.notes SET body = 'x' WHERE note_id = 3;
