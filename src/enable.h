@@ -20,8 +20,12 @@
 /* Checks a table must pass to be enabled; returns its key columns as text[]. */
 extern Datum enable_check_table(Relation rel, LedgerName *name);
 
-extern void enable_install_triggers(const char *relation, bool partition);
+extern void enable_install_triggers(const char *relation, bool by_row);
 extern void enable_remove_triggers(const char *relation);
+extern void enable_install_partition_triggers(List *partitions);
+
+/* Every row of rel (of its leaf partitions) as a baseline entry; the count. */
+extern int64 enable_record_rows(JournalWriter *writer, Relation rel, int64 enablement_id);
 
 /* An event entry of the enablement, whose row_hash covers its detail. */
 extern int64 enable_record_event(JournalWriter *writer, const LedgerName *name,
@@ -40,7 +44,7 @@ extern void enable_event_detail(StringInfo detail, Datum key_columns, int64 prev
 extern void enable_register(Oid relid, const LedgerName *name, Datum key_columns,
 							int64 enablement_id, bool enabling);
 extern int64 enable_begin(JournalWriter *writer, Oid relid, const LedgerName *name,
-						  Datum key_columns, bool partition, bool enabling, int64 *previous);
+						  Datum key_columns, bool by_row, bool enabling, int64 *previous);
 extern void enable_refuse_registered(const Registration *registration,
 									 const LedgerName *name);
 

@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(175);
+SELECT plan(180);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -265,6 +265,18 @@ SELECT has_column('medchain', 'journal', 'key_hash', 'the journal finds a row''s
 SELECT has_index('medchain', 'journal', 'journal_key_hash_idx', 'key_hash', 'key_hash is indexed');
 SELECT ok(NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'medchain.entries'::regclass
 					  AND attname = 'key_hash'), 'entries does not show the lookup hash');
+
+-- Partitioned tables (1.5): new partitions are adopted after the command,
+-- and DROP TABLE and DROP OWNED are guarded for the partitions of ledgers.
+SELECT function_returns('medchain', 'adopt_partition', ARRAY[]::name[], 'event_trigger');
+SELECT is((SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'medchain_adopt_partition'), 'A',
+	'adopt_partition is ENABLE ALWAYS');
+SELECT is((SELECT evtevent::text FROM pg_event_trigger WHERE evtname = 'medchain_adopt_partition'), 'ddl_command_end',
+	'adopt_partition runs after the command, when the partition exists');
+SELECT ok((SELECT ARRAY['DROP TABLE', 'DROP OWNED'] <@ evttags FROM pg_event_trigger WHERE evtname = 'medchain_guard_ddl'),
+	'guard_ddl sees DROP TABLE and DROP OWNED');
+SELECT is((SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'medchain_guard_ddl'), 'A',
+	'guard_ddl is still ENABLE ALWAYS');
 
 SELECT * FROM finish();
 ROLLBACK;
