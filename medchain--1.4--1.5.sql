@@ -58,7 +58,7 @@ COMMENT ON FUNCTION medchain.adopt_partition() IS
 	'Event trigger: a new partition of a ledger table gets its TRUNCATE trigger, and an attached one has its rows recorded';
 
 CREATE EVENT TRIGGER medchain_adopt_partition ON ddl_command_end
-	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA', 'ALTER TABLE')
 	EXECUTE FUNCTION medchain.adopt_partition();
 ALTER EVENT TRIGGER medchain_adopt_partition ENABLE ALWAYS;
 

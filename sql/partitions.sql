@@ -126,7 +126,12 @@ RESET SESSION AUTHORIZATION;
 ALTER TABLE part_archive.measurement_2021 OWNER TO regress_part_clerk;
 DROP OWNED BY regress_part_clerk;
 ALTER TABLE part_archive.measurement_2021 OWNER TO regress_part_dba;
+-- A partition made by CREATE SCHEMA, which event triggers see as that.
+CREATE SCHEMA part_more AUTHORIZATION regress_part_dba
+	CREATE TABLE measurement_2030 PARTITION OF part.measurement
+		FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');
 SET SESSION AUTHORIZATION regress_part_dba;
+TRUNCATE part_more.measurement_2030;
 -- Renaming a partition changes nothing recorded: the entries name the
 -- partitioned table.
 ALTER TABLE part_archive.measurement_2021 RENAME TO measurement_y2021;

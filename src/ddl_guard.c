@@ -655,6 +655,20 @@ adopt_if_partition(RangeVar *rv, bool attached)
 		partition_adopt(ledger, relid, attached);
 }
 
+/* CREATE TABLE ... PARTITION OF, in schema `schema` if its name has none */
+static void
+adopt_if_created_partition(CreateStmt *stmt, const char *schema)
+{
+	RangeVar   *rv;
+
+	if (stmt->partbound == NULL)
+		return;
+	rv = copyObject(stmt->relation);
+	if (rv->schemaname == NULL && schema != NULL)
+		rv->schemaname = pstrdup(schema);
+	adopt_if_partition(rv, false);
+}
+
 /*
  * medchain.adopt_partition(): ddl_command_end event trigger.  A table
  * created as a partition of a ledger table, or attached to one, gets what
@@ -678,8 +692,21 @@ medchain_adopt_partition(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 
 	parsetree = ((EventTriggerData *) fcinfo->context)->parsetree;
-	if (IsA(parsetree, CreateStmt) && ((CreateStmt *) parsetree)->partbound != NULL)
-		adopt_if_partition(((CreateStmt *) parsetree)->relation, false);
+	if (IsA(parsetree, CreateStmt))
+		adopt_if_created_partition((CreateStmt *) parsetree, NULL);
+	else if (IsA(parsetree, CreateSchemaStmt))
+	{
+		/* CREATE SCHEMA s CREATE TABLE t PARTITION OF ... fires once, as CREATE SCHEMA */
+		CreateSchemaStmt *stmt = (CreateSchemaStmt *) parsetree;
+		const char *schema = stmt->schemaname != NULL ? stmt->schemaname :
+			get_rolespec_name(stmt->authrole);
+
+		foreach(lc, stmt->schemaElts)
+		{
+			if (IsA(lfirst(lc), CreateStmt))
+				adopt_if_created_partition(lfirst_node(CreateStmt, lc), schema);
+		}
+	}
 	else if (IsA(parsetree, AlterTableStmt))
 	{
 		foreach(lc, ((AlterTableStmt *) parsetree)->cmds)
