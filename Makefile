@@ -28,6 +28,7 @@ OBJS = \
 	src/enable.o \
 	src/enable_concurrently.o \
 	src/ddl_guard.o \
+	src/partitions.o \
 	src/rows.o \
 	src/direct_write.o \
 	src/privileges.o \
@@ -64,7 +65,7 @@ OBJS = \
 	src/versioned.o \
 	src/history.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance amendments drug_traceability compliance_report
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance partitions amendments drug_traceability compliance_report
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 

@@ -559,3 +559,31 @@ COMMENT ON FUNCTION medchain.compliance_report_text(interval) IS
 	'medchain.compliance_report() as plain text to file: verdict, findings, ledger tables, chain, network, digest';
 REVOKE ALL ON FUNCTION medchain.compliance_report_text(interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION medchain.compliance_report_text(interval) TO medchain_auditor, medchain_admin;
+-- Partitioned tables (docs/DESIGN.md, "Partitioned tables"): enable() on
+-- a partitioned table makes all its partitions, present and future, one
+-- ledger named by it.  A partition created or attached later gets its
+-- TRUNCATE trigger (statement triggers are not cloned) from an event
+-- trigger at ddl_command_end, which also records the rows an attached
+-- table brings; the DDL guard refuses DETACH and DROP of a partition of a
+-- ledger table, so it now looks at DROP TABLE and DROP OWNED too.
+------------------------------------------------------------------------
+
+CREATE FUNCTION medchain.adopt_partition()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'medchain_adopt_partition'
+LANGUAGE C;
+COMMENT ON FUNCTION medchain.adopt_partition() IS
+	'Event trigger: a new partition of a ledger table gets its TRUNCATE trigger, and an attached one has its rows recorded';
+
+CREATE EVENT TRIGGER medchain_adopt_partition ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA', 'ALTER TABLE')
+	EXECUTE FUNCTION medchain.adopt_partition();
+ALTER EVENT TRIGGER medchain_adopt_partition ENABLE ALWAYS;
+
+DROP EVENT TRIGGER medchain_guard_ddl;
+CREATE EVENT TRIGGER medchain_guard_ddl ON ddl_command_start
+	WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER TRIGGER', 'ALTER TYPE',
+				 'DROP TRIGGER', 'DROP INDEX', 'DROP SCHEMA', 'DROP EXTENSION',
+				 'CREATE RULE', 'DROP TABLE', 'DROP OWNED')
+	EXECUTE FUNCTION medchain.guard_ddl();
+ALTER EVENT TRIGGER medchain_guard_ddl ENABLE ALWAYS;

@@ -53,7 +53,8 @@ CREATE MATERIALIZED VIEW public.person_mv AS SELECT * FROM cdm.person;
 SELECT medchain.enable('public.person_mv');
 \echo :LAST_ERROR_SQLSTATE
 CREATE TABLE public.vitals (id int, taken date, PRIMARY KEY (id, taken)) PARTITION BY RANGE (taken);
-SELECT medchain.enable('public.vitals');
+CREATE TABLE public.vitals_2026 PARTITION OF public.vitals FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+SELECT medchain.enable('public.vitals_2026');
 \echo :LAST_ERROR_SQLSTATE
 CREATE TEMP TABLE scratch (id int PRIMARY KEY);
 SELECT medchain.enable('scratch');

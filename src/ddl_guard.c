@@ -12,8 +12,13 @@
  * ... CASCADE, DROP OWNED, a cascading DROP TYPE), and aborts the command
  * if a ledger table or one of its columns is among them.
  *
- * Both are ENABLE ALWAYS, so session_replication_role = replica does not
- * switch them off.  A superuser can still disable them: the guards keep
+ * A partition of a ledger table is guarded as the ledger table is where
+ * it matters (its triggers, DETACH, DROP, rules, SET UNLOGGED), and
+ * medchain.adopt_partition(), at ddl_command_end, gives a table that has
+ * just become a partition of one what the server does not clone onto it.
+ *
+ * All three are ENABLE ALWAYS, so session_replication_role = replica does
+ * not switch them off.  A superuser can still disable them: the guards keep
  * honest mistakes out, and verification catches the rest.
  *
  *-------------------------------------------------------------------------
@@ -34,6 +39,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_type.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -41,12 +47,14 @@
 #include "utils/syscache.h"
 
 #include "ledger_cache.h"
+#include "partitions.h"
 #include "registry.h"
 #include "security_scope.h"
 #include "triggers.h"
 
 PG_FUNCTION_INFO_V1(medchain_guard_ddl);
 PG_FUNCTION_INFO_V1(medchain_guard_drop);
+PG_FUNCTION_INFO_V1(medchain_adopt_partition);
 
 static void
 refuse(const char *what)
@@ -106,6 +114,36 @@ keeps_versions(Oid relid)
 
 	return (registry_active(relid, &reg) && reg.versioned) ||
 		registry_history_owner(relid, NULL, NULL);
+}
+
+/*
+ * The table a RangeVar names if it is a ledger table or a partition of one
+ * (with *ledger set to the ledger table), else InvalidOid.
+ */
+static Oid
+guarded_from_rangevar(RangeVar *rv, Oid *ledger)
+{
+	Oid			relid;
+
+	if (rv == NULL)
+		return InvalidOid;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid))
+		return InvalidOid;
+	/* a history table is guarded as its ledger table is */
+	*ledger = registry_active(relid, NULL) || registry_history_owner(relid, NULL, NULL) ?
+		relid : partition_ledger(relid);
+	return OidIsValid(*ledger) ? relid : InvalidOid;
+}
+
+/* "ledger table X", or "partition X of ledger table Y", for refusals. */
+static char *
+guarded_name(Oid relid, Oid ledger)
+{
+	if (relid == ledger)
+		return psprintf("ledger table %s", relation_display_name(relid));
+	return psprintf("partition %s of ledger table %s", relation_display_name(relid),
+					relation_display_name(ledger));
 }
 
 /* ---------- types that ledger tables use ---------- */
@@ -272,49 +310,67 @@ constraint_is_key(Oid relid, const char *conname)
 	return result;
 }
 
+/* DETACH PARTITION, which would take a partition's rows out of the ledger. */
 static void
-guard_alter_table_cmd(Oid relid, const char *relation, AlterTableCmd *cmd)
+guard_detach(const char *table, AlterTableCmd *cmd)
+{
+	RangeVar   *rv = castNode(PartitionCmd, cmd->def)->name;
+	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+	refuse(psprintf("detach partition %s from %s",
+					OidIsValid(relid) ? relation_display_name(relid) : rv->relname, table));
+}
+
+/*
+ * One command of ALTER TABLE on a ledger table or a partition of one;
+ * table says which (guarded_name).
+ */
+static void
+guard_alter_table_cmd(Oid relid, Oid ledger, const char *table, AlterTableCmd *cmd)
 {
 	if (cmd->subtype == AT_AddColumn && keeps_versions(relid))
 		refuse(psprintf("add column \"%s\" to %s, whose versions a history table keeps",
-						castNode(ColumnDef, cmd->def)->colname, relation));
+						castNode(ColumnDef, cmd->def)->colname, table));
 	switch (cmd->subtype)
 	{
 		case AT_DropColumn:
-			refuse(psprintf("drop column \"%s\" of ledger table %s", cmd->name, relation));
+			refuse(psprintf("drop column \"%s\" of %s", cmd->name, table));
 			break;
 		case AT_AlterColumnType:
-			refuse(psprintf("change the type of column \"%s\" of ledger table %s",
-							cmd->name, relation));
+			refuse(psprintf("change the type of column \"%s\" of %s", cmd->name, table));
 			break;
 		case AT_AddColumn:
 			if (!added_column_keeps_hashes(castNode(ColumnDef, cmd->def)))
-				refuse(psprintf("add column \"%s\" with a default, NOT NULL, identity or generation to ledger table %s",
-								castNode(ColumnDef, cmd->def)->colname, relation));
+				refuse(psprintf("add column \"%s\" with a default, NOT NULL, identity or generation to %s",
+								castNode(ColumnDef, cmd->def)->colname, table));
 			break;
 		case AT_EnableTrig:
 		case AT_EnableReplicaTrig:
 		case AT_DisableTrig:
 			if (is_medchain_trigger_name(cmd->name))
-				refuse(psprintf("change trigger \"%s\" of ledger table %s",
-								cmd->name, relation));
+				refuse(psprintf("change trigger \"%s\" of %s", cmd->name, table));
 			break;
 		case AT_EnableTrigAll:
 		case AT_EnableTrigUser:
 		case AT_DisableTrigAll:
 		case AT_DisableTrigUser:
-			refuse(psprintf("change all triggers of ledger table %s", relation));
+			refuse(psprintf("change all triggers of %s", table));
 			break;
 		case AT_SetUnLogged:
-			refuse(psprintf("make ledger table %s unlogged", relation));
+			refuse(psprintf("make %s unlogged", table));
 			break;
 		case AT_ReplicaIdentity:
-			refuse(psprintf("change the replica identity of ledger table %s", relation));
+			/* a partition's does not name the ledger's rows */
+			if (relid == ledger)
+				refuse(psprintf("change the replica identity of %s", table));
 			break;
 		case AT_DropConstraint:
 			if (constraint_is_key(relid, cmd->name))
-				refuse(psprintf("drop key constraint \"%s\" of ledger table %s",
-								cmd->name, relation));
+				refuse(psprintf("drop key constraint \"%s\" of %s", cmd->name, table));
+			break;
+		case AT_DetachPartition:
+		case AT_DetachPartitionFinalize:
+			guard_detach(table, cmd);
 			break;
 		default:
 			break;
@@ -322,9 +378,9 @@ guard_alter_table_cmd(Oid relid, const char *relation, AlterTableCmd *cmd)
 }
 
 /*
- * A ledger table recorded by its statement trigger would not see the rows
- * routed into it as a partition; enable() installs a row trigger on a
- * table that is a partition already.
+ * A ledger table cannot become a partition: a partition's rows are
+ * recorded in the ledger of its partitioned table, and a table enabled on
+ * its own would have two ledgers, or none for the rows routed into it.
  */
 static void
 guard_attach_partition(AlterTableCmd *cmd)
@@ -334,20 +390,21 @@ guard_attach_partition(AlterTableCmd *cmd)
 	if (cmd->subtype != AT_AttachPartition)
 		return;
 	relid = ledger_from_rangevar(castNode(PartitionCmd, cmd->def)->name);
-	if (OidIsValid(relid) && !get_rel_relispartition(relid))
+	if (OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot attach ledger table %s as a partition",
 						relation_display_name(relid)),
-				 errdetail("Its rows are recorded by a statement trigger, which does not fire for rows routed into a partition through its parent."),
-				 errhint("Release it with medchain.disable(), attach it, and enable it again: a partition is enabled with a trigger that records routed rows.")));
+				 errdetail("A partition's rows are recorded in the ledger of its partitioned table, not in a ledger of its own."),
+				 errhint("Release it with medchain.disable() first.  Attached to a ledger table, its rows are recorded in that table's ledger; otherwise enable the partitioned table.")));
 }
 
 static void
 guard_alter_table(AlterTableStmt *stmt)
 {
 	Oid			relid;
-	char	   *relation;
+	Oid			ledger;
+	char	   *table;
 	ListCell   *lc;
 
 	/* ALTER TYPE ... ADD, DROP or ALTER ATTRIBUTE of a composite type */
@@ -358,12 +415,12 @@ guard_alter_table(AlterTableStmt *stmt)
 	}
 	foreach(lc, stmt->cmds)
 		guard_attach_partition(lfirst_node(AlterTableCmd, lc));
-	relid = ledger_from_rangevar(stmt->relation);
+	relid = guarded_from_rangevar(stmt->relation, &ledger);
 	if (!OidIsValid(relid))
 		return;
-	relation = relation_display_name(relid);
+	table = guarded_name(relid, ledger);
 	foreach(lc, stmt->cmds)
-		guard_alter_table_cmd(relid, relation, lfirst_node(AlterTableCmd, lc));
+		guard_alter_table_cmd(relid, ledger, table, lfirst_node(AlterTableCmd, lc));
 }
 
 /* ---------- RENAME, SET SCHEMA, ALTER TYPE ---------- */
@@ -372,6 +429,7 @@ static void
 guard_rename(RenameStmt *stmt)
 {
 	Oid			relid;
+	Oid			ledger;
 
 	switch (stmt->renameType)
 	{
@@ -386,9 +444,9 @@ guard_rename(RenameStmt *stmt)
 			break;
 		case OBJECT_TRIGGER:
 			if (is_medchain_trigger_name(stmt->subname) &&
-				OidIsValid(relid = ledger_from_rangevar(stmt->relation)))
-				refuse(psprintf("rename trigger \"%s\" of ledger table %s",
-								stmt->subname, relation_display_name(relid)));
+				OidIsValid(relid = guarded_from_rangevar(stmt->relation, &ledger)))
+				refuse(psprintf("rename trigger \"%s\" of %s",
+								stmt->subname, guarded_name(relid, ledger)));
 			break;
 		case OBJECT_ATTRIBUTE:
 			guard_type_change(composite_type_of(stmt->relation), "rename an attribute of");
@@ -435,11 +493,25 @@ guard_drop_trigger(List *names)
 	List	   *relname = list_truncate(list_copy(names), list_length(names) - 1);
 	const char *trigname = strVal(llast(names));
 	Oid			relid;
+	Oid			ledger;
 
 	if (is_medchain_trigger_name(trigname) &&
-		OidIsValid(relid = ledger_from_rangevar(makeRangeVarFromNameList(relname))))
-		refuse(psprintf("drop trigger \"%s\" of ledger table %s",
-						trigname, relation_display_name(relid)));
+		OidIsValid(relid = guarded_from_rangevar(makeRangeVarFromNameList(relname), &ledger)))
+		refuse(psprintf("drop trigger \"%s\" of %s", trigname, guarded_name(relid, ledger)));
+}
+
+/*
+ * DROP TABLE of a partition of a ledger table, which would take its rows
+ * out of the ledger; a ledger table itself is guard_drop()'s.
+ */
+static void
+guard_drop_partition(List *names)
+{
+	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+	Oid			ledger = OidIsValid(relid) ? partition_ledger(relid) : InvalidOid;
+
+	if (OidIsValid(ledger))
+		refuse(psprintf("drop %s", guarded_name(relid, ledger)));
 }
 
 static void
@@ -467,11 +539,33 @@ static void
 guard_drop_schema(const char *name)
 {
 	Oid			nsp = get_namespace_oid(name, true);
+	Oid			part;
 
 	if (strcmp(name, "medchain") == 0 && registry_has_any_ledger())
 		refuse("drop schema \"medchain\" while ledger tables are enabled");
 	if (OidIsValid(nsp) && registry_has_ledger_in_schema(nsp))
 		refuse(psprintf("drop schema \"%s\", which holds ledger tables", name));
+	if (OidIsValid(nsp) && OidIsValid(part = ledger_partition_in_schema(nsp)))
+		refuse(psprintf("drop schema \"%s\", which holds %s", name,
+						guarded_name(part, partition_ledger(part))));
+}
+
+/* DROP OWNED of a role that owns a partition of a ledger table */
+static void
+guard_drop_owned(DropOwnedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->roles)
+	{
+		RoleSpec   *role = lfirst_node(RoleSpec, lc);
+		Oid			roleid = get_rolespec_oid(role, true);
+		Oid			part;
+
+		if (OidIsValid(roleid) && OidIsValid(part = ledger_partition_owned_by(roleid)))
+			refuse(psprintf("drop the objects owned by role %s, among them %s",
+							get_rolespec_name(role), guarded_name(part, partition_ledger(part))));
+	}
 }
 
 static void
@@ -488,6 +582,9 @@ guard_drop(DropStmt *stmt)
 				break;
 			case OBJECT_INDEX:
 				guard_drop_index(lfirst_node(List, lc));
+				break;
+			case OBJECT_TABLE:
+				guard_drop_partition(lfirst_node(List, lc));
 				break;
 			case OBJECT_SCHEMA:
 				guard_drop_schema(strVal(lfirst(lc)));
@@ -507,11 +604,12 @@ guard_drop(DropStmt *stmt)
 static void
 guard_create_rule(RuleStmt *stmt)
 {
-	Oid			relid = ledger_from_rangevar(stmt->relation);
+	Oid			ledger;
+	Oid			relid = guarded_from_rangevar(stmt->relation, &ledger);
 
 	if (OidIsValid(relid))
-		refuse(psprintf("create rule \"%s\" on ledger table %s", stmt->rulename,
-						relation_display_name(relid)));
+		refuse(psprintf("create rule \"%s\" on %s", stmt->rulename,
+						guarded_name(relid, ledger)));
 }
 
 /*
@@ -554,8 +652,89 @@ medchain_guard_ddl(PG_FUNCTION_ARGS)
 		case T_RuleStmt:
 			guard_create_rule((RuleStmt *) parsetree);
 			break;
+		case T_DropOwnedStmt:
+			guard_drop_owned((DropOwnedStmt *) parsetree);
+			break;
 		default:
 			break;
+	}
+	PG_RETURN_VOID();
+}
+
+/* ---------- partitions that join a ledger (ddl_command_end) ---------- */
+
+/* The table rv names, if it is now a partition of a ledger table. */
+static void
+adopt_if_partition(RangeVar *rv, bool attached)
+{
+	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+	Oid			ledger = OidIsValid(relid) ? partition_ledger(relid) : InvalidOid;
+
+	if (OidIsValid(ledger))
+		partition_adopt(ledger, relid, attached);
+}
+
+/* CREATE TABLE ... PARTITION OF, in schema `schema` if its name has none */
+static void
+adopt_if_created_partition(CreateStmt *stmt, const char *schema)
+{
+	RangeVar   *rv;
+
+	if (stmt->partbound == NULL)
+		return;
+	rv = copyObject(stmt->relation);
+	if (rv->schemaname == NULL && schema != NULL)
+		rv->schemaname = pstrdup(schema);
+	adopt_if_partition(rv, false);
+}
+
+/*
+ * medchain.adopt_partition(): ddl_command_end event trigger.  A table
+ * created as a partition of a ledger table, or attached to one, gets what
+ * the server does not clone onto it (partitions.c); an attached table's
+ * rows are recorded.  The partition exists now, so it is checked as
+ * enable() checks partitions, and an error undoes the command.
+ */
+Datum
+medchain_adopt_partition(PG_FUNCTION_ARGS)
+{
+	Node	   *parsetree;
+	ListCell   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function medchain.adopt_partition() must be called as an event trigger"),
+				 errdetail("It gives new partitions of ledger tables their triggers."),
+				 errhint("Do not call it directly.")));
+	if (!registry_present())
+		PG_RETURN_VOID();
+
+	parsetree = ((EventTriggerData *) fcinfo->context)->parsetree;
+	if (IsA(parsetree, CreateStmt))
+		adopt_if_created_partition((CreateStmt *) parsetree, NULL);
+	else if (IsA(parsetree, CreateSchemaStmt))
+	{
+		/* CREATE SCHEMA s CREATE TABLE t PARTITION OF ... fires once, as CREATE SCHEMA */
+		CreateSchemaStmt *stmt = (CreateSchemaStmt *) parsetree;
+		const char *schema = stmt->schemaname != NULL ? stmt->schemaname :
+			get_rolespec_name(stmt->authrole);
+
+		foreach(lc, stmt->schemaElts)
+		{
+			if (IsA(lfirst(lc), CreateStmt))
+				adopt_if_created_partition(lfirst_node(CreateStmt, lc), schema);
+		}
+	}
+	else if (IsA(parsetree, AlterTableStmt))
+	{
+		foreach(lc, ((AlterTableStmt *) parsetree)->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+			if (cmd->subtype == AT_AttachPartition)
+				adopt_if_partition(castNode(PartitionCmd, cmd->def)->name, true);
+		}
 	}
 	PG_RETURN_VOID();
 }

@@ -24,6 +24,7 @@
 #include "access/tableam.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -44,6 +45,7 @@
 #include "enablement.h"
 #include "journal.h"
 #include "ledger_cache.h"
+#include "partitions.h"
 #include "row_key.h"
 #include "privileges.h"
 #include "registry.h"
@@ -99,14 +101,8 @@ check_relkind(Relation rel)
 	switch (rel->rd_rel->relkind)
 	{
 		case RELKIND_RELATION:
-			return;
 		case RELKIND_PARTITIONED_TABLE:
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("cannot enable partitioned table \"%s\"", name),
-					 errdetail("A partitioned table holds no rows itself; its partitions do."),
-					 errhint("Enable each partition as a ledger table.")));
-			break;
+			return;
 		case RELKIND_VIEW:
 			ereport(ERROR,
 					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -135,6 +131,35 @@ check_relkind(Relation rel)
 					 errdetail("Only ordinary tables can be ledger tables."),
 					 errhint("Pass the name of a table.")));
 	}
+}
+
+/*
+ * A partition is recorded in the ledger of its partitioned table, which
+ * takes in every partition it has or will have; a partition enabled alone
+ * would leave the rows routed to its siblings unrecorded.
+ */
+static void
+check_not_partition(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			ledger;
+
+	if (!rel->rd_rel->relispartition)
+		return;
+	ledger = partition_ledger(relid);
+	if (OidIsValid(ledger))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("table %s is a partition of ledger table %s",
+						ledger_relation_name(rel), ledger_relid_name(ledger)),
+				 errdetail("Its rows are recorded in the ledger of its partitioned table."),
+				 errhint("See medchain.ledger_tables.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("cannot enable partition %s", ledger_relation_name(rel)),
+			 errdetail("A partition is recorded in the ledger of its partitioned table, which takes in every partition it has or will have."),
+			 errhint("Enable the partitioned table %s.",
+					 ledger_relid_name(llast_oid(get_partition_ancestors(relid))))));
 }
 
 /* A DO INSTEAD rule would keep inserts away from the row trigger. */
@@ -258,6 +283,7 @@ enable_check_table(Relation rel, LedgerName *name)
 	Datum		key_columns;
 
 	check_relkind(rel);
+	check_not_partition(rel);
 	check_no_rules(rel);
 	check_persistence(rel);
 	check_not_system(rel);
@@ -271,13 +297,15 @@ enable_check_table(Relation rel, LedgerName *name)
 
 /*
  * The recording trigger, installed as the extension's own objects are:
- * by statement with a transition table, or by row on a partition, whose
- * statement triggers do not fire for rows routed through its parent.
+ * by statement with a transition table, or by row on a partitioned table,
+ * whence it is cloned onto every partition: statement triggers are not
+ * cloned, and a partition's do not fire for rows routed through its
+ * parent.
  */
 static const char *
-record_trigger_definition(bool partition)
+record_trigger_definition(bool by_row)
 {
-	return partition ?
+	return by_row ?
 		"CREATE TRIGGER " MC_TRIGGER_RECORD " AFTER INSERT ON %s"
 		" FOR EACH ROW EXECUTE FUNCTION medchain.record_row();" :
 		"CREATE TRIGGER " MC_TRIGGER_RECORD " AFTER INSERT ON %s"
@@ -296,13 +324,13 @@ change_trigger_name(bool versioned)
 }
 
 void
-enable_install_triggers(const char *relation, bool partition, bool versioned)
+enable_install_triggers(const char *relation, bool by_row, bool versioned)
 {
 	StringInfoData sql;
 	const char *change = change_trigger_name(versioned);
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, record_trigger_definition(partition), relation);
+	appendStringInfo(&sql, record_trigger_definition(by_row), relation);
 	if (versioned)
 		appendStringInfo(&sql,
 						 "CREATE TRIGGER %s AFTER UPDATE OR DELETE ON %s"
@@ -334,6 +362,53 @@ enable_remove_triggers(const char *relation, bool versioned)
 					 "DROP TRIGGER %s ON %s;"
 					 "DROP TRIGGER " MC_TRIGGER_NO_TRUNCATE " ON %s",
 					 relation, change_trigger_name(versioned), relation, relation);
+	medchain_spi_execute(sql.data, 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
+}
+
+/*
+ * The partitions' own TRUNCATE triggers: TRUNCATE of a partition fires
+ * its triggers only, and statement triggers are not cloned.  The row
+ * triggers come from the partitioned table.  OR REPLACE: a partition
+ * met twice (CREATE TABLE IF NOT EXISTS) keeps one.
+ */
+void
+enable_install_partition_triggers(List *partitions)
+{
+	StringInfoData sql;
+	ListCell   *lc;
+
+	if (partitions == NIL)
+		return;
+	initStringInfo(&sql);
+	foreach(lc, partitions)
+	{
+		char	   *relation = ledger_relid_name(lfirst_oid(lc));
+
+		appendStringInfo(&sql,
+						 "CREATE OR REPLACE TRIGGER " MC_TRIGGER_NO_TRUNCATE " BEFORE TRUNCATE ON %s"
+						 " FOR EACH STATEMENT EXECUTE FUNCTION medchain.refuse_change();"
+						 "ALTER TABLE %s ENABLE ALWAYS TRIGGER " MC_TRIGGER_NO_TRUNCATE ";",
+						 relation, relation);
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	medchain_spi_execute(sql.data, 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
+	SPI_finish();
+}
+
+/* Inside SPI; a partition that lacks its trigger is released all the same. */
+static void
+remove_partition_triggers(List *partitions)
+{
+	StringInfoData sql;
+	ListCell   *lc;
+
+	if (partitions == NIL)
+		return;
+	initStringInfo(&sql);
+	foreach(lc, partitions)
+		appendStringInfo(&sql, "DROP TRIGGER IF EXISTS " MC_TRIGGER_NO_TRUNCATE " ON %s;",
+						 ledger_relid_name(lfirst_oid(lc)));
 	medchain_spi_execute(sql.data, 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
 }
 
@@ -372,10 +447,11 @@ enable_previous_enablement(JournalWriter *writer, const char *relation)
 /* ---------- baseline ---------- */
 
 /*
- * Record every row of the table as a baseline entry.  The caller holds a
- * lock that excludes writers, so a fresh snapshot taken now sees every row
- * that exists, including rows committed while we waited for the lock.
- * The rows' output functions are the owner's code: this runs as the owner.
+ * Record every row of a table that holds rows as a baseline entry.  The
+ * caller holds a lock that excludes writers, so a fresh snapshot taken now
+ * sees every row that exists, including rows committed while we waited
+ * for the lock.  The rows' output functions are the owner's code: this
+ * runs as the owner.
  */
 static int64
 record_baseline(JournalWriter *writer, Relation rel, int64 enablement_id)
@@ -407,6 +483,26 @@ record_baseline(JournalWriter *writer, Relation rel, int64 enablement_id)
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
 	UnregisterSnapshot(snapshot);
+	return count;
+}
+
+/*
+ * The same for every table that holds the rows of rel: itself, or its
+ * leaf partitions, which the caller has locked.
+ */
+int64
+enable_record_rows(JournalWriter *writer, Relation rel, int64 enablement_id)
+{
+	int64		count = 0;
+	ListCell   *lc;
+
+	foreach(lc, ledger_leaves(rel, NoLock))
+	{
+		Relation	leaf = table_open(lfirst_oid(lc), NoLock);
+
+		count += record_baseline(writer, leaf, enablement_id);
+		table_close(leaf, NoLock);
+	}
 	return count;
 }
 
@@ -509,14 +605,14 @@ enable_register(Oid relid, const LedgerName *name, Datum key_columns,
  */
 int64
 enable_begin(JournalWriter *writer, Oid relid, const LedgerName *name, Datum key_columns,
-			 bool partition, bool enabling, const EnableMode *mode, int64 *previous)
+			 bool by_row, bool enabling, const EnableMode *mode, int64 *previous)
 {
 	int64		enablement_id = journal_next_entry_id(writer);
 
 	*previous = enable_previous_enablement(writer, name->display);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	enable_install_triggers(name->display, partition, mode->versioned);
+	enable_install_triggers(name->display, by_row, mode->versioned);
 	enable_register(relid, name, key_columns, enablement_id, enabling, mode);
 	SPI_finish();
 	return enablement_id;
@@ -571,7 +667,8 @@ mode_argument(FunctionCallInfo fcinfo)
  * The enablement's id is drawn first, so that every baseline entry can
  * name it; the enable event, written last with the row count, names it too
  * and takes the next entry id, after the baseline's.  With concurrently,
- * enable_concurrently.c does it in steps while inserts go on.
+ * enable_concurrently.c does it in steps while inserts go on.  A
+ * partitioned table's partitions, at every level, are its ledger's.
  */
 Datum
 medchain_enable(PG_FUNCTION_ARGS)
@@ -580,7 +677,8 @@ medchain_enable(PG_FUNCTION_ARGS)
 	Relation	rel;
 	LedgerName	name;
 	Datum		key_columns;
-	bool		partition;
+	bool		partitioned;
+	List	   *partitions;
 	int64		count;
 	int64		enablement_id;
 	int64		previous;
@@ -609,14 +707,19 @@ medchain_enable(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(enable_concurrently(relid));
 	}
 
-	/* Excludes concurrent writers until commit; CREATE TRIGGER needs it too. */
+	/*
+	 * Excludes concurrent writers until commit, of the partitions too (a
+	 * row may be inserted into a partition directly); CREATE TRIGGER needs
+	 * it too.
+	 */
 	rel = relation_open(relid, ShareRowExclusiveLock);
 	key_columns = enable_check_table(rel, &name);
-	partition = rel->rd_rel->relispartition;
+	partitioned = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
 	if (registry_active(relid, &registration))
 		enable_refuse_registered(&registration, &name);
 	if (mode.versioned)
 		versioned_check_table(rel, &name);
+	partitions = ledger_partitions_checked(rel, name.display);
 	notice_text_output_columns(rel);
 
 	/* ALTER TABLE refuses a table this backend holds open; the lock stays. */
@@ -625,11 +728,12 @@ medchain_enable(PG_FUNCTION_ARGS)
 	if (mode.versioned)
 		versioned_create_history(relid, &name, key_columns, &mode);
 	writer = journal_open();
-	enablement_id = enable_begin(writer, relid, &name, key_columns, partition, false,
+	enablement_id = enable_begin(writer, relid, &name, key_columns, partitioned, false,
 								 &mode, &previous);
+	enable_install_partition_triggers(partitions);
 
 	rel = relation_open(relid, ShareRowExclusiveLock);
-	count = record_baseline(writer, rel, enablement_id);
+	count = enable_record_rows(writer, rel, enablement_id);
 
 	initStringInfo(&detail);
 	enable_event_detail(&detail, key_columns, previous, count, &mode);
@@ -640,11 +744,32 @@ medchain_enable(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(count);
 }
 
+/* disable() of a table that is not a ledger table, or only a partition of one */
+static void
+refuse_not_ledger(Oid relid, const LedgerName *name)
+{
+	Oid			ledger = partition_ledger(relid);
+
+	if (OidIsValid(ledger))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s is a partition of ledger table %s",
+						name->display, ledger_relid_name(ledger)),
+				 errdetail("A partition is released with its partitioned table, all of whose partitions are one ledger."),
+				 errhint("Release ledger table %s.", ledger_relid_name(ledger))));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("table %s is not a ledger table", name->display),
+			 errdetail("Only tables enabled with medchain.enable() can be released."),
+			 errhint("See medchain.ledger_tables.")));
+}
+
 /*
  * medchain.disable(tbl regclass, reason text) RETURNS bigint
  *
- * Releases a ledger table: its triggers go, its recorded entries stay, and
- * an event entry of the enablement says who released it, when and why.
+ * Releases a ledger table: its triggers go (its partitions' too), its
+ * recorded entries stay, and an event entry of the enablement says who
+ * released it, when and why.
  * Returns that entry's entry_id.
  */
 Datum
@@ -660,6 +785,7 @@ medchain_disable(PG_FUNCTION_ARGS)
 	Datum		args[3];
 	JournalWriter *writer;
 	int64		entry_id;
+	List	   *partitions;
 
 	require_admin("disable a ledger table");
 	relid = table_argument(fcinfo, "medchain.disable('schema.table', 'reason')");
@@ -675,12 +801,9 @@ medchain_disable(PG_FUNCTION_ARGS)
 	rel = relation_open(relid, AccessExclusiveLock);
 	ledger_name_of(rel, &name);
 	if (!registry_active(relid, &registration))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s is not a ledger table", name.display),
-				 errdetail("Only tables enabled with medchain.enable() can be released."),
-				 errhint("See medchain.ledger_tables.")));
+		refuse_not_ledger(relid, &name);
 	enable_check_owner(rel);
+	partitions = ledger_partitions(rel, AccessExclusiveLock);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -711,6 +834,7 @@ medchain_disable(PG_FUNCTION_ARGS)
 								1, &idtype, &id, SPI_OK_DELETE);
 	}
 	enable_remove_triggers(name.display, registration.versioned);
+	remove_partition_triggers(partitions);
 	if (registration.versioned)
 		versioned_release_history(registration.history_relid);
 	SPI_finish();

@@ -33,8 +33,12 @@ extern void enable_check_owner(Relation rel);
 /* Checks a table must pass to be enabled; returns its key columns as text[]. */
 extern Datum enable_check_table(Relation rel, LedgerName *name);
 
-extern void enable_install_triggers(const char *relation, bool partition, bool versioned);
+extern void enable_install_triggers(const char *relation, bool by_row, bool versioned);
 extern void enable_remove_triggers(const char *relation, bool versioned);
+extern void enable_install_partition_triggers(List *partitions);
+
+/* Every row of rel (of its leaf partitions) as a baseline entry; the count. */
+extern int64 enable_record_rows(JournalWriter *writer, Relation rel, int64 enablement_id);
 
 /* An event entry of the enablement, whose row_hash covers its detail. */
 extern int64 enable_record_event(JournalWriter *writer, const LedgerName *name,
@@ -53,7 +57,7 @@ extern void enable_event_detail(StringInfo detail, Datum key_columns, int64 prev
 extern void enable_register(Oid relid, const LedgerName *name, Datum key_columns,
 							int64 enablement_id, bool enabling, const EnableMode *mode);
 extern int64 enable_begin(JournalWriter *writer, Oid relid, const LedgerName *name,
-						  Datum key_columns, bool partition, bool enabling,
+						  Datum key_columns, bool by_row, bool enabling,
 						  const EnableMode *mode, int64 *previous);
 extern void enable_refuse_registered(const Registration *registration,
 									 const LedgerName *name);

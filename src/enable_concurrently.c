@@ -268,7 +268,6 @@ enabling_begin(Oid relid)
 	Relation	rel;
 	LedgerName	name;
 	Datum		key_columns;
-	bool		partition;
 	Registration registration;
 	JournalWriter *writer;
 	int64		enablement_id;
@@ -281,7 +280,6 @@ enabling_begin(Oid relid)
 
 	rel = relation_open(relid, ShareRowExclusiveLock);
 	key_columns = enable_check_table(rel, &name);
-	partition = rel->rd_rel->relispartition;
 	if (registry_active(relid, &registration))
 	{
 		relation_close(rel, NoLock);
@@ -304,7 +302,8 @@ enabling_begin(Oid relid)
 	relation_close(rel, NoLock);
 
 	writer = journal_open();
-	enablement_id = enable_begin(writer, relid, &name, key_columns, partition, true,
+	/* by statement: neither partitions nor partitioned tables get here */
+	enablement_id = enable_begin(writer, relid, &name, key_columns, false, true,
 								 &enable_mode_append_only, &previous);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -778,6 +777,13 @@ enable_concurrently(Oid relid)
 
 	/* checked here for a clear error; the worker checks again under its lock */
 	rel = relation_open(relid, AccessShareLock);
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot enable partitioned table %s concurrently",
+						ledger_relation_name(rel)),
+				 errdetail("The rows from before the triggers are told apart by block ranges of one table, and a partitioned table's rows lie in many."),
+				 errhint("Enable it with concurrently => false, at a quiet time: inserts wait until it commits.")));
 	(void) enable_check_table(rel, &name);
 	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
 		ereport(ERROR,

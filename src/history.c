@@ -126,7 +126,7 @@ stored_version(Relation rel, TupleTableSlot *slot, bool current)
 	return version;
 }
 
-/* The table's rows with the key (ctids), found as the table's owner. */
+/* A history table's rows with the key (ctids), found as its owner. */
 static List *
 rows_with_key(Relation rel, const LedgerRelation *ledger, Jsonb *key)
 {
@@ -162,9 +162,9 @@ rows_with_key(Relation rel, const LedgerRelation *ledger, Jsonb *key)
 	return tids;
 }
 
+/* The kept versions with the key in a history table. */
 static List *
-stored_versions_in(List *stored, Relation rel, const LedgerRelation *ledger, Jsonb *key,
-				   bool current)
+kept_versions_in(List *stored, Relation rel, const LedgerRelation *ledger, Jsonb *key)
 {
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	ListCell   *lc;
@@ -172,9 +172,30 @@ stored_versions_in(List *stored, Relation rel, const LedgerRelation *ledger, Jso
 	foreach(lc, rows_with_key(rel, ledger, key))
 	{
 		if (table_tuple_fetch_row_version(rel, lfirst(lc), GetActiveSnapshot(), slot))
-			stored = lappend(stored, stored_version(rel, slot, current));
+			stored = lappend(stored, stored_version(rel, slot, false));
 	}
 	ExecDropSingleTupleTableSlot(slot);
+	return stored;
+}
+
+/* The table's row with the key (in whichever partition holds it), if any. */
+static List *
+current_row_version(Relation rel, LedgerRelation *ledger, Jsonb *key)
+{
+	Oid			holder;
+	ItemPointerData tid;
+	Relation	held;
+	TupleTableSlot *slot;
+	List	   *stored = NIL;
+
+	if (!ledger_row_find(rel, ledger, key, &holder, &tid))
+		return NIL;
+	held = table_open(holder, AccessShareLock);
+	slot = table_slot_create(held, NULL);
+	if (table_tuple_fetch_row_version(held, &tid, GetActiveSnapshot(), slot))
+		stored = list_make1(stored_version(held, slot, true));
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(held, AccessShareLock);
 	return stored;
 }
 
@@ -185,7 +206,7 @@ stored_versions_in(List *stored, Relation rel, const LedgerRelation *ledger, Jso
 static List *
 stored_versions(Relation rel, LedgerRelation *ledger, LedgerHistory *history, Jsonb *key)
 {
-	List	   *stored = stored_versions_in(NIL, rel, ledger, key, true);
+	List	   *stored = current_row_version(rel, ledger, key);
 	List	   *seen = NIL;
 	ListCell   *lc;
 
@@ -202,7 +223,7 @@ stored_versions(Relation rel, LedgerRelation *ledger, LedgerHistory *history, Js
 		if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION)
 			continue;			/* verify() reports it */
 		kept = table_open(relid, AccessShareLock);
-		stored = stored_versions_in(stored, kept, ledger, key, false);
+		stored = kept_versions_in(stored, kept, ledger, key);
 		table_close(kept, AccessShareLock);
 	}
 	return stored;

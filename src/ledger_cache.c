@@ -16,6 +16,7 @@
 #include "executor/spi.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/pg_index.h"
 #include "catalog/namespace.h"
 #include "utils/builtins.h"
@@ -26,6 +27,7 @@
 #include "utils/syscache.h"
 
 #include "ledger_cache.h"
+#include "partitions.h"
 #include "registry.h"
 #include "versioned.h"
 
@@ -116,8 +118,50 @@ ledger_relation_name(Relation rel)
 	return name.display;
 }
 
+/* The same for a relation by OID: quoted and qualified. */
+char *
+ledger_relid_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * Find the ledger table's key columns, by name, in a partition of it: a
+ * partition has its parent's columns, but maybe not at the same numbers.
+ */
 static void
-ledger_relation_build(LedgerRelation *entry, Relation rel)
+key_attnums_in_partition(TupleDesc ledger, TupleDesc partition, AttrNumber *attnums,
+						 int nkeys)
+{
+	int			i;
+	int			j;
+
+	for (i = 0; i < nkeys; i++)
+	{
+		const char *name = NameStr(TupleDescAttr(ledger, attnums[i] - 1)->attname);
+
+		for (j = 0; j < partition->natts; j++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(partition, j);
+
+			if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+				break;
+		}
+		if (j == partition->natts)
+			elog(ERROR, "key column \"%s\" not found in partition", name);
+		attnums[i] = j + 1;
+	}
+}
+
+/*
+ * The entry of rel, whose rows are those of ledger table `ledger`: rel
+ * itself, or one of its partitions.  A partition's rows are encoded in its
+ * own layout, which gives the same bytes as the ledger table's (columns go
+ * by name), and are recorded with the ledger table's name and key.
+ */
+static void
+ledger_relation_build(LedgerRelation *entry, Relation rel, Relation ledger)
 {
 	MemoryContext old;
 	Oid			keyindex;
@@ -129,19 +173,25 @@ ledger_relation_build(LedgerRelation *entry, Relation rel)
 	old = MemoryContextSwitchTo(entry->cxt);
 
 	/* a history table holds many versions of a key: no key index of its own */
-	keyindex = ledger_key_index(rel);
+	keyindex = ledger_key_index(ledger);
 	if (OidIsValid(keyindex))
+	{
 		keyattnums = ledger_key_attnums(keyindex, &nkeys);
+		if (ledger != rel)
+			key_attnums_in_partition(RelationGetDescr(ledger), RelationGetDescr(rel),
+									 keyattnums, nkeys);
+	}
 	else if ((keyattnums = versioned_history_key_attnums(rel, &nkeys)) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("ledger table \"%s\" has no primary key or replica identity index",
-						RelationGetRelationName(rel)),
+						RelationGetRelationName(ledger)),
 				 errdetail("Every ledger entry names its row by the key columns."),
 				 errhint("Restore the table's primary key.")));
 
-	ledger_name_of(rel, &entry->name);
+	ledger_name_of(ledger, &entry->name);
 	entry->relation_name = entry->name.display;
+	entry->ledger_relid = RelationGetRelid(ledger);
 	entry->row_layout = row_layout_build(RelationGetDescr(rel), entry->cxt);
 	entry->key_layout = key_layout_build(RelationGetDescr(rel), nkeys, keyattnums,
 										 entry->cxt);
@@ -159,7 +209,7 @@ ledger_relation_enablement(LedgerRelation *ledger)
 
 	if (ledger->enablement_id != 0)
 		return ledger->enablement_id;
-	if (!registry_active(ledger->relid, &registration) || registration.enablement_id == 0)
+	if (!registry_active(ledger->ledger_relid, &registration) || registration.enablement_id == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table %s has medchain's triggers but no active registration",
@@ -196,8 +246,12 @@ ledger_relation_forget(LedgerRelation *entry)
 	entry->cxt = NULL;
 }
 
-LedgerRelation *
-ledger_relation_get(Relation rel)
+/*
+ * The entry of rel, whose rows are ledger table ledger_relid's, or when
+ * that is InvalidOid, of the ledger table rel is or is a partition of.
+ */
+static LedgerRelation *
+ledger_relation_lookup(Relation rel, Oid ledger_relid)
 {
 	Oid			relid = RelationGetRelid(rel);
 	LedgerRelation *entry;
@@ -227,7 +281,15 @@ ledger_relation_get(Relation rel)
 
 	PG_TRY();
 	{
-		ledger_relation_build(entry, rel);
+		Relation	ledger;
+
+		if (!OidIsValid(ledger_relid))
+			ledger_relid = ledger_table_of(relid);
+		ledger = ledger_relid == relid ? rel : table_open(ledger_relid, AccessShareLock);
+
+		ledger_relation_build(entry, rel, ledger);
+		if (ledger != rel)
+			table_close(ledger, AccessShareLock);
 	}
 	PG_CATCH();
 	{
@@ -237,4 +299,20 @@ ledger_relation_get(Relation rel)
 	}
 	PG_END_TRY();
 	return entry;
+}
+
+LedgerRelation *
+ledger_relation_get(Relation rel)
+{
+	return ledger_relation_lookup(rel, InvalidOid);
+}
+
+/*
+ * The same for a table known to hold rows of ledger table ledger_relid:
+ * no need to read the registry, which a parallel worker cannot do.
+ */
+LedgerRelation *
+ledger_relation_get_in(Relation rel, Oid ledger_relid)
+{
+	return ledger_relation_lookup(rel, ledger_relid);
 }

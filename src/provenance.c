@@ -30,6 +30,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -461,11 +462,14 @@ provenance_source(ProvenanceState *state, Oid relid)
 	old = MemoryContextSwitchTo(state->cxt);
 	source = palloc0(sizeof(ProvenanceSource));
 	source->relid = relid;
+	/* a partition's row is looked up in its ledger table, under its policies */
 	rel = ledger_table_open(relid, state->journal, state->attnums, &source->history);
+	if (RelationGetRelid(rel) != relid)
+		LockRelationOid(relid, AccessShareLock);
 	source->relation = source->history->relation;
 	source->enablement = source->history->current != NULL ? source->history->current :
 		llast(source->history->enablements);
-	source->rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
+	source->rls = check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED;
 	/* kept until the end of the transaction, as the query's own locks are */
 	table_close(rel, NoLock);
 	state->sources = lappend(state->sources, source);
@@ -588,7 +592,8 @@ record_relation(HeapTupleHeader record)
 	Oid			typid = HeapTupleHeaderGetTypeId(record);
 	Oid			relid = typid == RECORDOID ? InvalidOid : get_typ_typrelid(typid);
 
-	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION)
+	if (!OidIsValid(relid) || (get_rel_relkind(relid) != RELKIND_RELATION &&
+							   get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("provenance() needs a row of a ledger table"),

@@ -45,6 +45,7 @@
 #include "row_encoding.h"
 #include "row_key.h"
 #include "pace.h"
+#include "partitions.h"
 #include "row_stream.h"
 #include "security_scope.h"
 
@@ -108,11 +109,18 @@ typedef struct ScannedRow
 
 struct RowBatch
 {
-	const LedgerRelation *ledger;
+	Snapshot	snapshot;
+	Oid			ledger_relid;	/* the ledger table */
+	List	   *leaves;			/* the tables that hold the rows: the ledger
+								 * table, or its leaf partitions */
+	int			next_leaf;		/* the one scanned next */
+	Relation	leaf;			/* the one being scanned, or NULL */
+	const LedgerRelation *ledger;	/* the leaf's */
 	bool		with_v1;
 	Oid			owner;			/* the rows' output functions run as owner */
 	TableScanDesc scan;
 	TupleTableSlot *slot;
+	MemoryContext scan_cxt;		/* where the scans live */
 	MemoryContext cxt;			/* what encoding one batch leaves behind */
 	StringInfoData encodings;	/* the batch's row encodings, one after another */
 	StringInfoData keys;		/* and their key texts */
@@ -123,29 +131,64 @@ struct RowBatch
 	bool		done;			/* the scan is over */
 };
 
+static void
+row_batch_leaf_end(RowBatch *batch)
+{
+	ExecDropSingleTupleTableSlot(batch->slot);
+	table_endscan(batch->scan);
+	table_close(batch->leaf, NoLock);
+	batch->leaf = NULL;
+}
+
+/*
+ * Start scanning the next leaf; false when there is none.  A partition's
+ * rows are encoded in its own layout with the ledger table's name and key
+ * (ledger_cache.c), and its owner's functions run as its owner.  The scan
+ * lives as long as the batch, not in its per-batch context.
+ */
+static bool
+row_batch_next_leaf(RowBatch *batch)
+{
+	MemoryContext old;
+
+	if (batch->leaf != NULL)
+		row_batch_leaf_end(batch);
+	if (batch->next_leaf >= list_length(batch->leaves))
+		return false;
+	old = MemoryContextSwitchTo(batch->scan_cxt);
+	batch->leaf = table_open(list_nth_oid(batch->leaves, batch->next_leaf++), NoLock);
+	batch->ledger = ledger_relation_get_in(batch->leaf, batch->ledger_relid);
+	batch->owner = batch->leaf->rd_rel->relowner;
+	batch->scan = table_beginscan(batch->leaf, batch->snapshot, 0, NULL);
+	batch->slot = table_slot_create(batch->leaf, NULL);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
 static RowBatch *
 row_batch_begin(Relation rel, Snapshot snapshot, bool with_v1)
 {
 	RowBatch   *batch = palloc0(sizeof(RowBatch));
 
-	batch->ledger = ledger_relation_get(rel);
+	batch->snapshot = snapshot;
+	batch->ledger_relid = RelationGetRelid(rel);
+	batch->leaves = ledger_leaves(rel, AccessShareLock);
 	batch->with_v1 = with_v1;
-	batch->owner = rel->rd_rel->relowner;
-	batch->scan = table_beginscan(rel, snapshot, 0, NULL);
-	batch->slot = table_slot_create(rel, NULL);
+	batch->scan_cxt = CurrentMemoryContext;
 	batch->cxt = AllocSetContextCreate(CurrentMemoryContext, "medchain row batch",
 									   ALLOCSET_DEFAULT_SIZES);
 	initStringInfo(&batch->encodings);
 	initStringInfo(&batch->keys);
 	initStringInfo(&batch->v1_encoding);
+	batch->done = !row_batch_next_leaf(batch);
 	return batch;
 }
 
 static void
 row_batch_end(RowBatch *batch)
 {
-	ExecDropSingleTupleTableSlot(batch->slot);
-	table_endscan(batch->scan);
+	if (batch->leaf != NULL)
+		row_batch_leaf_end(batch);
 	MemoryContextDelete(batch->cxt);
 }
 
@@ -229,6 +272,8 @@ row_batch_fill(RowBatch *batch)
 		CHECK_FOR_INTERRUPTS();
 		if (!table_scan_getnextslot(batch->scan, ForwardScanDirection, batch->slot))
 		{
+			if (row_batch_next_leaf(batch))
+				continue;
 			batch->done = true;
 			break;
 		}
@@ -335,7 +380,7 @@ medchain_row_stream_worker(dsm_segment *seg, shm_toc *toc)
 static bool
 worth_a_worker(Relation rel)
 {
-	return RelationGetNumberOfBlocks(rel) >= ROW_STREAM_MIN_PAGES;
+	return ledger_blocks(rel) >= ROW_STREAM_MIN_PAGES;
 }
 
 /* Launch a worker per table large enough to be worth one. */

@@ -25,6 +25,7 @@
 
 #include "ledger_cache.h"
 #include "journal.h"
+#include "partitions.h"
 #include "rows.h"
 #include "security_scope.h"
 
@@ -103,7 +104,8 @@ ledger_key_condition(StringInfo sql, const RowLayout *keylayout, bool by_params)
 
 /*
  * Locate the row whose key columns equal the members of key, as seen by
- * the active snapshot.  Returns false if there is none.
+ * the active snapshot: the table that holds it (rel, or a partition of
+ * it) and its tid.  Returns false if there is none.
  *
  * The key's values are converted to the columns' types, which runs their
  * input functions and domain checks, and compared with the key columns'
@@ -111,7 +113,8 @@ ledger_key_condition(StringInfo sql, const RowLayout *keylayout, bool by_params)
  * the owner (security_scope.c).
  */
 bool
-ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, ItemPointer tid)
+ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, Oid *holder,
+				ItemPointer tid)
 {
 	Oid			argtype = JSONBOID;
 	Datum		arg = JsonbPGetDatum(key);
@@ -127,10 +130,12 @@ ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, ItemPointer ti
 		StringInfoData sql;
 		SPIPlanPtr	plan;
 
+		/* a partitioned table's rows are its partitions'; another's children are not its */
 		initStringInfo(&sql);
 		appendStringInfo(&sql,
-						 "SELECT t.ctid FROM ONLY %s t,"
+						 "SELECT t.tableoid, t.ctid FROM %s%s t,"
 						 " pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
+						 rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
 						 ledger->relation_name, ledger->relation_name);
 		ledger_key_condition(&sql, ledger->key_layout, false);
 		plan = SPI_prepare(sql.data, 1, &argtype);
@@ -143,11 +148,12 @@ ledger_row_find(Relation rel, LedgerRelation *ledger, Jsonb *key, ItemPointer ti
 	found = SPI_processed > 0;
 	if (found)
 	{
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 
-		ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0],
-														  SPI_tuptable->tupdesc,
-														  1, &isnull)),
+		*holder = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
+		ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(tuple, desc, 2, &isnull)),
 						tid);
 	}
 	SPI_finish();
@@ -169,13 +175,14 @@ require_table_read(Relation rel)
 /*
  * Open a table the journal has enablements for, current or released, and
  * its history; errors if it has none.  The journal decides, not the
- * registry: a released table's sealed rows still have proofs.
+ * registry: a released table's sealed rows still have proofs.  A
+ * partition of a ledger table opens that table, whose rows it holds.
  */
 Relation
 ledger_table_open(Oid relid, Relation journal, const AttrNumber *attnums,
 				  LedgerHistory **history)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
+	Relation	rel = table_open(ledger_table_of(relid), AccessShareLock);
 	char	   *relation = ledger_relation_name(rel);
 
 	/* nothing about a table, not even whether it is a ledger, to those who may not read it */
@@ -222,6 +229,20 @@ recorded_row_close(RecordedRow *row)
 	table_close(row->journal, AccessShareLock);
 }
 
+static void report_no_row(const LedgerRelation *ledger, Jsonb *key) pg_attribute_noreturn();
+
+static void
+report_no_row(const LedgerRelation *ledger, Jsonb *key)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NO_DATA_FOUND),
+			 errmsg("ledger table %s has no row with key %s",
+					ledger->relation_name,
+					JsonbToCString(NULL, &key->root, VARSIZE(key))),
+			 errdetail("No visible row has these key values."),
+			 errhint("Check the key against medchain.entries.")));
+}
+
 /*
  * The canonical encoding, in the given format version, of the current row
  * with that key, as seen by the active snapshot; errors if there is no
@@ -230,30 +251,35 @@ recorded_row_close(RecordedRow *row)
 StringInfo
 ledger_row_encoding(Relation rel, LedgerRelation *ledger, Jsonb *key, int version)
 {
+	Oid			holder;
 	ItemPointerData tid;
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	Relation	leaf;
+	TupleTableSlot *slot;
 	StringInfo	buf = makeStringInfo();
 	OwnerScope	scope;
 	int			settings_level;
+	bool		fetched;
 
-	if (!ledger_row_find(rel, ledger, key, &tid) ||
-		!table_tuple_fetch_row_version(rel, &tid, GetActiveSnapshot(), slot))
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("ledger table %s has no row with key %s",
-						ledger->relation_name,
-						JsonbToCString(NULL, &key->root, VARSIZE(key))),
-				 errdetail("No visible row has these key values."),
-				 errhint("Check the key against medchain.entries.")));
+	if (!ledger_row_find(rel, ledger, key, &holder, &tid))
+		report_no_row(ledger, key);
+	/* a partition's row, in its own layout, encodes as the ledger table's would */
+	leaf = holder == RelationGetRelid(rel) ? rel : table_open(holder, AccessShareLock);
+	ledger = ledger_relation_get_in(leaf, RelationGetRelid(rel));
+	slot = table_slot_create(leaf, NULL);
+	fetched = table_tuple_fetch_row_version(leaf, &tid, GetActiveSnapshot(), slot);
+	if (!fetched)
+		report_no_row(ledger, key);
 	slot_getallattrs(slot);
 	/* output functions are the owner's code */
-	medchain_become_owner(RelationGetRelid(rel), &scope);
+	medchain_become_owner(RelationGetRelid(leaf), &scope);
 	settings_level = medchain_value_settings_fix();
 	row_encode(buf, ledger->row_layout, slot->tts_values, slot->tts_isnull, version);
 	if (settings_level >= 0)
 		medchain_settings_restore(settings_level);
 	medchain_leave_owner(&scope);
 	ExecDropSingleTupleTableSlot(slot);
+	if (leaf != rel)
+		table_close(leaf, NoLock);
 	return buf;
 }
 

@@ -28,7 +28,7 @@ extern StringInfo ledger_row_encoding(Relation rel, LedgerRelation *ledger,
 extern void ledger_key_condition(StringInfo sql, const RowLayout *keylayout,
 								 bool by_params);
 extern bool ledger_row_find(Relation rel, LedgerRelation *ledger,
-							Jsonb *key, ItemPointer tid);
+							Jsonb *key, Oid *holder, ItemPointer tid);
 
 /* A row of a ledger table found by its key, with its entry. */
 typedef struct RecordedRow

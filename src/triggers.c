@@ -14,9 +14,12 @@
  * into the journal; an AFTER ROW trigger would queue an event per row in
  * memory until the statement ends.
  *
- * record_row, the AFTER INSERT FOR EACH ROW form, records the rows of
- * partitions: rows routed into a partition through its parent fire the
- * partition's row triggers but not its statement triggers.
+ * record_row, the AFTER INSERT FOR EACH ROW form, records the rows of a
+ * partitioned table: installed on it, it is cloned onto every partition,
+ * and fires on the partition that takes the row, whether the row came
+ * through the partitioned table or straight into the partition (whose
+ * statement triggers would not fire for routed rows).  The entry names
+ * the partitioned table (ledger_cache.c).
  *
  * refuse_change runs BEFORE UPDATE OR DELETE FOR EACH ROW and BEFORE
  * TRUNCATE.  Being a row trigger, it refuses exactly the statements that
@@ -205,33 +208,56 @@ medchain_record_version(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/*
+ * The table a refusal names: the ledger table, or the partition of it
+ * that the statement reached, with the ledger table.
+ */
+static char *
+refused_table(Relation rel)
+{
+	LedgerRelation *ledger;
+
+	if (rel->rd_rel->relispartition)
+	{
+		ledger = ledger_relation_get(rel);
+		if (ledger->ledger_relid != RelationGetRelid(rel))
+			return psprintf("partition \"%s\" of ledger table %s",
+							RelationGetRelationName(rel), ledger->relation_name);
+	}
+	return psprintf("ledger table \"%s\"", RelationGetRelationName(rel));
+}
+
 Datum
 medchain_refuse_change(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = trigger_data_checked(fcinfo, "medchain.refuse_change()");
-	const char *relname = RelationGetRelationName(trigdata->tg_relation);
+	const char *table = refused_table(trigdata->tg_relation);
 
 	if (registry_history_owner(RelationGetRelid(trigdata->tg_relation), NULL, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot change history table \"%s\"", relname),
+				 errmsg("cannot change history table \"%s\"",
+						RelationGetRelationName(trigdata->tg_relation)),
 				 errdetail("A history table keeps the versions its versioned ledger table replaced; they never change."),
 				 errhint("Amend the row in the ledger table itself.")));
+	/* an UPDATE that would move a row to another partition is refused here too */
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot update rows of ledger table \"%s\"", relname),
+				 errmsg("cannot update rows of %s", table),
+				 trigdata->tg_relation->rd_rel->relispartition ?
+				 errdetail("Ledger tables are append-only: a recorded row never changes, nor moves to another partition.") :
 				 errdetail("Ledger tables are append-only: a recorded row never changes."),
 				 errhint("Insert a new row that supersedes the old one.")));
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot delete rows from ledger table \"%s\"", relname),
+				 errmsg("cannot delete rows from %s", table),
 				 errdetail("Ledger tables are append-only: a recorded row is never removed."),
 				 errhint("Release the table with medchain.disable() if it must stop being a ledger.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("cannot truncate ledger table \"%s\"", relname),
+			 errmsg("cannot truncate %s", table),
 			 errdetail("Ledger tables are append-only: recorded rows are never removed."),
 			 errhint("Release the table with medchain.disable() if it must stop being a ledger.")));
 	PG_RETURN_NULL();			/* keep compiler quiet */

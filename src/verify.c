@@ -90,6 +90,7 @@
 #include "ledger_cache.h"
 #include "merkle.h"
 #include "pace.h"
+#include "partitions.h"
 #include "privileges.h"
 #include "recover.h"
 #include "registry.h"
@@ -184,6 +185,7 @@ typedef struct TableCheck
 	char		relation[RELATION_NAME_LEN];	/* as in medchain.entries; hash key */
 	Oid			relid;
 	Relation	rel;
+	BlockNumber blocks;			/* of its rows, its partitions' included */
 	LedgerRelation *ledger;
 	Enablement *enablement;		/* the current one */
 	bool		with_v1;		/* its entries may be of format version 1 */
@@ -1101,7 +1103,8 @@ table_unverifiable(Relation rel, const Enablement *e)
 	int			nkeys;
 	int			i;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION)
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
 		return "it is no longer an ordinary table";
 	keyindex = ledger_key_index(rel);
 	if (!OidIsValid(keyindex))
@@ -1189,6 +1192,7 @@ table_check_open(VerifyState *state, LedgerHistory *history)
 	check = hash_search(state->tables, history->relation, HASH_ENTER, &found);
 	check->relid = relid;
 	check->rel = rel;
+	check->blocks = ledger_blocks(rel);
 	check->ledger = ledger_relation_get(rel);
 	check->enablement = history->current;
 	check->with_v1 = history->current->format_version == MC_FORMAT_V1;
@@ -1236,8 +1240,8 @@ check_streams_open(VerifyState *state, TableCheck **checks, int nchecks)
 static int
 check_larger_first(const ListCell *a, const ListCell *b)
 {
-	BlockNumber x = RelationGetNumberOfBlocks(((TableCheck *) lfirst(a))->rel);
-	BlockNumber y = RelationGetNumberOfBlocks(((TableCheck *) lfirst(b))->rel);
+	BlockNumber x = ((TableCheck *) lfirst(a))->blocks;
+	BlockNumber y = ((TableCheck *) lfirst(b))->blocks;
 
 	return (x < y) - (x > y);
 }
@@ -2400,7 +2404,8 @@ medchain_verify(PG_FUNCTION_ARGS)
 
 	require_auditor("verify the ledger");
 	memset(&state, 0, sizeof(state));
-	state.only = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
+	/* a partition's rows are checked with all of its ledger table's */
+	state.only = PG_ARGISNULL(0) ? InvalidOid : ledger_table_of(PG_GETARG_OID(0));
 
 	InitMaterializedSRF(fcinfo, 0);
 	state.findings.store = rsinfo->setResult;

@@ -82,11 +82,11 @@ versioned_check_table(Relation rel, const LedgerName *name)
 {
 	char	   *history = history_table_name(name);
 
-	if (rel->rd_rel->relispartition)
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("partition %s cannot be a versioned ledger table", name->display),
-				 errdetail("The versions of its rows would be kept apart from those of the other partitions."),
+				 errmsg("partitioned table %s cannot be a versioned ledger table", name->display),
+				 errdetail("Versions of its rows are kept only for ordinary tables so far."),
 				 errhint("Enable it in mode append-only.")));
 	if (strlen(history) >= NAMEDATALEN)
 		ereport(ERROR,

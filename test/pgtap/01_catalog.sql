@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(196);
+SELECT plan(201);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -296,6 +296,17 @@ SELECT ok(bool_and(NOT prosecdef AND proconfig OPERATOR(pg_catalog.@>) ARRAY['se
 SELECT ok((SELECT proconfig OPERATOR(pg_catalog.@>) ARRAY['TimeZone=UTC'] FROM pg_proc
 			WHERE oid = 'medchain.compliance_report(interval)'::regprocedure),
 	'the report''s times are in UTC');
+-- Partitioned tables (1.5): new partitions are adopted after the command,
+-- and DROP TABLE and DROP OWNED are guarded for the partitions of ledgers.
+SELECT function_returns('medchain', 'adopt_partition', ARRAY[]::name[], 'event_trigger');
+SELECT is((SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'medchain_adopt_partition'), 'A',
+	'adopt_partition is ENABLE ALWAYS');
+SELECT is((SELECT evtevent::text FROM pg_event_trigger WHERE evtname = 'medchain_adopt_partition'), 'ddl_command_end',
+	'adopt_partition runs after the command, when the partition exists');
+SELECT ok((SELECT ARRAY['DROP TABLE', 'DROP OWNED'] <@ evttags FROM pg_event_trigger WHERE evtname = 'medchain_guard_ddl'),
+	'guard_ddl sees DROP TABLE and DROP OWNED');
+SELECT is((SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'medchain_guard_ddl'), 'A',
+	'guard_ddl is still ENABLE ALWAYS');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -15,7 +15,7 @@
 SET client_encoding = 'UTF8';	-- the names below are UTF-8
 BEGIN;
 LOAD 'medchain';
-SELECT plan(362);
+SELECT plan(375);
 
 -- The same low proof-of-work throughout: seal() refuses a difficulty below
 -- the chain's.
@@ -1250,6 +1250,67 @@ SELECT hostile_probe.denied('hostile_reader', p.path, f.sql,
 			   (2, 'compliance_report_text()', 'SELECT medchain.compliance_report_text()')) f(i, name, sql),
 	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
  ORDER BY f.i, p.i;
+-- A partitioned ledger table: a partition created and a table attached
+-- with rows, a partition's DDL guarded, its rows checked and proven
+-- through the partitioned table and through a partition
+------------------------------------------------------------------------
+
+SET ROLE hostile_owner;
+CREATE TABLE "Ward ""7"""."Vitals ü" (id bigint, "Taken ""at""" date, pulse integer,
+	PRIMARY KEY (id, "Taken ""at""")) PARTITION BY RANGE ("Taken ""at""");
+CREATE TABLE "Ward ""7"""."Vitals 2025" PARTITION OF "Ward ""7"""."Vitals ü"
+	FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+INSERT INTO "Ward ""7"""."Vitals ü" VALUES (1, '2025-02-01', 70);
+-- to be attached: its columns in another order
+CREATE TABLE "Patient ü"."Vitals 2024" (pulse integer, "Taken ""at""" date NOT NULL, id bigint NOT NULL);
+INSERT INTO "Patient ü"."Vitals 2024" VALUES (71, '2024-02-01', 2);
+RESET ROLE;
+
+SELECT is(hostile_probe.value('hostile_owner', 'hostile, pg_catalog',
+		$$SELECT medchain.enable('"Ward ""7"""."Vitals ü"')$$),
+	'1', 'enable() of a partitioned table, hostile first');
+SELECT hostile_probe.lives('hostile_owner', 'pg_catalog, hostile',
+	$$CREATE TABLE "Ward ""7"""."Vitals 2026" PARTITION OF "Ward ""7"""."Vitals ü"
+		FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')$$,
+	'a partition created, hostile last');
+SELECT hostile_probe.lives('hostile_owner', 'hostile, pg_catalog',
+	$$ALTER TABLE "Ward ""7"""."Vitals ü" ATTACH PARTITION "Patient ü"."Vitals 2024"
+		FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')$$,
+	'a table with rows attached, hostile first');
+SELECT hostile_probe.lives('hostile_owner', 'pg_catalog, hostile',
+	$$INSERT INTO "Ward ""7"""."Vitals 2026" VALUES (3, '2026-02-01', 72)$$,
+	'an insert into the partition created, hostile last');
+SELECT hostile_probe.refused('hostile_owner', 'hostile, pg_catalog',
+	$$TRUNCATE "Ward ""7"""."Vitals 2026"$$,
+	'55000', 'TRUNCATE of the partition created refused, hostile first');
+SELECT hostile_probe.refused('hostile_owner', 'pg_catalog, hostile',
+	$$ALTER TABLE "Ward ""7"""."Vitals ü" DETACH PARTITION "Patient ü"."Vitals 2024"$$,
+	'55000', 'DETACH PARTITION refused, hostile last');
+SELECT hostile_probe.refused('hostile_owner', 'hostile, pg_catalog',
+	$$DROP TABLE "Patient ü"."Vitals 2024"$$,
+	'55000', 'DROP TABLE of a partition refused, hostile first');
+SELECT is(hostile_probe.value('superuser', p.path,
+		$$SELECT pg_catalog.count(*) FROM medchain.verify('"Patient ü"."Vitals 2024"')$$),
+	'0', format('verify() through a partition, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
+SELECT is(hostile_probe.value('hostile_owner', p.path, $$
+		SELECT pg_catalog.count(*) FILTER (WHERE (medchain.provenance(t)).intact)::pg_catalog.text
+			OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) pg_catalog.count(*)::pg_catalog.text
+		  FROM $$ || p.tbl || $$ t$$),
+	p.expected, format('provenance() of the rows of %s, %s', p.tbl, p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first', '"Ward ""7"""."Vitals ü"', '3/3'),
+			   (2, 'pg_catalog, hostile', 'hostile last', '"Patient ü"."Vitals 2024"', '1/1')) p(i, path, label, tbl, expected)
+ ORDER BY p.i;
+SELECT is(hostile_probe.value('hostile_owner', 'pg_catalog, hostile', $$
+		SELECT pg_catalog.bool_and(pg_catalog.sha256(medchain.row_encoding('"Patient ü"."Vitals 2024"', e.row_key))
+								   OPERATOR(pg_catalog.=) e.row_hash)::pg_catalog.text
+		  FROM medchain.entries e
+		 WHERE e.relation OPERATOR(pg_catalog.=) '"Ward ""7"""."Vitals ü"' AND e.row_key IS NOT NULL$$),
+	'true', 'every row entry of the partitioned table hashes its row, found through a partition, hostile last');
+SELECT is(hostile_probe.value('hostile_owner', 'hostile, pg_catalog',
+		$$SELECT medchain.disable('"Ward ""7"""."Vitals ü"', 'hostile test') IS NOT NULL$$),
+	'true', 'disable() of a partitioned table, hostile first');
 
 ------------------------------------------------------------------------
 -- Afterwards

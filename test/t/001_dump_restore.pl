@@ -30,6 +30,16 @@ $source->safe_psql('ehr', q{
 	SELECT medchain.enable('public.released');
 	INSERT INTO public.released VALUES (1, 'before release');
 	SELECT medchain.disable('public.released', 'test of a released table');
+	CREATE TABLE public.vitals (vital_id int, taken date, pulse int, PRIMARY KEY (vital_id, taken))
+		PARTITION BY RANGE (taken);
+	CREATE TABLE public.vitals_2025 (pulse int, taken date NOT NULL, vital_id int NOT NULL);
+	ALTER TABLE public.vitals ATTACH PARTITION public.vitals_2025
+		FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+	CREATE TABLE public.vitals_2026 PARTITION OF public.vitals
+		FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+	INSERT INTO public.vitals VALUES (1, '2025-03-01', 70), (2, '2026-03-01', 72);
+	SELECT medchain.enable('public.vitals');
+	INSERT INTO public.vitals VALUES (3, '2026-04-01', 74);
 });
 
 # Everything an outside verifier would compare, as one text.
@@ -104,6 +114,23 @@ like($stderr, qr/cannot update rows of ledger table/, 'restored table is append-
 like($stderr, qr/cannot drop column/, 'restored DDL guard refuses a column drop');
 is($target->safe_psql('ehr', q{SELECT count(*) FROM medchain.ledger_tables WHERE relation = 'public.released'}),
 	'0', 'released table stays released');
+
+# A partitioned ledger table: its partitions' triggers, cloned from it and
+# their own, come back; it verifies, records and refuses as before.
+is($target->safe_psql('ehr', q{
+	SELECT string_agg(concat_ws(':', tgrelid::regclass, tgname, tgenabled), ',' ORDER BY tgname)
+	  FROM pg_trigger WHERE tgname LIKE 'medchain%' AND tgrelid = 'public.vitals_2025'::regclass}),
+	'vitals_2025:medchain_append_only:A,vitals_2025:medchain_no_truncate:A,vitals_2025:medchain_record:A',
+	'a partition\'s triggers restored, ENABLE ALWAYS');
+is($target->safe_psql('ehr', q{SELECT count(*) FROM medchain.verify('public.vitals')}), '0',
+	'restored partitioned ledger table verifies');
+$target->safe_psql('ehr', q{INSERT INTO public.vitals_2025 VALUES (76, '2025-09-01', 4)});
+is($target->safe_psql('ehr', q{SELECT count(*) FROM medchain.entries
+	WHERE relation = 'public.vitals' AND row_key = '{"vital_id": 4, "taken": "2025-09-01"}'}),
+	'1', 'insert into a restored partition recorded under its partitioned table');
+($ret, $stdout, $stderr) = $target->psql('ehr', q{TRUNCATE public.vitals_2026});
+like($stderr, qr/cannot truncate partition "vitals_2026" of ledger table public.vitals/,
+	'restored partition refuses TRUNCATE');
 
 $source->stop;
 $target->stop;
