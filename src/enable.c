@@ -65,16 +65,9 @@ const EnableMode enable_mode_append_only = {false, InvalidOid, NULL};
 void
 enable_registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *args, int expected_rc)
 {
-	HeapTuple	tuple = SearchSysCache1(RELOID,
-										ObjectIdGetDatum(medchain_relation("ledger_registry")));
-	Oid			owner;
+	Oid			owner = medchain_relation_owner(medchain_relation("ledger_registry"));
 	Oid			save_userid;
 	int			save_sec_context;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for medchain.ledger_registry");
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);

@@ -64,8 +64,8 @@ medchain_act_as_owner(Oid owner, OwnerScope *scope)
 	scope->nest_level = -1;
 }
 
-void
-medchain_become_owner(Oid relid, OwnerScope *scope)
+Oid
+medchain_relation_owner(Oid relid)
 {
 	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	Oid			owner;
@@ -74,8 +74,13 @@ medchain_become_owner(Oid relid, OwnerScope *scope)
 		elog(ERROR, "cache lookup failed for relation %u", relid);
 	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
+	return owner;
+}
 
-	medchain_act_as_owner(owner, scope);
+void
+medchain_become_owner(Oid relid, OwnerScope *scope)
+{
+	medchain_act_as_owner(medchain_relation_owner(relid), scope);
 	scope->nest_level = medchain_pin_search_path();
 }
 

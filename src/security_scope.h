@@ -40,6 +40,8 @@ typedef struct OwnerScope
 	int			nest_level;		/* -1 when the caller keeps the settings */
 } OwnerScope;
 
+extern Oid	medchain_relation_owner(Oid relid);
+
 /* Become the owner of relation relid (restricted, search_path pinned). */
 extern void medchain_become_owner(Oid relid, OwnerScope *scope);
 

@@ -104,19 +104,6 @@ versioned_check_table(Relation rel, const LedgerName *name)
 				 errhint("Rename or drop the existing relation first.")));
 }
 
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
-
 /* The key columns, quoted, separated by commas. */
 static char *
 key_column_list(Datum key_columns)
@@ -162,7 +149,7 @@ versioned_create_history(Oid relid, const LedgerName *name, Datum key_columns,
 												 name->display)),
 					 qualified, key_column_list(key_columns),
 					 qualified, qualified, qualified,
-					 qualified, quote_identifier(GetUserNameFromId(relation_owner(relid), false)));
+					 qualified, quote_identifier(GetUserNameFromId(medchain_relation_owner(relid), false)));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	medchain_spi_execute(sql.data, 0, NULL, NULL, false, 0, SPI_OK_UTILITY, -1);
