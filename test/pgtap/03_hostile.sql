@@ -15,7 +15,7 @@
 SET client_encoding = 'UTF8';	-- the names below are UTF-8
 BEGIN;
 LOAD 'medchain';
-SELECT plan(375);
+SELECT plan(387);
 
 -- The same low proof-of-work throughout: seal() refuses a difficulty below
 -- the chain's.
@@ -1311,6 +1311,54 @@ SELECT is(hostile_probe.value('hostile_owner', 'pg_catalog, hostile', $$
 SELECT is(hostile_probe.value('hostile_owner', 'hostile, pg_catalog',
 		$$SELECT medchain.disable('"Ward ""7"""."Vitals ü"', 'hostile test') IS NOT NULL$$),
 	'true', 'disable() of a partitioned table, hostile first');
+
+------------------------------------------------------------------------
+-- Amendments: a versioned table with a hostile name, amended by an
+-- ordinary role and read back with history()
+------------------------------------------------------------------------
+
+SET ROLE hostile_owner;
+CREATE TABLE "Ward ""7"""."Notiz ü" ("Key ""col""" integer PRIMARY KEY, "Text" text);
+INSERT INTO "Ward ""7"""."Notiz ü" VALUES (1, 'erste Fassung');
+GRANT SELECT, UPDATE ON "Ward ""7"""."Notiz ü" TO hostile_reader;
+RESET ROLE;
+SELECT is(hostile_probe.value('hostile_owner', 'hostile, pg_catalog',
+		$$SELECT medchain.enable('"Ward ""7"""."Notiz ü"', mode => 'versioned')$$),
+	'1', 'enable() of a versioned table as the owner, hostile first');
+SELECT hostile_probe.lives('hostile_owner', 'pg_catalog, hostile',
+	$$SELECT medchain.require_reason('"Ward ""7"""."Notiz ü"')$$, 'require_reason() as the owner, hostile last');
+SELECT hostile_probe.denied('hostile_reader', 'hostile, pg_catalog',
+	$$SELECT medchain.require_reason('"Ward ""7"""."Notiz ü"', false)$$,
+	'require_reason() refused to an ordinary role, hostile first');
+SELECT hostile_probe.refused('hostile_reader', 'hostile, pg_catalog',
+	$$UPDATE "Ward ""7"""."Notiz ü" SET "Text" = 'ohne Grund' WHERE "Key ""col""" OPERATOR(pg_catalog.=) 1$$,
+	'22023', 'an amendment without a reason refused, hostile first');
+SELECT ok(pg_catalog.set_config('medchain.reason', 'Korrektur "7"; DROP TABLE x', true) IS NOT NULL,
+	'a reason is set for the amendments');
+SELECT hostile_probe.lives('hostile_reader', 'hostile, pg_catalog',
+	$$UPDATE "Ward ""7"""."Notiz ü" SET "Text" = 'zweite Fassung' WHERE "Key ""col""" OPERATOR(pg_catalog.=) 1$$,
+	'an ordinary role amends a row, hostile first');
+SELECT hostile_probe.lives('hostile_reader', 'pg_catalog, hostile',
+	$$UPDATE "Ward ""7"""."Notiz ü" SET "Text" = 'dritte Fassung' WHERE "Key ""col""" OPERATOR(pg_catalog.=) 1$$,
+	'an ordinary role amends it again, hostile last');
+SELECT is(hostile_probe.value('hostile_reader', p.path, $$
+		SELECT pg_catalog.string_agg(h.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) h.intact::pg_catalog.text
+				OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) pg_catalog.coalesce(h.row_data OPERATOR(pg_catalog.->>) 'Text', '-'),
+				',' ORDER BY h.ord)
+		  FROM medchain.history('"Ward ""7"""."Notiz ü"', '{"Key \"col\"": 1}') WITH ORDINALITY h(entry_id, kind,
+				recorded_by, recorded_at, xact, block_height, block_hash, sealed_at, confirmations,
+				peers_holding, cosigners, intact, supersedes, reason, current, row_data, ord)$$),
+	'baseline:true:erste Fassung,update:true:zweite Fassung,update:true:dritte Fassung',
+	format('history() as an ordinary role, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
+SELECT is(hostile_probe.value('superuser', 'hostile, pg_catalog', $$
+		SELECT pg_catalog.count(*)::pg_catalog.text FROM medchain.verify('"Ward ""7"""."Notiz ü"')$$),
+	'0', 'verify() of the versioned table and its history, hostile first');
+SELECT is(hostile_probe.value('hostile_owner', 'pg_catalog, hostile',
+		$$SELECT medchain.disable('"Ward ""7"""."Notiz ü"', 'hostile test') IS NOT NULL$$),
+	'true', 'disable() of a versioned table, hostile last');
+SELECT ok(pg_catalog.set_config('medchain.reason', '', true) IS NOT NULL, 'the reason is cleared');
 
 ------------------------------------------------------------------------
 -- Afterwards
