@@ -1343,7 +1343,7 @@ SELECT hostile_probe.lives('hostile_reader', 'pg_catalog, hostile',
 	'an ordinary role amends it again, hostile last');
 SELECT is(hostile_probe.value('hostile_reader', p.path, $$
 		SELECT pg_catalog.string_agg(h.kind OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) h.intact::pg_catalog.text
-				OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) pg_catalog.coalesce(h.row_data OPERATOR(pg_catalog.->>) 'Text', '-'),
+				OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) COALESCE(h.row_data OPERATOR(pg_catalog.->>) 'Text', '-'),
 				',' ORDER BY h.ord)
 		  FROM medchain.history('"Ward ""7"""."Notiz ü"', '{"Key \"col\"": 1}') WITH ORDINALITY h(entry_id, kind,
 				recorded_by, recorded_at, xact, block_height, block_hash, sealed_at, confirmations,
