@@ -63,9 +63,11 @@ OBJS = \
 	src/replicator.o \
 	src/provenance.o \
 	src/versioned.o \
-	src/history.o
+	src/history.o \
+	src/document_hash.o \
+	src/notarize.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance partitions amendments drug_traceability compliance_report
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance partitions amendments drug_traceability compliance_report notarize
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 

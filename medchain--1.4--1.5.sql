@@ -587,3 +587,98 @@ CREATE EVENT TRIGGER medchain_guard_ddl ON ddl_command_start
 				 'CREATE RULE', 'DROP TABLE', 'DROP OWNED')
 	EXECUTE FUNCTION medchain.guard_ddl();
 ALTER EVENT TRIGGER medchain_guard_ddl ENABLE ALWAYS;
+
+------------------------------------------------------------------------
+-- Proof of existence (docs/DESIGN.md, "Proof of existence"): a document's
+-- SHA-256 and a label, recorded as an entry of kind notarize of
+-- medchain.notarizations; the document itself is not kept.  attest()
+-- says when a document was first recorded and proves it.
+------------------------------------------------------------------------
+
+-- Who may write notarizations into the chain: research teams, without
+-- the powers of medchain_admin.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'medchain_notary') THEN
+		CREATE ROLE medchain_notary NOLOGIN;
+	END IF;
+END
+$$;
+
+-- attest() finds a document's entries through key_hash, which for a
+-- notarization is computed from the document's hash as it is from the key
+-- for a row entry.
+COMMENT ON COLUMN medchain.journal.key_hash IS
+	'Hash of relation and row_key (of a notarization: of relation and document hash), to find entries; checked against both, covered by no hash';
+
+-- The notarizations, for notaries and auditors; as the relation that
+-- notarize entries name, it also decides who sees them in
+-- medchain.entries (can_read_relation()).
+CREATE VIEW medchain.notarizations WITH (security_invoker = true) AS
+SELECT j.entry_id, j.row_hash AS document_sha256, j.note AS label, j.recorded_by,
+	   j.recorded_at, j.block_height
+  FROM medchain.journal j
+ WHERE j.kind OPERATOR(pg_catalog.=) 'notarize'
+   AND j.relation OPERATOR(pg_catalog.=) 'medchain.notarizations';
+COMMENT ON VIEW medchain.notarizations IS
+	'Every notarization: the document''s SHA-256, its label, who recorded it, when, and the block that seals it (NULL while pending)';
+REVOKE ALL ON medchain.notarizations FROM PUBLIC;
+GRANT SELECT ON medchain.notarizations TO medchain_notary, medchain_auditor, medchain_admin;
+
+CREATE FUNCTION medchain.notarize(document bytea, label text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'medchain_notarize'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medchain.notarize(bytea, text) IS
+	'Record the document''s SHA-256 and a label in the chain; returns the entry_id.  A value stored out of line uncompressed is read a slice at a time';
+
+CREATE FUNCTION medchain.notarize_hash(document_sha256 bytea, label text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'medchain_notarize_hash'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medchain.notarize_hash(bytea, text) IS
+	'Record a document''s SHA-256, computed elsewhere, and a label in the chain; returns the entry_id';
+
+CREATE FUNCTION medchain.notarize_large_object(loid oid, label text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'medchain_notarize_large_object'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medchain.notarize_large_object(oid, text) IS
+	'Record the SHA-256 of a large object, read a slice at a time, and a label in the chain; returns the entry_id';
+
+REVOKE ALL ON FUNCTION medchain.notarize(bytea, text), medchain.notarize_hash(bytea, text),
+	medchain.notarize_large_object(oid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medchain.notarize(bytea, text), medchain.notarize_hash(bytea, text),
+	medchain.notarize_large_object(oid, text) TO medchain_notary, medchain_admin;
+
+CREATE FUNCTION medchain.attest(document bytea, anchor_height bigint DEFAULT NULL)
+RETURNS TABLE (entry_id bigint, label text, recorded_by name, recorded_at timestamptz,
+	block_height bigint, block_hash bytea, sealed_at timestamptz, confirmations bigint,
+	peers_holding integer, cosigners integer, proof jsonb)
+AS 'MODULE_PATHNAME', 'medchain_attest'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION medchain.attest(bytea, bigint) IS
+	'When the document was first notarized, by whom, in which block, how much stands behind that block, and the proof (NULL while pending); no row if it never was';
+
+CREATE FUNCTION medchain.attest_hash(document_sha256 bytea, anchor_height bigint DEFAULT NULL)
+RETURNS TABLE (entry_id bigint, label text, recorded_by name, recorded_at timestamptz,
+	block_height bigint, block_hash bytea, sealed_at timestamptz, confirmations bigint,
+	peers_holding integer, cosigners integer, proof jsonb)
+AS 'MODULE_PATHNAME', 'medchain_attest_hash'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION medchain.attest_hash(bytea, bigint) IS
+	'attest() for a document whose SHA-256 was computed elsewhere';
+
+CREATE FUNCTION medchain.attest_large_object(loid oid, anchor_height bigint DEFAULT NULL)
+RETURNS TABLE (entry_id bigint, label text, recorded_by name, recorded_at timestamptz,
+	block_height bigint, block_hash bytea, sealed_at timestamptz, confirmations bigint,
+	peers_holding integer, cosigners integer, proof jsonb)
+AS 'MODULE_PATHNAME', 'medchain_attest_large_object'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION medchain.attest_large_object(oid, bigint) IS
+	'attest() for a document stored as a large object, read a slice at a time';
+
+-- Anyone may ask: an answer says only what whoever holds the document (or
+-- its hash) may know, that it was notarized, when, by whom, with what label.
+GRANT EXECUTE ON FUNCTION medchain.attest(bytea, bigint), medchain.attest_hash(bytea, bigint),
+	medchain.attest_large_object(oid, bigint) TO PUBLIC;

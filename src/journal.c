@@ -312,6 +312,13 @@ journal_key_hash(const char *relation, const char *key_utf8, int key_len)
 	return (int64) hash_bytes_extended((const unsigned char *) key_utf8, key_len, seed);
 }
 
+int64
+journal_document_key_hash(const uint8 document_sha256[MC_HASH_LEN])
+{
+	return journal_key_hash(MC_NOTARIZATIONS_RELATION, (const char *) document_sha256,
+							MC_HASH_LEN);
+}
+
 /*
  * medchain.key_hash(relation text, row_key jsonb) RETURNS bigint
  *
@@ -504,11 +511,14 @@ entry_insert(JournalWriter *writer, const JournalRecord *record, const EntryFiel
 				value = Int64GetDatum(record->enablement_id);
 				break;
 			case COL_KEY_HASH:
-				if (!record->has_row_key)
+				if (record->has_row_key)
+					value = Int64GetDatum(journal_key_hash(record->name->display,
+														   writer->key_text.data,
+														   writer->key_text.len));
+				else if (strcmp(record->kind, MC_KIND_NOTARIZE) == 0)
+					value = Int64GetDatum(journal_document_key_hash(record->row_hash));
+				else
 					continue;
-				value = Int64GetDatum(journal_key_hash(record->name->display,
-													   writer->key_text.data,
-													   writer->key_text.len));
 				break;
 			case COL_BLOCK_HEIGHT:
 				if (height < 0)
@@ -804,6 +814,12 @@ entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 	{
 		if (fields.has_row_key)
 			return "it is a notarization with a row_key";
+		if (fields.format_version != MC_FORMAT_V3 || fields.enablement_id != 0 ||
+			fields.supersedes != 0 ||
+			fields.relation.len != strlen(MC_NOTARIZATIONS_RELATION) ||
+			memcmp(fields.relation.data, MC_NOTARIZATIONS_RELATION, fields.relation.len) != 0)
+			return "it is a notarization but not a version 3 entry of " MC_NOTARIZATIONS_RELATION
+				" with enablement_id 0 and supersedes 0";
 	}
 	else if (!fields.has_row_key)
 		return "it records a row but has no row_key";

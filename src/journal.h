@@ -47,6 +47,14 @@
 
 extern int	journal_kind_version(const char *kind);
 
+/*
+ * A notarization records a document's hash, not a row: it names
+ * medchain.notarizations, the view that lists them, and no enablement.
+ */
+#define MC_NOTARIZATIONS_SCHEMA "medchain"
+#define MC_NOTARIZATIONS_TABLE "notarizations"
+#define MC_NOTARIZATIONS_RELATION "medchain.notarizations"
+
 /* Text in the server encoding, not necessarily NUL-terminated. */
 typedef struct TextSlice
 {
@@ -130,6 +138,12 @@ typedef enum EntryColumn
  * compares the relation and the key themselves.
  */
 extern int64 journal_key_hash(const char *relation, const char *key_utf8, int key_len);
+
+/*
+ * A notarization's key_hash: the document's SHA-256 stands in for the key,
+ * so that attest() finds a document's entries through the same index.
+ */
+extern int64 journal_document_key_hash(const uint8 document_sha256[MC_HASH_LEN]);
 
 /* Attribute numbers of those columns in medchain.entries, by EntryColumn. */
 extern void entry_columns_find(Relation entries, AttrNumber attnums[MC_ENTRY_COLUMNS]);

@@ -50,6 +50,18 @@ require_auditor(const char *what)
 				 errhint("Ask an administrator to GRANT %s to you.", MC_AUDITOR_ROLE)));
 }
 
+void
+require_notary(const char *what)
+{
+	if (!has_role_privileges(MC_NOTARY_ROLE) && !has_role_privileges(MC_ADMIN_ROLE))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errdetail("Only members of role \"%s\" or \"%s\" may do this.",
+						   MC_NOTARY_ROLE, MC_ADMIN_ROLE),
+				 errhint("Ask an administrator to GRANT %s to you.", MC_NOTARY_ROLE)));
+}
+
 /*
  * May the caller see what the journal says of this relation (its events,
  * its row count)?  Auditors may; others if they may read the table, as

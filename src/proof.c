@@ -48,6 +48,7 @@
 #include "ledger_cache.h"
 #include "merkle.h"
 #include "privileges.h"
+#include "proof.h"
 #include "rows.h"
 #include "security_scope.h"
 #include "wire.h"
@@ -153,17 +154,27 @@ put_entry(StringInfo buf, const AttrNumber *attnums, Datum *values, bool *isnull
 	appendStringInfoChar(buf, '}');
 }
 
+/* Is the entry (deformed in values) a notarization? */
+static bool
+is_notarization(const AttrNumber *attnums, Datum *values)
+{
+	text	   *kind = DatumGetTextPP(values[attnums[COL_KIND] - 1]);
+
+	return entry_kind_of(VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind)) == ENTRY_KIND_NOTARIZE;
+}
+
+/* The height a proof of block_height reaches up to: *anchor_height, or the head. */
 static int64
-anchor_argument(FunctionCallInfo fcinfo, int argno, int64 block_height)
+anchor_of(const int64 *anchor_height, int64 block_height)
 {
 	BlockRow	head;
 	int64		anchor;
 
 	if (!block_head(GetActiveSnapshot(), &head))
 		elog(ERROR, "the chain has no head block");
-	if (PG_ARGISNULL(argno))
+	if (anchor_height == NULL)
 		return head.header.height;
-	anchor = PG_GETARG_INT64(argno);
+	anchor = *anchor_height;
 	if (anchor < block_height || anchor > head.header.height)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -175,13 +186,20 @@ anchor_argument(FunctionCallInfo fcinfo, int argno, int64 block_height)
 	return anchor;
 }
 
-/*
- * The proof of a sealed entry (deformed in values/isnull), with the row's
- * encoding for a row entry, the detail for an event.
- */
-static Jsonb *
-proof_build(FunctionCallInfo fcinfo, int anchor_argno, Relation journal,
-			const AttrNumber *attnums, Datum *values, bool *isnull, StringInfo row)
+/* proof.h */
+const int64 *
+anchor_height_argument(FunctionCallInfo fcinfo, int argno, int64 *height)
+{
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	*height = PG_GETARG_INT64(argno);
+	return height;
+}
+
+/* proof.h */
+Jsonb *
+entry_proof_build(Relation journal, const AttrNumber *attnums, Datum *values, bool *isnull,
+				  StringInfo row, const int64 *anchor_height)
 {
 	int64		entry_id = DatumGetInt64(values[attnums[COL_ENTRY_ID] - 1]);
 	int			version = DatumGetInt16(values[attnums[COL_FORMAT_VERSION] - 1]);
@@ -212,7 +230,7 @@ proof_build(FunctionCallInfo fcinfo, int anchor_argno, Relation journal,
 						(long long) entry_id),
 				 errdetail("The chain was altered."),
 				 errhint("Run medchain.verify() to see what was altered.")));
-	anchor = anchor_argument(fcinfo, anchor_argno, height);
+	anchor = anchor_of(anchor_height, height);
 
 	leaves = journal_block_leaves(journal, attnums, &block);
 	count = block.header.entry_count;
@@ -229,6 +247,13 @@ proof_build(FunctionCallInfo fcinfo, int anchor_argno, Relation journal,
 	appendStringInfo(&buf, "{\"format_version\": %d, ", MC_PROOF_FORMAT_VERSION);
 	if (row != NULL)
 		put_hex(&buf, "row", (const uint8 *) row->data, row->len);
+	else if (is_notarization(attnums, values))
+	{
+		bytea	   *document_hash = DatumGetByteaPP(values[attnums[COL_ROW_HASH] - 1]);
+
+		put_hex(&buf, "document_sha256", (const uint8 *) VARDATA_ANY(document_hash),
+				VARSIZE_ANY_EXHDR(document_hash));
+	}
 	else
 		put_hashed_json(&buf, "detail", DatumGetJsonbP(values[attnums[COL_DETAIL] - 1]), version);
 	appendStringInfoString(&buf, ", \"entry\": ");
@@ -278,6 +303,7 @@ medchain_proof(PG_FUNCTION_ARGS)
 	bool	   *isnull;
 	uint8		hash[MC_HASH_LEN];
 	bytea	   *row_hash;
+	int64		anchor_height;
 	Jsonb	   *proof;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -316,7 +342,8 @@ medchain_proof(PG_FUNCTION_ARGS)
 						JsonbToCString(NULL, &key->root, VARSIZE(key)), row.ledger->relation_name),
 				 errdetail("The row does not hash to the row_hash its entry recorded, so no proof can show it."),
 				 errhint("Run medchain.verify() on the table.")));
-	proof = proof_build(fcinfo, 2, row.journal, row.attnums, values, isnull, encoding);
+	proof = entry_proof_build(row.journal, row.attnums, values, isnull, encoding,
+							  anchor_height_argument(fcinfo, 2, &anchor_height));
 	recorded_row_close(&row);
 	PG_RETURN_JSONB_P(proof);
 }
@@ -351,6 +378,7 @@ medchain_event_proof(PG_FUNCTION_ARGS)
 	Datum	   *values;
 	bool	   *isnull;
 	int64		entry_id;
+	int64		anchor_height;
 	Jsonb	   *proof;
 
 	if (PG_ARGISNULL(0))
@@ -380,7 +408,8 @@ medchain_event_proof(PG_FUNCTION_ARGS)
 				 errdetail("event_proof() proves event entries; there is no event with this entry_id."),
 				 errhint("Prove a row with medchain.proof(table, key).")));
 	require_event_read(TextDatumGetCString(values[attnums[COL_RELATION] - 1]));
-	proof = proof_build(fcinfo, 1, journal, attnums, values, isnull, NULL);
+	proof = entry_proof_build(journal, attnums, values, isnull, NULL,
+							  anchor_height_argument(fcinfo, 1, &anchor_height));
 	table_close(journal, AccessShareLock);
 	PG_RETURN_JSONB_P(proof);
 }
@@ -558,9 +587,10 @@ anchored(const BlockRow *block, List *chain, Jsonb *trusted)
 
 /*
  * From the proof alone: the row (or the event's detail) hashes to the
- * entry's row_hash, the entry to entry_hash, the leaf and audit path to
- * the block's Merkle root.  *block and *chain are the proof's block and
- * the headers above it, whose rules anchored() checks.
+ * entry's row_hash (a notarization's document_sha256 is its row_hash),
+ * the entry to entry_hash, the leaf and audit path to the block's Merkle
+ * root.  *block and *chain are the proof's block and the headers above
+ * it, whose rules anchored() checks.
  */
 static bool
 proof_holds(Jsonb *proof, BlockRow *block, List **chain)
@@ -578,6 +608,7 @@ proof_holds(Jsonb *proof, BlockRow *block, List **chain)
 	StringInfoData encoding;
 	uint64		leaf_index;
 	JsonbValue *row_hex;
+	bool		notarization;
 
 	reader.what = "proof";
 	reader.object = &proof->root;
@@ -597,9 +628,14 @@ proof_holds(Jsonb *proof, BlockRow *block, List **chain)
 	block_from_json(&block_reader, block);
 	*chain = chain_from_json(&reader);
 
-	/* the row, or the event's detail */
+	/* the row, the event's detail, or the notarized document's hash */
 	row_hex = member_if_present(&reader, "row");
-	if (row_hex != NULL)
+	notarization = entry_kind_of(fields.kind.data, fields.kind.len) == ENTRY_KIND_NOTARIZE;
+	if ((member_if_present(&reader, "document_sha256") != NULL) != notarization)
+		malformed("proof", "A proof of a notarization entry, and no other, has member \"document_sha256\".");
+	if (notarization)
+		hash_member(&reader, "document_sha256", computed);
+	else if (row_hex != NULL)
 	{
 		uint8	   *row;
 		int			row_len;

@@ -50,17 +50,23 @@ StaticAssertDecl(SHA256_DIGEST_LENGTH == MC_HASH_LEN, "SHA-256 digests are 32 by
  * failure, and a digest that was not computed must never be used.
  */
 static void
+openssl_sha256_failed(size_t len)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			 errmsg("OpenSSL's SHA-256 failed"),
+			 errdetail("No digest was computed for a %zu-byte message.", len),
+			 errhint("Check the server's OpenSSL installation.")));
+}
+
+static void
 openssl_sha256(const void *data, size_t len, uint8 digest[MC_HASH_LEN])
 {
 	SHA256_CTX	ctx;
 
 	if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, data, len) != 1 ||
 		SHA256_Final(digest, &ctx) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-				 errmsg("OpenSSL's SHA-256 failed"),
-				 errdetail("No digest was computed for a %zu-byte message.", len),
-				 errhint("Check the server's OpenSSL installation.")));
+		openssl_sha256_failed(len);
 }
 
 #ifdef MC_SHA_NI
@@ -509,6 +515,44 @@ mc_sha256_x4(const void *const *data, const size_t *len, uint8 (*digests)[MC_HAS
 #endif
 	for (k = 0; k < 4; k++)
 		openssl_sha256(data[k], len[k], digests[k]);
+}
+
+/*
+ * A message that arrives in pieces goes to OpenSSL, which runs the same
+ * SHA extensions for it: the pieces are large (a document read a slice at
+ * a time), so the set-up per call that mc_sha256 avoids does not count.
+ */
+struct MCSha256Stream
+{
+	SHA256_CTX	ctx;
+	size_t		len;			/* bytes so far, for the error */
+};
+
+MCSha256Stream *
+mc_sha256_stream_begin(void)
+{
+	MCSha256Stream *stream = palloc(sizeof(MCSha256Stream));
+
+	stream->len = 0;
+	if (SHA256_Init(&stream->ctx) != 1)
+		openssl_sha256_failed(0);
+	return stream;
+}
+
+void
+mc_sha256_stream_add(MCSha256Stream *stream, const void *data, size_t len)
+{
+	stream->len += len;
+	if (SHA256_Update(&stream->ctx, data, len) != 1)
+		openssl_sha256_failed(stream->len);
+}
+
+void
+mc_sha256_stream_finish(MCSha256Stream *stream, uint8 digest[MC_HASH_LEN])
+{
+	if (SHA256_Final(digest, &stream->ctx) != 1)
+		openssl_sha256_failed(stream->len);
+	pfree(stream);
 }
 
 bytea *

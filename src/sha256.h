@@ -27,6 +27,13 @@ extern void mc_sha256_x2(const void *data1, size_t len1, uint8 digest1[MC_HASH_L
 extern void mc_sha256_x4(const void *const *data, const size_t *len,
 						 uint8 (*digests)[MC_HASH_LEN]);
 
+/* The digest of a message given in pieces, in order; finish frees the stream. */
+typedef struct MCSha256Stream MCSha256Stream;
+
+extern MCSha256Stream *mc_sha256_stream_begin(void);
+extern void mc_sha256_stream_add(MCSha256Stream *stream, const void *data, size_t len);
+extern void mc_sha256_stream_finish(MCSha256Stream *stream, uint8 digest[MC_HASH_LEN]);
+
 /* Bytes as lower-case hex, palloc'd. */
 extern char *mc_hex(const uint8 *bytes, int len);
 

@@ -9,12 +9,15 @@ python3-cryptography package when it can be imported, else with the
 MEDCHAIN_VERIFY_ED25519=openssl to use the command even where the package
 is installed.  Neither at hand, a signed block cannot be checked (exit 2).
 
-    medchain_verify.py proof PROOF.json [--digest DIGEST.json [COSIGNERS]]
+    medchain_verify.py proof PROOF.json [--document FILE] [--digest DIGEST.json [COSIGNERS]]
     medchain_verify.py chain EXPORT.jsonl [--digest DIGEST.json [COSIGNERS]]
 
     COSIGNERS: --min-cosigners K and --cosigner-key HEX, once per key
 
-PROOF.json is the output of medchain.proof() or medchain.event_proof().
+PROOF.json is the output of medchain.proof() or medchain.event_proof(), or
+the proof column of medchain.attest(): the proof of a notarization, which
+carries the SHA-256 of the notarized document.  With --document, FILE must
+be that document: its SHA-256 is computed here, read a megabyte at a time.
 EXPORT.jsonl holds the rows of medchain.export_chain(), one JSON object per
 line, in height order.  DIGEST.json is the output of medchain.digest(),
 kept somewhere the database's owner cannot rewrite: it is what ties a proof
@@ -74,6 +77,15 @@ class NoEd25519(Exception):
 
 def sha256(data):
     return hashlib.sha256(data).digest()
+
+
+def file_sha256(path):
+    """The SHA-256 of a file of any size, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.digest()
 
 
 # --- Reading members.  A missing or mistyped member makes the document
@@ -435,6 +447,12 @@ def parse_sealed_at(value):
     return (delta.days * 86400 + delta.seconds) * 1000000 + delta.microseconds
 
 
+def iso_utc(usecs):
+    """Microseconds since the Unix epoch as a digest prints sealed_at."""
+    t = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=usecs)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def read_digest(digest):
     """Check the digest's shape: only height and block_hash are required,
     and a member medchain does not write is an error, not ignored (it might
@@ -537,8 +555,10 @@ def anchor_problems(blocks, digest):
 
 # --- Proofs (FORMAT.md, "Inclusion proof") and exports ("Chain export").
 
-def check_proof(proof, digest=None, cosigners=None):
-    """Problems with an inclusion proof (steps 1-5, and 6 with a digest)."""
+def check_proof(proof, digest=None, cosigners=None, document_hash=None):
+    """Problems with an inclusion proof (steps 1-5, and 6 with a digest);
+    document_hash, the SHA-256 of a file, must be what a notarization
+    proof's document_sha256 says."""
     version = member(proof, "format_version", int)
     entry = member(proof, "entry", dict)
     if version == 1:
@@ -552,14 +572,29 @@ def check_proof(proof, digest=None, cosigners=None):
             raise Unreadable("unknown entry format_version %d" % entry_version)
     else:
         raise Unreadable("unknown proof format_version %d" % version)
-    if ("row" in proof) == ("detail" in proof):
-        raise Unreadable("a proof has either a row or a detail")
+    # What the entry's row_hash covers: a row, an event's detail, or the
+    # hash of a notarized document; exactly one of them.
+    notarization = member(entry, "kind", str) == "notarize"
+    covered = [m for m in ("row", "detail", "document_sha256") if m in proof]
+    if len(covered) != 1:
+        raise Unreadable("a proof has one of a row, a detail and a document_sha256")
+    if (covered[0] == "document_sha256") != notarization:
+        raise Unreadable("a proof of a notarize entry, and no other, has a document_sha256")
+    if document_hash is not None and not notarization:
+        raise Unreadable("a document is checked against the proof of a notarization only")
     block = member(proof, "block", dict)
     blocks = [block] + chain
     problems = []
 
-    # 1. The row (or the event's detail) is what the entry's row_hash covers.
-    if "row" in proof:
+    # 1. The row (the event's detail, the notarized document's hash) is
+    # what the entry's row_hash covers.
+    if notarization:
+        if hash_member(proof, "document_sha256") != hash_member(entry, "row_hash"):
+            problems.append("the document_sha256 is not the entry's row_hash")
+        if document_hash is not None and document_hash.hex() != proof["document_sha256"]:
+            problems.append("the document does not hash to the proof's document_sha256: "
+                            "it is not the document notarized")
+    elif "row" in proof:
         row = bytes.fromhex(hex_member(proof, "row"))
         # Version 3 changed entries only: its rows are version 2 encodings.
         row_version = min(entry_version, 2)
@@ -617,17 +652,19 @@ def load_json_lines(path):
 
 
 def parse_arguments(argv):
-    """(command, path, digest path or None, cosigners or None); None when
-    the arguments are not what the usage says."""
+    """(command, path, digest path or None, cosigners or None, document path
+    or None); None when the arguments are not what the usage says."""
     if len(argv) < 2 or argv[0] not in ("proof", "chain"):
         return None
-    digest_path, keys, needed, rest = None, set(), None, argv[2:]
+    digest_path, document_path, keys, needed, rest = None, None, set(), None, argv[2:]
     while rest:
         if len(rest) < 2:
             return None
         flag, value, rest = rest[0], rest[1], rest[2:]
         if flag == "--digest":
             digest_path = value
+        elif flag == "--document" and argv[0] == "proof":
+            document_path = value
         elif flag == "--cosigner-key" and re.fullmatch(r"[0-9a-f]{64}", value):
             keys.add(value)
         elif flag == "--min-cosigners" and re.fullmatch(r"[0-9]+", value):
@@ -636,7 +673,8 @@ def parse_arguments(argv):
             return None
     if (keys or needed is not None) and (digest_path is None or needed is None):
         return None
-    return argv[0], argv[1], digest_path, (keys, needed) if needed is not None else None
+    return (argv[0], argv[1], digest_path, (keys, needed) if needed is not None else None,
+            document_path)
 
 
 def main(argv):
@@ -644,12 +682,13 @@ def main(argv):
     if arguments is None:
         print(__doc__, file=sys.stderr)
         return 2
-    command, path, digest_path, cosigners = arguments
+    command, path, digest_path, cosigners, document_path = arguments
     try:
         digest = read_digest(load_json(digest_path)) if digest_path else None
         if command == "proof":
             proof = load_json(path)
-            problems = check_proof(proof, digest, cosigners)
+            document_hash = file_sha256(document_path) if document_path else None
+            problems = check_proof(proof, digest, cosigners, document_hash)
         else:
             blocks = load_json_lines(path)
             problems = check_chain(blocks, digest, cosigners)
@@ -677,6 +716,13 @@ def main(argv):
         else:
             print("valid proof: %s, anchored in the digest's block %d%s"
                   % (what, digest["height"], cosigned))
+        if "document_sha256" in proof:
+            note = proof["entry"]["note"]
+            print("notarized: document %s%s, %s, recorded by %s, in a block sealed at %s"
+                  % (proof["document_sha256"], "" if document_path is None else
+                     " (%s)" % document_path,
+                     "no label" if note is None else "label " + json.dumps(note, ensure_ascii=False),
+                     proof["entry"]["recorded_by"], iso_utc(proof["block"]["sealed_at"])))
     return 0
 
 

@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(201);
+SELECT plan(228);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -307,6 +307,36 @@ SELECT ok((SELECT ARRAY['DROP TABLE', 'DROP OWNED'] <@ evttags FROM pg_event_tri
 	'guard_ddl sees DROP TABLE and DROP OWNED');
 SELECT is((SELECT evtenabled::text FROM pg_event_trigger WHERE evtname = 'medchain_guard_ddl'), 'A',
 	'guard_ddl is still ENABLE ALWAYS');
+
+-- Proof of existence (1.5): notaries write notarizations, anyone attests.
+SELECT has_role('medchain_notary');
+SELECT has_view('medchain', 'notarizations', 'notarizations view: the relation notarize entries name');
+SELECT table_privs_are('medchain', 'notarizations', 'public', ARRAY[]::text[]);
+SELECT table_privs_are('medchain', 'notarizations', 'medchain_notary', ARRAY['SELECT']);
+SELECT table_privs_are('medchain', 'notarizations', 'medchain_auditor', ARRAY['SELECT']);
+SELECT table_privs_are('medchain', 'notarizations', 'medchain_admin', ARRAY['SELECT']);
+SELECT columns_are('medchain', 'notarizations',
+	ARRAY['entry_id', 'document_sha256', 'label', 'recorded_by', 'recorded_at', 'block_height']);
+SELECT function_returns('medchain', 'notarize', ARRAY['bytea', 'text'], 'bigint');
+SELECT function_returns('medchain', 'notarize_hash', ARRAY['bytea', 'text'], 'bigint');
+SELECT function_returns('medchain', 'notarize_large_object', ARRAY['oid', 'text'], 'bigint');
+SELECT volatility_is('medchain', 'notarize', ARRAY['bytea', 'text'], 'volatile');
+SELECT function_privs_are('medchain', f, a, 'public', ARRAY[]::text[])
+  FROM (VALUES ('notarize', ARRAY['bytea', 'text']), ('notarize_hash', ARRAY['bytea', 'text']),
+			   ('notarize_large_object', ARRAY['oid', 'text'])) n(f, a);
+SELECT function_privs_are('medchain', f, a, r, ARRAY['EXECUTE'])
+  FROM (VALUES ('notarize', ARRAY['bytea', 'text']), ('notarize_hash', ARRAY['bytea', 'text']),
+			   ('notarize_large_object', ARRAY['oid', 'text'])) n(f, a),
+	   (VALUES ('medchain_notary'), ('medchain_admin')) g(r);
+SELECT function_privs_are('medchain', 'notarize', ARRAY['bytea', 'text'], 'medchain_auditor', ARRAY[]::text[]);
+SELECT function_returns('medchain', 'attest', ARRAY['bytea', 'bigint'], 'setof record');
+SELECT volatility_is('medchain', 'attest', ARRAY['bytea', 'bigint'], 'stable');
+SELECT function_privs_are('medchain', f, a, 'public', ARRAY['EXECUTE'])
+  FROM (VALUES ('attest', ARRAY['bytea', 'bigint']), ('attest_hash', ARRAY['bytea', 'bigint']),
+			   ('attest_large_object', ARRAY['oid', 'bigint'])) n(f, a);
+SELECT ok(NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = 'medchain.journal'::regclass
+					  AND (indpred IS NOT NULL OR indexprs IS NOT NULL)),
+	'the journal has plain column indexes only: medchain writes it directly');
 
 SELECT * FROM finish();
 ROLLBACK;

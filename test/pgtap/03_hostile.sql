@@ -15,7 +15,7 @@
 SET client_encoding = 'UTF8';	-- the names below are UTF-8
 BEGIN;
 LOAD 'medchain';
-SELECT plan(387);
+SELECT plan(416);
 
 -- The same low proof-of-work throughout: seal() refuses a difficulty below
 -- the chain's.
@@ -1359,6 +1359,68 @@ SELECT is(hostile_probe.value('hostile_owner', 'pg_catalog, hostile',
 		$$SELECT medchain.disable('"Ward ""7"""."Notiz ü"', 'hostile test') IS NOT NULL$$),
 	'true', 'disable() of a versioned table, hostile last');
 SELECT ok(pg_catalog.set_config('medchain.reason', '', true) IS NOT NULL, 'the reason is cleared');
+-- Notarizations: medchain_admin (and medchain_notary) notarizes, anyone
+-- attests, auditors list them
+------------------------------------------------------------------------
+
+SELECT is(hostile_probe.value(r.role, p.path, format($$
+		SELECT (medchain.notarize(pg_catalog.convert_to(%L, 'UTF8'), %L) OPERATOR(pg_catalog.>) 0)::pg_catalog.text$$,
+		'protocol notarized by ' || r.role || ', ' || p.label, 'hostile protocol ü, ' || p.label)),
+	'true', format('notarize() as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_owner'), (2, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT hostile_probe.lives('hostile_owner', 'hostile, pg_catalog',
+	$$SELECT pg_catalog.lo_from_bytea(4242420, '\x0304'::pg_catalog.bytea)$$,
+	'a large object of the owner''s, hostile first');
+SELECT is(hostile_probe.value('hostile_owner', 'hostile, pg_catalog', $$
+		SELECT pg_catalog.concat_ws(' ',
+			medchain.notarize_hash(pg_catalog.sha256('\x0102'::pg_catalog.bytea), 'hostile hash') OPERATOR(pg_catalog.>) 0,
+			medchain.notarize_large_object(4242420, 'hostile large object') OPERATOR(pg_catalog.>) 0)$$),
+	't t', 'notarize_hash() and notarize_large_object() as the owner, hostile first');
+SELECT hostile_probe.denied(r.role, p.path,
+	$$SELECT medchain.notarize('\x00'::pg_catalog.bytea, 'hostile denied')$$,
+	format('notarize() refused to %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor'), (2, 'hostile_reader')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT is(hostile_probe.value('hostile_owner', 'hostile, pg_catalog',
+		$$SELECT medchain.seal() IS NOT NULL$$),
+	'true', 'seal() of the notarizations as the owner, hostile first');
+-- attest(), and its proof checked, by every role
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.concat_ws(' ', a.label, a.recorded_by OPERATOR(pg_catalog.=) session_user,
+									a.block_height IS NOT NULL, medchain.verify_proof(a.proof))
+		  FROM medchain.attest(pg_catalog.convert_to('protocol notarized by hostile_owner, hostile first', 'UTF8')) a$$),
+	'hostile protocol ü, hostile first t t t', format('attest() as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_reader'), (2, 'hostile_auditor'), (3, 'hostile_owner'), (4, 'superuser')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT is(hostile_probe.value('hostile_owner', p.path, $$
+		SELECT pg_catalog.concat_ws(' ',
+			(SELECT a.label FROM medchain.attest_hash(pg_catalog.sha256('\x0102'::pg_catalog.bytea)) a),
+			(SELECT a.label FROM medchain.attest_large_object(4242420) a))$$),
+	'hostile hash hostile large object', format('attest_hash() and attest_large_object() as the owner, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
+SELECT is(hostile_probe.value('hostile_reader', p.path, $$
+		SELECT a.label FROM medchain.attest_hash(pg_catalog.sha256('\x0102'::pg_catalog.bytea)) a$$),
+	'hostile hash', format('attest_hash() as an ordinary role, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
+SELECT is(hostile_probe.value(r.role, p.path, $$
+		SELECT pg_catalog.concat_ws(' ',
+			(SELECT pg_catalog.count(*) FROM medchain.notarizations n WHERE n.label OPERATOR(pg_catalog.~~) 'hostile %'),
+			(SELECT pg_catalog.count(*) FROM medchain.entries e
+			  WHERE e.kind OPERATOR(pg_catalog.=) 'notarize' AND e.note OPERATOR(pg_catalog.~~) 'hostile %'))$$),
+	'6 6', format('medchain.notarizations and the entries as %s, %s', r.role, p.label))
+  FROM (VALUES (1, 'hostile_auditor'), (2, 'hostile_owner')) r(i, role),
+	   (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY r.i, p.i;
+SELECT hostile_probe.denied('hostile_reader', p.path, $$SELECT pg_catalog.count(*) FROM medchain.notarizations$$,
+	format('medchain.notarizations refused to an ordinary role, %s', p.label))
+  FROM (VALUES (1, 'hostile, pg_catalog', 'hostile first'), (2, 'pg_catalog, hostile', 'hostile last')) p(i, path, label)
+ ORDER BY p.i;
 
 ------------------------------------------------------------------------
 -- Afterwards

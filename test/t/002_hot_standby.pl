@@ -1,6 +1,7 @@
 # The journal is part of the database's WAL-logged history: a streaming hot
 # standby reads the same entries, row hashes and ledger catalog, and can
-# recompute row hashes, without writing anything.
+# recompute row hashes and attest notarized documents, without writing
+# anything.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -54,6 +55,21 @@ is($standby->safe_psql('postgres', q{SELECT medchain.verify_proof(medchain.proof
 	't', 'proof built and checked on the standby');
 ($ret, $stdout, $stderr) = $standby->psql('postgres', 'SELECT medchain.seal()');
 like($stderr, qr/cannot seal blocks during recovery/, 'seal() refused on the standby');
+
+# A document notarized and sealed on the primary is attested on the
+# standby, with a proof that holds; notarizing is for the primary.
+$primary->safe_psql('postgres', q{
+	SELECT medchain.notarize('trial protocol v1'::bytea, 'protocol');
+	SET medchain.difficulty = 8;
+	SELECT medchain.seal();});
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
+is($standby->safe_psql('postgres', q{
+	SELECT label || ' ' || medchain.verify_proof(proof, medchain.digest())
+	  FROM medchain.attest('trial protocol v1'::bytea)}),
+	'protocol true', 'attest() on the standby, its proof anchored in the standby\'s digest');
+($ret, $stdout, $stderr) = $standby->psql('postgres', q{SELECT medchain.notarize('x'::bytea)});
+like($stderr, qr/cannot execute medchain\.notarize\(\) in a read-only transaction/,
+	'notarize() refused on the standby');
 
 $standby->stop;
 $primary->stop;

@@ -1,7 +1,7 @@
 # The standalone verifier (verifier/medchain_verify.py, no database
 # connection) accepts the proofs, chain exports and digests the extension
-# makes, formats version 1, 2 and 3, and rejects tampered, forged and
-# unanchored ones.  Block signatures are checked both ways it can check
+# makes, formats version 1, 2 and 3, notarizations with the document
+# notarized, and rejects tampered, forged and unanchored ones.  Block signatures are checked both ways it can check
 # them: with python3-cryptography and with the openssl command.
 use strict;
 use warnings;
@@ -223,6 +223,43 @@ verifier_ok(0, qr/^valid proof: entry $disable_id in block 3, anchored in the di
 write_edited("$dir/event_disable.json", "$dir/event_bad.json", sub { s/enabled by mistake/enabled on purpose/ });
 verifier_ok(1, qr/^INVALID: the event's detail does not hash to the entry's row_hash/m, 'tampered event detail rejected',
 	'proof', "$dir/event_bad.json", '--digest', "$dir/digest_head.json");
+
+# A notarization: a trial protocol's SHA-256, notarized and sealed in
+# block 4, anchored in the digest of that block.  Given the file, the
+# verifier hashes it and checks it is the document notarized.
+my $protocol = "Trial NCT-0042, protocol version 1\nPrimary endpoint: HbA1c at 24 weeks.\n";
+my $protocol_hex = unpack('H*', $protocol);
+write_file("$dir/protocol.txt", $protocol);
+write_file("$dir/protocol_changed.txt", $protocol =~ s/24 weeks/26 weeks/r);
+$node->safe_psql('postgres', qq{
+	SELECT medchain.notarize(decode('$protocol_hex', 'hex'), 'NCT-0042 protocol v1');
+	SET medchain.difficulty = 10;
+	SELECT medchain.seal();
+});
+write_file_from_query($node, "$dir/digest_notarized.json", 'SELECT medchain.digest()');
+write_file_from_query($node, "$dir/notarization.json",
+	"SELECT proof FROM medchain.attest(decode('$protocol_hex', 'hex'))");
+like(slurp_file("$dir/notarization.json"), qr/"document_sha256": "@{[ unpack('H*', sha256($protocol)) ]}"/,
+	'the notarization proof carries the SHA-256 of the protocol');
+my $notarized = qr/^notarized: document [0-9a-f]{64} \(\S*protocol\.txt\), label "NCT-0042 protocol v1", recorded by \S+, in a block sealed at \d{4}-\d\d-\d\dT[\d:.]+Z$/m;
+verifier_ok(0, qr/^valid proof: entry \d+ in block 4, anchored in the digest's block 4\n$notarized/m,
+	'notarization proof accepted with the protocol and the digest',
+	'proof', "$dir/notarization.json", '--document', "$dir/protocol.txt", '--digest', "$dir/digest_notarized.json");
+verifier_ok(1, qr/^INVALID: the document does not hash to the proof's document_sha256/m,
+	'the same proof rejected for a protocol with one word changed',
+	'proof', "$dir/notarization.json", '--document', "$dir/protocol_changed.txt",
+	'--digest', "$dir/digest_notarized.json");
+write_edited("$dir/notarization.json", "$dir/notarization_relabelled.json",
+	sub { s/NCT-0042 protocol v1/NCT-0042 protocol v2/ });
+verifier_ok(1, qr/^INVALID: the entry does not hash to entry_hash/m, 'a proof whose label was changed rejected',
+	'proof', "$dir/notarization_relabelled.json", '--document', "$dir/protocol.txt");
+write_edited("$dir/notarization.json", "$dir/notarization_other.json",
+	sub { s/("document_sha256": ")[0-9a-f]{64}/$1 . unpack('H*', sha256('another document'))/e });
+verifier_ok(1, qr/^INVALID: the document_sha256 is not the entry's row_hash/m,
+	'a proof naming another document\'s hash rejected', 'proof', "$dir/notarization_other.json");
+verifier_ok(2, qr/a document is checked against the proof of a notarization only/,
+	'a document given with a row proof is an input error',
+	'proof', "$dir/proof_1_head.json", '--document', "$dir/protocol.txt");
 
 # A proof made from nothing, from FORMAT.md: a made-up row in a one-leaf
 # block at difficulty 0.  Steps 1 to 5 hold, so only a digest exposes it.
