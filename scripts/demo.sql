@@ -32,10 +32,11 @@ SELECT height, entry_count, difficulty, nonce, encode(block_hash, 'hex') AS bloc
   FROM medchain.blocks ORDER BY height;
 
 \echo
-\echo '### 4. Provenance with plain SQL: who recorded the result, when, in which block, proven how'
-SELECT e.recorded_by, e.recorded_at, e.block_height, e.leaf_index, b.sealed_at, b.node_name
-  FROM medchain.entries e JOIN medchain.blocks b ON b.height = e.block_height
- WHERE e.relation = 'cdm.measurement' AND e.row_key = '{"measurement_id": 900001}';
+\echo '### 4. Provenance with plain SQL: who recorded each result, when, in which block, proven how'
+SELECT m.measurement_id, m.measurement_source_value, m.value_as_number,
+       p.kind, p.recorded_by, p.block_height, p.confirmations, p.intact
+  FROM cdm.measurement m CROSS JOIN LATERAL medchain.provenance(m) p
+ WHERE m.person_id = 7 ORDER BY m.measurement_id DESC LIMIT 3;
 -- A digest to keep outside the database, and a proof anchored in it:
 SELECT medchain.digest();
 SELECT medchain.verify_proof(p, medchain.digest()) AS proof_anchored_in_digest,

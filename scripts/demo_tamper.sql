@@ -12,6 +12,18 @@ ALTER TABLE cdm.measurement DROP COLUMN value_as_number;
 \set ON_ERROR_STOP 1
 
 \echo
+\echo '### 5b. A versioned table takes corrections, keeping every version with its reason'
+CREATE TABLE cdm.note (note_id bigint PRIMARY KEY, person_id bigint NOT NULL, note_text text);
+INSERT INTO cdm.note VALUES (1, 7, 'BP 120/80, HbA1c to be repeated');
+SELECT medchain.enable('cdm.note', mode => 'versioned');
+BEGIN;
+SET LOCAL medchain.reason = 'transcription error: BP was 130/80';
+UPDATE cdm.note SET note_text = 'BP 130/80, HbA1c to be repeated' WHERE note_id = 1;
+COMMIT;
+SELECT kind, recorded_by, reason, current, intact, row_data ->> 'note_text' AS note_text
+  FROM medchain.history('cdm.note', '{"note_id": 1}');
+
+\echo
 \echo '### 6. A superuser goes around every guard and alters the sealed result'
 ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
 ALTER TABLE cdm.measurement DISABLE TRIGGER medchain_append_only;
@@ -24,6 +36,10 @@ ALTER EVENT TRIGGER medchain_guard_ddl ENABLE ALWAYS;
 SELECT * FROM medchain.verify();
 -- The chain itself is untouched: the digest taken before still holds.
 SELECT medchain.verify_digest(medchain.digest()) AS chain_intact;
+-- The report a compliance officer files (psql -XAtc 'SELECT medchain.compliance_report_text()' > report.txt):
+SELECT r ->> 'verdict' AS verdict, r #>> '{findings_source,source}' AS findings_from,
+       jsonb_array_length(r -> 'ledger_tables') AS ledger_tables
+  FROM medchain.compliance_report() r;
 
 
 \echo
