@@ -859,7 +859,8 @@ journal_scan_relation(JournalScan *js, Relation journal, const AttrNumber *attnu
 	ScanKeyData keys[2];
 	int			nkeys = 1;
 
-	js->index = index_open(medchain_relation("entries_relation_row_key_idx"), AccessShareLock);
+	js->index_lock = AccessShareLock;
+	js->index = index_open(medchain_relation("entries_relation_row_key_idx"), js->index_lock);
 	/* the index's collation: the scan positions itself by it */
 	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
 						   InvalidOid, js->index->rd_indcollation[0], F_TEXTEQ,
@@ -880,8 +881,10 @@ journal_scan_key_hash(JournalScan *js, Relation journal, const AttrNumber *attnu
 {
 	ScanKeyData key;
 
+	/* a lock the caller holds already is not taken again at every lookup */
+	js->index_lock = OidIsValid(index) ? NoLock : AccessShareLock;
 	js->index = index_open(OidIsValid(index) ? index : medchain_relation(MC_KEY_HASH_INDEX),
-						   AccessShareLock);
+						   js->index_lock);
 	ScanKeyInit(&key, attnums[COL_KEY_HASH], BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(key_hash));
 	js->scan = systable_beginscan(journal, RelationGetRelid(js->index), true, snapshot, 1, &key);
@@ -898,5 +901,5 @@ void
 journal_scan_end(JournalScan *js)
 {
 	systable_endscan(js->scan);
-	index_close(js->index, AccessShareLock);
+	index_close(js->index, js->index_lock);
 }

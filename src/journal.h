@@ -244,6 +244,7 @@ typedef enum JournalScanWhat
 typedef struct JournalScan
 {
 	Relation	index;
+	LOCKMODE	index_lock;		/* taken by the scan, released at its end */
 	SysScanDesc scan;
 } JournalScan;
 
@@ -253,7 +254,9 @@ extern void journal_scan_relation(JournalScan *js, Relation journal,
 								  Jsonb *row_key);
 /*
  * The journal rows whose key_hash is key_hash (1.5 and later), through
- * the index with that OID, or InvalidOid to look it up.
+ * the index with that OID, which the caller has locked for the rest of
+ * its transaction (as one query's many lookups do once), or InvalidOid
+ * to look it up and lock it for the scan.
  */
 #define MC_KEY_HASH_INDEX "journal_key_hash_idx"
 extern void journal_scan_key_hash(JournalScan *js, Relation journal,

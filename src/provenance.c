@@ -96,12 +96,10 @@ typedef struct BlockFacts
 	int32		cosigners;
 } BlockFacts;
 
-/* A bytea column of a heap tuple as a 32-byte hash, or false. */
+/* A bytea value as a 32-byte hash, or false. */
 static bool
-hash_column(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, uint8 out[MC_HASH_LEN])
+hash_value(Datum value, bool isnull, uint8 out[MC_HASH_LEN])
 {
-	bool		isnull;
-	Datum		value = heap_getattr(tuple, attnum, desc, &isnull);
 	bytea	   *bytes;
 
 	if (isnull)
@@ -111,6 +109,16 @@ hash_column(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, uint8 out[MC_HAS
 		return false;
 	memcpy(out, VARDATA_ANY(bytes), MC_HASH_LEN);
 	return true;
+}
+
+/* A bytea column of a heap tuple as a 32-byte hash, or false. */
+static bool
+hash_column(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, uint8 out[MC_HASH_LEN])
+{
+	bool		isnull;
+	Datum		value = heap_getattr(tuple, attnum, desc, &isnull);
+
+	return hash_value(value, isnull, out);
 }
 
 /*
@@ -249,14 +257,14 @@ hash_bytea(const uint8 hash[MC_HASH_LEN])
 }
 
 /*
- * The answer's columns from a journal-shaped entry tuple (NULL: the row
- * has no entry) and whether the row still hashes to it.
+ * The answer's columns from the columns of a journal-shaped entry, as
+ * heap_deform_tuple gives them (NULL: the row has no entry), and whether
+ * the row still hashes to it.
  */
 static void
-provenance_columns(ChainFacts *facts, Relation journal, const AttrNumber *attnums,
-				   HeapTuple entry, bool intact, Datum *values, bool *isnull)
+provenance_columns(ChainFacts *facts, const AttrNumber *attnums, Datum *entry,
+				   bool *entry_isnull, bool intact, Datum *values, bool *isnull)
 {
-	TupleDesc	desc = RelationGetDescr(journal);
 	/* the answer's first columns are the entry's, in this order */
 	static const EntryColumn entry_columns[] = {
 		COL_ENTRY_ID, COL_KIND, COL_RECORDED_BY, COL_RECORDED_AT, COL_XACT, COL_BLOCK_HEIGHT
@@ -270,7 +278,10 @@ provenance_columns(ChainFacts *facts, Relation journal, const AttrNumber *attnum
 	if (entry == NULL)
 		return;
 	for (i = 0; i < lengthof(entry_columns); i++)
-		values[i] = heap_getattr(entry, attnums[entry_columns[i]], desc, &isnull[i]);
+	{
+		values[i] = entry[attnums[entry_columns[i]] - 1];
+		isnull[i] = entry_isnull[attnums[entry_columns[i]] - 1];
+	}
 	if (!isnull[PC_BLOCK_HEIGHT])
 	{
 		int64		height = DatumGetInt64(values[PC_BLOCK_HEIGHT]);
@@ -324,11 +335,15 @@ typedef struct ProvenanceState
 	MemoryContext cxt;
 	ChainFacts *facts;
 	TupleDesc	result_desc;
+	Oid			record_type;	/* the last record's type, a ledger table's */
+	Oid			record_relid;	/* and that table */
 	List	   *sources;		/* of ProvenanceSource * */
 	Oid			journal_relid;
 	Oid			key_hash_index; /* InvalidOid before 1.5's objects */
 	Relation	journal;		/* open during one call only */
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];
+	Datum	   *entry_values;	/* the entry found, by the journal's attnum */
+	bool	   *entry_isnull;
 	StringInfoData scratch;
 	StringInfoData key_text;
 } ProvenanceState;
@@ -522,10 +537,15 @@ provenance_state(FunctionCallInfo fcinfo)
 	/* locked until the end of the transaction: later calls take no lock */
 	state->journal = table_open(state->journal_relid, AccessShareLock);
 	entry_columns_find(state->journal, state->attnums);
+	state->entry_values = palloc(sizeof(Datum) * RelationGetDescr(state->journal)->natts);
+	state->entry_isnull = palloc(sizeof(bool) * RelationGetDescr(state->journal)->natts);
 	table_close(state->journal, NoLock);
 	state->journal = NULL;
 	if (state->attnums[COL_KEY_HASH] != InvalidAttrNumber)
+	{
 		state->key_hash_index = medchain_relation(MC_KEY_HASH_INDEX);
+		index_close(index_open(state->key_hash_index, AccessShareLock), NoLock);
+	}
 	MemoryContextSwitchTo(old);
 	fcinfo->flinfo->fn_extra = state;
 	return state;
@@ -608,11 +628,19 @@ recent_answer_keep(HeapTupleHeader record, Snapshot snapshot, HeapTupleHeader an
 
 /* ---------- medchain.provenance(r record) ---------- */
 
+/*
+ * The ledger table whose row the record is.  state (NULL at a query's
+ * first call) keeps the last type met: one query passes rows of one table.
+ */
 static Oid
-record_relation(HeapTupleHeader record)
+record_relation(ProvenanceState *state, HeapTupleHeader record)
 {
 	Oid			typid = HeapTupleHeaderGetTypeId(record);
-	Oid			relid = typid == RECORDOID ? InvalidOid : get_typ_typrelid(typid);
+	Oid			relid;
+
+	if (state != NULL && state->record_type == typid)
+		return state->record_relid;
+	relid = typid == RECORDOID ? InvalidOid : get_typ_typrelid(typid);
 
 	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION)
 		ereport(ERROR,
@@ -620,6 +648,11 @@ record_relation(HeapTupleHeader record)
 				 errmsg("provenance() needs a row of a ledger table"),
 				 errdetail("It was given a value of type %s.", format_type_be(typid)),
 				 errhint("Pass the table's row as a whole: SELECT (medchain.provenance(t)).* FROM the_table t.")));
+	if (state != NULL)
+	{
+		state->record_type = typid;
+		state->record_relid = relid;
+	}
 	return relid;
 }
 
@@ -676,20 +709,22 @@ provenance_answer(ProvenanceState *state, HeapTupleHeader record, Oid relid)
 		entry = batched_entry_find(state, source, &state->key_text);
 	if (entry != NULL)
 	{
-		TupleDesc	jdesc = RelationGetDescr(state->journal);
-		bool		null;
-		int			version = DatumGetInt16(heap_getattr(entry, state->attnums[COL_FORMAT_VERSION],
-														 jdesc, &null));
+		Datum	   *entry_values = state->entry_values;
+		bool	   *entry_isnull = state->entry_isnull;
+		AttrNumber	version_at = state->attnums[COL_FORMAT_VERSION] - 1;
+		AttrNumber	row_hash_at = state->attnums[COL_ROW_HASH] - 1;
 		uint8		expected[MC_HASH_LEN];
 		uint8		hash[MC_HASH_LEN];
 
+		heap_deform_tuple(entry, RelationGetDescr(state->journal), entry_values, entry_isnull);
 		row_hash_compute(&state->scratch, ledger->row_layout, row_values, row_isnull,
-						 version, hash);
-		intact = hash_column(entry, jdesc, state->attnums[COL_ROW_HASH], expected) &&
+						 DatumGetInt16(entry_values[version_at]), hash);
+		intact = hash_value(entry_values[row_hash_at], entry_isnull[row_hash_at], expected) &&
 			memcmp(hash, expected, MC_HASH_LEN) == 0;
 	}
-	provenance_columns(state->facts, state->journal, state->attnums, entry, intact,
-					   values, isnull);
+	provenance_columns(state->facts, state->attnums,
+					   entry != NULL ? state->entry_values : NULL, state->entry_isnull,
+					   intact, values, isnull);
 	table_close(rel, NoLock);
 	return heap_form_tuple(state->result_desc, values, isnull)->t_data;
 }
@@ -707,12 +742,14 @@ medchain_provenance(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader record = PG_GETARG_HEAPTUPLEHEADER(0);
 	Snapshot	snapshot = GetActiveSnapshot();
-	Oid			relid = record_relation(record);
 	ProvenanceState *state;
 	HeapTupleHeader answer;
 
+	/* a record answered before was a ledger table's row */
 	if (!recent_answer_matches(record, snapshot))
 	{
+		Oid			relid = record_relation(fcinfo->flinfo->fn_extra, record);
+
 		state = provenance_state(fcinfo);
 		/* the query's snapshot, the same at every call of one query */
 		state->facts->snapshot = snapshot;
