@@ -23,10 +23,12 @@ GRANT EXECUTE ON FUNCTION medchain.provenance(record) TO PUBLIC;
 
 -- The journal's entries of one row are found by a 64-bit hash of the
 -- relation and the key's canonical text (FORMAT.md's row key), an integer
--- compared at each step down the index rather than a jsonb value.  The
--- hash is a lookup aid, covered by no entry hash: medchain compares the
--- relation and the key of every entry it finds through it, and falls back
--- to the (relation, row_key) index when it finds none.
+-- rather than a jsonb value.  Its index is a hash index: a lookup reads one
+-- bucket page rather than descending a btree page by page, and nothing
+-- asks for a range of key_hash.  The hash is a lookup aid, covered by no
+-- entry hash: medchain compares the relation and the key of every entry
+-- it finds through it, and falls back to the (relation, row_key) index
+-- when it finds none.
 ALTER TABLE medchain.journal ADD COLUMN key_hash bigint;
 COMMENT ON COLUMN medchain.journal.key_hash IS
 	'Hash of relation and row_key, to find a row''s entries; checked against both, covered by no hash';
@@ -38,4 +40,4 @@ COMMENT ON FUNCTION medchain.key_hash(text, jsonb) IS
 	'The journal''s key_hash of a row entry: a 64-bit hash of its relation and its key''s canonical JSON';
 UPDATE medchain.journal SET key_hash = medchain.key_hash(relation, row_key)
  WHERE row_key IS NOT NULL;
-CREATE INDEX journal_key_hash_idx ON medchain.journal (key_hash);
+CREATE INDEX journal_key_hash_idx ON medchain.journal USING hash (key_hash);

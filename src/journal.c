@@ -15,11 +15,14 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/hash.h"
 #include "access/htup_details.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_collation.h"
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
+#include "executor/executor.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -859,6 +862,7 @@ journal_scan_relation(JournalScan *js, Relation journal, const AttrNumber *attnu
 	ScanKeyData keys[2];
 	int			nkeys = 1;
 
+	js->hash_scan = NULL;
 	js->index_lock = AccessShareLock;
 	js->index = index_open(medchain_relation("entries_relation_row_key_idx"), js->index_lock);
 	/* the index's collation: the scan positions itself by it */
@@ -885,21 +889,43 @@ journal_scan_key_hash(JournalScan *js, Relation journal, const AttrNumber *attnu
 	js->index_lock = OidIsValid(index) ? NoLock : AccessShareLock;
 	js->index = index_open(OidIsValid(index) ? index : medchain_relation(MC_KEY_HASH_INDEX),
 						   js->index_lock);
-	ScanKeyInit(&key, attnums[COL_KEY_HASH], BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum(key_hash));
-	js->scan = systable_beginscan(journal, RelationGetRelid(js->index), true, snapshot, 1, &key);
+	js->scan = NULL;
+	js->key_hash_attnum = attnums[COL_KEY_HASH];
+	js->key_hash = key_hash;
+	js->slot = table_slot_create(journal, NULL);
+	/* one bucket of the hash index instead of a descent through a btree */
+	ScanKeyInit(&key, 1, HTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key_hash));
+	js->hash_scan = index_beginscan(journal, js->index, snapshot, 1, 0);
+	index_rescan(js->hash_scan, &key, 1, NULL, 0);
 }
 
 HeapTuple
 journal_scan_next(JournalScan *js)
 {
 	CHECK_FOR_INTERRUPTS();
-	return systable_getnext(js->scan);
+	if (js->hash_scan == NULL)
+		return systable_getnext(js->scan);
+	while (index_getnext_slot(js->hash_scan, ForwardScanDirection, js->slot))
+	{
+		bool		isnull;
+		Datum		value = slot_getattr(js->slot, js->key_hash_attnum, &isnull);
+
+		/* the index holds a hash of key_hash, which other values share */
+		if (!isnull && DatumGetInt64(value) == js->key_hash)
+			return ExecFetchSlotHeapTuple(js->slot, false, NULL);
+	}
+	return NULL;
 }
 
 void
 journal_scan_end(JournalScan *js)
 {
-	systable_endscan(js->scan);
+	if (js->hash_scan != NULL)
+	{
+		index_endscan(js->hash_scan);
+		ExecDropSingleTupleTableSlot(js->slot);
+	}
+	else
+		systable_endscan(js->scan);
 	index_close(js->index, js->index_lock);
 }

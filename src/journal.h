@@ -13,6 +13,7 @@
 
 #include "access/genam.h"
 #include "access/transam.h"
+#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
@@ -245,7 +246,12 @@ typedef struct JournalScan
 {
 	Relation	index;
 	LOCKMODE	index_lock;		/* taken by the scan, released at its end */
-	SysScanDesc scan;
+	SysScanDesc scan;			/* through a btree index */
+	/* through the key_hash index, whose every match is rechecked */
+	IndexScanDesc hash_scan;
+	TupleTableSlot *slot;
+	AttrNumber	key_hash_attnum;
+	int64		key_hash;
 } JournalScan;
 
 extern void journal_scan_relation(JournalScan *js, Relation journal,
@@ -254,8 +260,8 @@ extern void journal_scan_relation(JournalScan *js, Relation journal,
 								  Jsonb *row_key);
 /*
  * The journal rows whose key_hash is key_hash (1.5 and later), through
- * the index with that OID, which the caller has locked for the rest of
- * its transaction (as one query's many lookups do once), or InvalidOid
+ * the hash index with that OID, which the caller has locked for the rest
+ * of its transaction (as one query's many lookups do once), or InvalidOid
  * to look it up and lock it for the scan.
  */
 #define MC_KEY_HASH_INDEX "journal_key_hash_idx"

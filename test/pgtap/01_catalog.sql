@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(175);
+SELECT plan(176);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -263,6 +263,8 @@ SELECT function_privs_are('medchain', 'provenance', ARRAY['record'], 'public', A
 SELECT volatility_is('medchain', 'provenance', ARRAY['record'], 'stable');
 SELECT has_column('medchain', 'journal', 'key_hash', 'the journal finds a row''s entries by key_hash');
 SELECT has_index('medchain', 'journal', 'journal_key_hash_idx', 'key_hash', 'key_hash is indexed');
+SELECT index_is_type('medchain', 'journal', 'journal_key_hash_idx', 'hash',
+	'key_hash has a hash index, which the lookups by key_hash scan');
 SELECT ok(NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'medchain.entries'::regclass
 					  AND attname = 'key_hash'), 'entries does not show the lookup hash');
 
