@@ -366,9 +366,9 @@ enablement_includes(const Enablement *e, int format_version, int64 entry_id,
 }
 
 static bool
-row_entry_kind(const char *kind)
+row_entry_kind(TextSlice kind)
 {
-	return strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0;
+	return text_slice_is(kind, MC_KIND_BASELINE) || text_slice_is(kind, MC_KIND_INSERT);
 }
 
 /* Looking for one row's entry among the batches. */
@@ -388,7 +388,7 @@ batched_row_entry(void *arg, EntryBatch *batch)
 	BatchedRowSearch *search = arg;
 	int			i;
 
-	if (batch->malformed != NULL || !row_entry_kind(batch->kind))
+	if (batch->malformed != NULL || !row_entry_kind(text_slice(batch->kind)))
 		return;
 	for (i = 0; i < batch->nentries; i++)
 	{
@@ -407,21 +407,25 @@ batched_row_entry(void *arg, EntryBatch *batch)
 	}
 }
 
-/* Keep tuple as the row's entry in e if it is a later one than found. */
-static void
-row_entry_consider(HeapTuple tuple, TupleDesc desc, const AttrNumber *attnums,
-				   const Enablement *e, HeapTuple *found, int64 *found_id)
-{
-	bool		isnull;
-	bool		enablement_null;
-	int64		entry_id = DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull));
-	int			version = DatumGetInt16(heap_getattr(tuple, attnums[COL_FORMAT_VERSION], desc, &isnull));
-	Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
-	char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
+/* A journal row's columns, by EntryColumn, once deformed. */
+#define ENTRY_VALUE(col) values[attnums[col] - 1]
+#define ENTRY_ISNULL(col) isnull[attnums[col] - 1]
 
-	if (row_entry_kind(kind) &&
-		enablement_includes(e, version, entry_id,
-							enablement_null ? 0 : DatumGetInt64(enablement)) &&
+/*
+ * Keep tuple (whose columns are values, isnull) as the row's entry in e
+ * if it is a later one than found.
+ */
+static void
+row_entry_consider(HeapTuple tuple, const Datum *values, const bool *isnull,
+				   const AttrNumber *attnums, const Enablement *e,
+				   HeapTuple *found, int64 *found_id)
+{
+	int64		entry_id = DatumGetInt64(ENTRY_VALUE(COL_ENTRY_ID));
+
+	if (row_entry_kind(text_datum_slice(ENTRY_VALUE(COL_KIND))) &&
+		enablement_includes(e, DatumGetInt16(ENTRY_VALUE(COL_FORMAT_VERSION)), entry_id,
+							ENTRY_ISNULL(COL_ENABLEMENT_ID) ? 0 :
+							DatumGetInt64(ENTRY_VALUE(COL_ENABLEMENT_ID))) &&
 		(*found == NULL || entry_id > *found_id))
 	{
 		*found = heap_copytuple(tuple);
@@ -435,6 +439,9 @@ enablement_row_entry_hashed(Relation journal, const AttrNumber *attnums, const E
 							Oid key_hash_index)
 {
 	TupleDesc	desc = RelationGetDescr(journal);
+	Datum	   *values;
+	bool	   *isnull;
+	int64		key_hash;
 	JournalScan scan;
 	HeapTuple	tuple;
 	HeapTuple	found = NULL;
@@ -443,27 +450,25 @@ enablement_row_entry_hashed(Relation journal, const AttrNumber *attnums, const E
 
 	if (attnums[COL_KEY_HASH] == InvalidAttrNumber)
 		return NULL;
+	values = palloc(sizeof(Datum) * desc->natts);
+	isnull = palloc(sizeof(bool) * desc->natts);
+	key_hash = journal_key_hash(relation, key_text->data, key_text->len);
 	initStringInfo(&entry_key);
-	journal_scan_key_hash(&scan, journal, attnums, snapshot,
-						  journal_key_hash(relation, key_text->data, key_text->len),
-						  key_hash_index);
+	journal_scan_key_hash(&scan, journal, snapshot, key_hash, key_hash_index);
 	while ((tuple = journal_scan_next(&scan)) != NULL)
 	{
-		bool		isnull;
-		Datum		name = heap_getattr(tuple, attnums[COL_RELATION], desc, &isnull);
-		Datum		row_key;
-
+		heap_deform_tuple(tuple, desc, values, isnull);
 		/* key_hash is only a claim: the entry must name this relation and key */
-		if (isnull || strcmp(TextDatumGetCString(name), relation) != 0)
-			continue;
-		row_key = heap_getattr(tuple, attnums[COL_ROW_KEY], desc, &isnull);
-		if (isnull)
+		if (ENTRY_ISNULL(COL_KEY_HASH) || DatumGetInt64(ENTRY_VALUE(COL_KEY_HASH)) != key_hash ||
+			ENTRY_ISNULL(COL_RELATION) ||
+			!text_slice_is(text_datum_slice(ENTRY_VALUE(COL_RELATION)), relation) ||
+			ENTRY_ISNULL(COL_ROW_KEY))
 			continue;
 		resetStringInfo(&entry_key);
-		canonical_json_append(&entry_key, DatumGetJsonbP(row_key));
+		canonical_json_append(&entry_key, DatumGetJsonbP(ENTRY_VALUE(COL_ROW_KEY)));
 		if (entry_key.len == key_text->len &&
 			memcmp(entry_key.data, key_text->data, key_text->len) == 0)
-			row_entry_consider(tuple, desc, attnums, e, &found, &found_id);
+			row_entry_consider(tuple, values, isnull, attnums, e, &found, &found_id);
 	}
 	journal_scan_end(&scan);
 	return found;
@@ -474,6 +479,8 @@ enablement_row_entry_by_key(Relation journal, const AttrNumber *attnums, const E
 							const char *relation, Jsonb *key, Snapshot snapshot)
 {
 	TupleDesc	desc = RelationGetDescr(journal);
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
 	JournalScan scan;
 	HeapTuple	tuple;
 	HeapTuple	found = NULL;
@@ -481,10 +488,16 @@ enablement_row_entry_by_key(Relation journal, const AttrNumber *attnums, const E
 
 	journal_scan_relation(&scan, journal, attnums, snapshot, relation, JOURNAL_ROW_KEY, key);
 	while ((tuple = journal_scan_next(&scan)) != NULL)
-		row_entry_consider(tuple, desc, attnums, e, &found, &found_id);
+	{
+		heap_deform_tuple(tuple, desc, values, isnull);
+		row_entry_consider(tuple, values, isnull, attnums, e, &found, &found_id);
+	}
 	journal_scan_end(&scan);
 	return found;
 }
+
+#undef ENTRY_VALUE
+#undef ENTRY_ISNULL
 
 HeapTuple
 enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enablement *e,
@@ -532,7 +545,7 @@ batched_rows_count(void *arg, EntryBatch *batch)
 	BatchedRows *rows = arg;
 	int			i;
 
-	if (!row_entry_kind(batch->kind))
+	if (!row_entry_kind(text_slice(batch->kind)))
 		return;
 	for (i = 0; i < batch->nentries; i++)
 		if (enablement_includes(rows->e, batch->format_version, batch->entries[i].entry_id,
@@ -578,9 +591,9 @@ medchain_rows_recorded(PG_FUNCTION_ARGS)
 		bool		isnull;
 		bool		enablement_null;
 		Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
-		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
+		Datum		kind = heap_getattr(tuple, attnums[COL_KIND], desc, &isnull);
 
-		if (row_entry_kind(kind) &&
+		if (row_entry_kind(text_datum_slice(kind)) &&
 			enablement_includes(e, DatumGetInt16(heap_getattr(tuple, attnums[COL_FORMAT_VERSION], desc, &isnull)),
 								DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull)),
 								enablement_null ? 0 : DatumGetInt64(enablement)))

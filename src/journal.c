@@ -576,7 +576,7 @@ event_detail_hash(Jsonb *detail, int version, uint8 out[MC_HASH_LEN])
 }
 
 /* A bytea that must be a 32-byte digest; NULL if it is not. */
-static const uint8 *
+const uint8 *
 stored_hash(Datum value, bool isnull)
 {
 	bytea	   *b;
@@ -585,16 +585,6 @@ stored_hash(Datum value, bool isnull)
 		return NULL;
 	b = DatumGetByteaPP(value);
 	return VARSIZE_ANY_EXHDR(b) == MC_HASH_LEN ? (const uint8 *) VARDATA_ANY(b) : NULL;
-}
-
-/* A text datum's bytes, without copying them. */
-static TextSlice
-text_datum_slice(Datum value)
-{
-	text	   *t = DatumGetTextPP(value);
-	TextSlice	slice = {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
-
-	return slice;
 }
 
 void
@@ -714,8 +704,7 @@ entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 	checked->format_version = fields.format_version;
 	memcpy(checked->row_hash, stored_row_hash, MC_HASH_LEN);
 	checked->enablement_id = fields.enablement_id;
-	checked->is_event = (fields.kind.len == strlen(MC_KIND_EVENT) &&
-						 memcmp(fields.kind.data, MC_KIND_EVENT, fields.kind.len) == 0);
+	checked->is_event = text_slice_is(fields.kind, MC_KIND_EVENT);
 	if (checked->is_event)
 	{
 		if (ISNULL(COL_DETAIL))
@@ -880,8 +869,8 @@ journal_scan_relation(JournalScan *js, Relation journal, const AttrNumber *attnu
 }
 
 void
-journal_scan_key_hash(JournalScan *js, Relation journal, const AttrNumber *attnums,
-					  Snapshot snapshot, int64 key_hash, Oid index)
+journal_scan_key_hash(JournalScan *js, Relation journal, Snapshot snapshot, int64 key_hash,
+					  Oid index)
 {
 	ScanKeyData key;
 
@@ -890,8 +879,6 @@ journal_scan_key_hash(JournalScan *js, Relation journal, const AttrNumber *attnu
 	js->index = index_open(OidIsValid(index) ? index : medchain_relation(MC_KEY_HASH_INDEX),
 						   js->index_lock);
 	js->scan = NULL;
-	js->key_hash_attnum = attnums[COL_KEY_HASH];
-	js->key_hash = key_hash;
 	js->slot = table_slot_create(journal, NULL);
 	/* one bucket of the hash index instead of a descent through a btree */
 	ScanKeyInit(&key, 1, HTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key_hash));
@@ -905,16 +892,9 @@ journal_scan_next(JournalScan *js)
 	CHECK_FOR_INTERRUPTS();
 	if (js->hash_scan == NULL)
 		return systable_getnext(js->scan);
-	while (index_getnext_slot(js->hash_scan, ForwardScanDirection, js->slot))
-	{
-		bool		isnull;
-		Datum		value = slot_getattr(js->slot, js->key_hash_attnum, &isnull);
-
-		/* the index holds a hash of key_hash, which other values share */
-		if (!isnull && DatumGetInt64(value) == js->key_hash)
-			return ExecFetchSlotHeapTuple(js->slot, false, NULL);
-	}
-	return NULL;
+	if (!index_getnext_slot(js->hash_scan, ForwardScanDirection, js->slot))
+		return NULL;
+	return ExecFetchSlotHeapTuple(js->slot, false, NULL);
 }
 
 void

@@ -96,29 +96,18 @@ typedef struct BlockFacts
 	int32		cosigners;
 } BlockFacts;
 
-/* A bytea value as a 32-byte hash, or false. */
-static bool
-hash_value(Datum value, bool isnull, uint8 out[MC_HASH_LEN])
-{
-	bytea	   *bytes;
-
-	if (isnull)
-		return false;
-	bytes = DatumGetByteaPP(value);
-	if (VARSIZE_ANY_EXHDR(bytes) != MC_HASH_LEN)
-		return false;
-	memcpy(out, VARDATA_ANY(bytes), MC_HASH_LEN);
-	return true;
-}
-
 /* A bytea column of a heap tuple as a 32-byte hash, or false. */
 static bool
 hash_column(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, uint8 out[MC_HASH_LEN])
 {
 	bool		isnull;
 	Datum		value = heap_getattr(tuple, attnum, desc, &isnull);
+	const uint8 *hash = stored_hash(value, isnull);
 
-	return hash_value(value, isnull, out);
+	if (hash == NULL)
+		return false;
+	memcpy(out, hash, MC_HASH_LEN);
+	return true;
 }
 
 /*
@@ -713,14 +702,14 @@ provenance_answer(ProvenanceState *state, HeapTupleHeader record, Oid relid)
 		bool	   *entry_isnull = state->entry_isnull;
 		AttrNumber	version_at = state->attnums[COL_FORMAT_VERSION] - 1;
 		AttrNumber	row_hash_at = state->attnums[COL_ROW_HASH] - 1;
-		uint8		expected[MC_HASH_LEN];
+		const uint8 *expected;
 		uint8		hash[MC_HASH_LEN];
 
 		heap_deform_tuple(entry, RelationGetDescr(state->journal), entry_values, entry_isnull);
 		row_hash_compute(&state->scratch, ledger->row_layout, row_values, row_isnull,
 						 DatumGetInt16(entry_values[version_at]), hash);
-		intact = hash_value(entry_values[row_hash_at], entry_isnull[row_hash_at], expected) &&
-			memcmp(hash, expected, MC_HASH_LEN) == 0;
+		expected = stored_hash(entry_values[row_hash_at], entry_isnull[row_hash_at]);
+		intact = expected != NULL && memcmp(hash, expected, MC_HASH_LEN) == 0;
 	}
 	provenance_columns(state->facts, state->attnums,
 					   entry != NULL ? state->entry_values : NULL, state->entry_isnull,
