@@ -60,9 +60,10 @@ OBJS = \
 	src/consensus.o \
 	src/recover.o \
 	src/replicator.o \
-	src/provenance.o
+	src/provenance.o \
+	src/provenance_plan.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance provenance_plan
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 

@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -32,6 +33,7 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -50,6 +52,7 @@
 #include "security_scope.h"
 
 PG_FUNCTION_INFO_V1(medchain_provenance);
+PG_FUNCTION_INFO_V1(medchain_provenance_of);
 
 /* ---------- what a query learns about the chain ---------- */
 
@@ -503,10 +506,11 @@ provenance_source(ProvenanceState *state, Oid relid)
 	return source;
 }
 
+/* The state of one call site in a query, made at its first answer, kept in *slot. */
 static ProvenanceState *
-provenance_state(FunctionCallInfo fcinfo)
+provenance_state(FunctionCallInfo fcinfo, ProvenanceState **slot)
 {
-	ProvenanceState *state = fcinfo->flinfo->fn_extra;
+	ProvenanceState *state = *slot;
 	MemoryContext old;
 	TupleDesc	desc;
 
@@ -536,7 +540,7 @@ provenance_state(FunctionCallInfo fcinfo)
 		index_close(index_open(state->key_hash_index, AccessShareLock), NoLock);
 	}
 	MemoryContextSwitchTo(old);
-	fcinfo->flinfo->fn_extra = state;
+	*slot = state;
 	return state;
 }
 
@@ -545,7 +549,8 @@ provenance_state(FunctionCallInfo fcinfo)
 /*
  * (medchain.provenance(m)).* calls the function once per column, with
  * the same row, in the same query: the last answer is kept with what it
- * was an answer to, down to the snapshot and the role asking.
+ * was an answer to, down to the snapshot and the role asking.  That is a
+ * record, or, for provenance_of(), a table and its columns' values.
  */
 typedef struct RecentAnswer
 {
@@ -557,9 +562,25 @@ typedef struct RecentAnswer
 	TransactionId xmin;
 	TransactionId xmax;
 	uint64		completion;
-	HeapTupleHeader record;
+	HeapTupleHeader record;		/* NULL: the answer was to columns */
+	Oid			relid;			/* InvalidOid: the answer was to a record */
+	int			ncolumns;
+	Datum	   *columns;
+	bool	   *nulls;
 	HeapTupleHeader answer;		/* NULL: the answer was NULL */
 } RecentAnswer;
+
+/* What provenance_of() knows of one call site: the columns it is passed. */
+typedef struct ColumnsCall
+{
+	Oid			relid;			/* the table they are the columns of */
+	int			natts;			/* its attributes */
+	int			ncolumns;		/* its columns: the attributes not dropped */
+	AttrNumber *attnums;		/* of each, in order */
+	int16	   *typlen;
+	bool	   *typbyval;
+	ProvenanceState *state;		/* made at the call site's first answer */
+} ColumnsCall;
 
 static RecentAnswer recent_answer;
 
@@ -573,8 +594,9 @@ local_transaction_id(void)
 #endif
 }
 
+/* Was the last answer given in this transaction, to this role, under this snapshot? */
 static bool
-recent_answer_matches(HeapTupleHeader record, Snapshot snapshot)
+recent_answer_current(Snapshot snapshot)
 {
 	return recent_answer.valid &&
 		recent_answer.lxid == local_transaction_id() &&
@@ -582,15 +604,76 @@ recent_answer_matches(HeapTupleHeader record, Snapshot snapshot)
 		recent_answer.curcid == snapshot->curcid &&
 		recent_answer.xmin == snapshot->xmin &&
 		recent_answer.xmax == snapshot->xmax &&
-		recent_answer.completion == snapshot->snapXactCompletionCount &&
+		recent_answer.completion == snapshot->snapXactCompletionCount;
+}
+
+static bool
+recent_answer_matches(HeapTupleHeader record, Snapshot snapshot)
+{
+	return recent_answer_current(snapshot) && recent_answer.record != NULL &&
 		HeapTupleHeaderGetDatumLength(recent_answer.record) == HeapTupleHeaderGetDatumLength(record) &&
 		memcmp(recent_answer.record, record, HeapTupleHeaderGetDatumLength(record)) == 0;
 }
 
+/*
+ * Are two values of a table column's type, not passed by value, the same
+ * bytes?  What datumIsEqual() tells, inline, but for a value held in
+ * memory that can change (an expanded object, an indirect pointer), which
+ * is never taken for the same.
+ */
+static inline bool
+column_bytes_equal(Datum a, Datum b, int16 typlen)
+{
+	Size		size;
+
+	if (typlen > 0)
+		return memcmp(DatumGetPointer(a), DatumGetPointer(b), typlen) == 0;
+	/* a varlena: a table's columns are of no other kind */
+	if (VARATT_IS_EXTERNAL(DatumGetPointer(a)) && !VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(a)))
+		return false;
+	size = VARSIZE_ANY(DatumGetPointer(a));
+	return size == VARSIZE_ANY(DatumGetPointer(b)) &&
+		memcmp(DatumGetPointer(a), DatumGetPointer(b), size) == 0;
+}
+
+/*
+ * The same for the columns a call of provenance_of() is passed.  Eleven
+ * calls of every row compare all its columns: the NULLs and the values
+ * passed by value first, which take no call.  The table decides the types.
+ */
+static bool
+recent_answer_matches_columns(const ColumnsCall *call, FunctionCallInfo fcinfo, Snapshot snapshot)
+{
+	const NullableDatum *given = &fcinfo->args[1];
+	const Datum *kept = recent_answer.columns;
+	const bool *kept_null = recent_answer.nulls;
+	const bool *byval = call->typbyval;
+	const int16 *typlen = call->typlen;
+	int			n = call->ncolumns;
+	int			i;
+
+	if (!recent_answer_current(snapshot) || recent_answer.relid != call->relid)
+		return false;
+	for (i = 0; i < n; i++)
+		if (given[i].isnull != kept_null[i] ||
+			(byval[i] && !given[i].isnull && given[i].value != kept[i]))
+			return false;
+	for (i = 0; i < n; i++)
+		if (!byval[i] && !given[i].isnull && !column_bytes_equal(given[i].value, kept[i], typlen[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Keep the answer to record, or (call not NULL) to the columns of that
+ * call of provenance_of().
+ */
 static void
-recent_answer_keep(HeapTupleHeader record, Snapshot snapshot, HeapTupleHeader answer)
+recent_answer_keep(HeapTupleHeader record, const ColumnsCall *call, FunctionCallInfo fcinfo,
+				   Snapshot snapshot, HeapTupleHeader answer)
 {
 	MemoryContext old;
+	int			i;
 
 	if (recent_answer.cxt == NULL)
 		recent_answer.cxt = AllocSetContextCreate(TopMemoryContext, "medchain provenance answer",
@@ -603,8 +686,26 @@ recent_answer_keep(HeapTupleHeader record, Snapshot snapshot, HeapTupleHeader an
 	recent_answer.xmin = snapshot->xmin;
 	recent_answer.xmax = snapshot->xmax;
 	recent_answer.completion = snapshot->snapXactCompletionCount;
-	recent_answer.record = palloc(HeapTupleHeaderGetDatumLength(record));
-	memcpy(recent_answer.record, record, HeapTupleHeaderGetDatumLength(record));
+	recent_answer.record = NULL;
+	recent_answer.relid = InvalidOid;
+	if (call == NULL)
+	{
+		recent_answer.record = palloc(HeapTupleHeaderGetDatumLength(record));
+		memcpy(recent_answer.record, record, HeapTupleHeaderGetDatumLength(record));
+	}
+	else
+	{
+		recent_answer.relid = call->relid;
+		recent_answer.ncolumns = call->ncolumns;
+		recent_answer.columns = palloc(sizeof(Datum) * call->ncolumns);
+		recent_answer.nulls = palloc(sizeof(bool) * call->ncolumns);
+		for (i = 0; i < call->ncolumns; i++)
+		{
+			recent_answer.nulls[i] = fcinfo->args[i + 1].isnull;
+			recent_answer.columns[i] = recent_answer.nulls[i] ? (Datum) 0 :
+				datumCopy(fcinfo->args[i + 1].value, call->typbyval[i], call->typlen[i]);
+		}
+	}
 	recent_answer.answer = NULL;
 	if (answer != NULL)
 	{
@@ -646,20 +747,20 @@ record_relation(ProvenanceState *state, HeapTupleHeader record)
 }
 
 /*
- * The answer for one row: its entry in the table's current enablement (the
- * last one of a released table), and whether the row still hashes to it.
- * NULL for a row under row security that the caller cannot read.
+ * The answer for one row of table relid, given as a record, or (record
+ * NULL) as its columns by attribute number: its entry in the table's
+ * current enablement (the last one of a released table), and whether the
+ * row still hashes to it.  NULL for a row under row security that the
+ * caller cannot read.
  */
 static HeapTupleHeader
-provenance_answer(ProvenanceState *state, HeapTupleHeader record, Oid relid)
+provenance_answer(ProvenanceState *state, Oid relid, HeapTupleHeader record,
+				  Datum *row_values, bool *row_isnull)
 {
 	ProvenanceSource *source;
 	Relation	rel;
 	LedgerRelation *ledger;
 	TupleDesc	desc;
-	HeapTupleData tuple;
-	Datum	   *row_values;
-	bool	   *row_isnull;
 	HeapTuple	entry;
 	bool		intact = false;
 	Datum		values[MC_PROVENANCE_COLUMNS];
@@ -670,13 +771,18 @@ provenance_answer(ProvenanceState *state, HeapTupleHeader record, Oid relid)
 	rel = table_open(relid, NoLock);
 	ledger = ledger_relation_get(rel);
 	desc = RelationGetDescr(rel);
-	tuple.t_len = HeapTupleHeaderGetDatumLength(record);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = record;
-	row_values = palloc(sizeof(Datum) * desc->natts);
-	row_isnull = palloc(sizeof(bool) * desc->natts);
-	heap_deform_tuple(&tuple, desc, row_values, row_isnull);
+	if (record != NULL)
+	{
+		HeapTupleData tuple;
+
+		tuple.t_len = HeapTupleHeaderGetDatumLength(record);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = record;
+		row_values = palloc(sizeof(Datum) * desc->natts);
+		row_isnull = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(&tuple, desc, row_values, row_isnull);
+	}
 
 	if (source->rls && !row_visible(source, ledger, desc, row_values, row_isnull))
 	{
@@ -719,6 +825,39 @@ provenance_answer(ProvenanceState *state, HeapTupleHeader record, Oid relid)
 }
 
 /*
+ * A new answer, at this call site (its state in *slot), for a row of table
+ * relid, as provenance_answer() takes it.
+ */
+static HeapTupleHeader
+answer_row(FunctionCallInfo fcinfo, ProvenanceState **slot, Snapshot snapshot, Oid relid,
+		   HeapTupleHeader record, Datum *row_values, bool *row_isnull)
+{
+	ProvenanceState *state = provenance_state(fcinfo, slot);
+	HeapTupleHeader answer;
+
+	/* the query's snapshot, the same at every call of one query */
+	state->facts->snapshot = snapshot;
+	state->journal = table_open(state->journal_relid, NoLock);
+	answer = provenance_answer(state, relid, record, row_values, row_isnull);
+	table_close(state->journal, NoLock);
+	state->journal = NULL;
+	return answer;
+}
+
+/* The answer kept, in the caller's memory. */
+static Datum
+recent_answer_result(FunctionCallInfo fcinfo)
+{
+	HeapTupleHeader answer;
+
+	if (recent_answer.answer == NULL)
+		PG_RETURN_NULL();
+	answer = palloc(HeapTupleHeaderGetDatumLength(recent_answer.answer));
+	memcpy(answer, recent_answer.answer, HeapTupleHeaderGetDatumLength(recent_answer.answer));
+	PG_RETURN_HEAPTUPLEHEADER(answer);
+}
+
+/*
  * medchain.provenance(r record) RETURNS record (entry_id, kind,
  *	recorded_by, recorded_at, xact, block_height, block_hash, sealed_at,
  *	confirmations, peers_holding, cosigners, intact)
@@ -731,26 +870,152 @@ medchain_provenance(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader record = PG_GETARG_HEAPTUPLEHEADER(0);
 	Snapshot	snapshot = GetActiveSnapshot();
-	ProvenanceState *state;
-	HeapTupleHeader answer;
 
 	/* a record answered before was a ledger table's row */
 	if (!recent_answer_matches(record, snapshot))
 	{
-		Oid			relid = record_relation(fcinfo->flinfo->fn_extra, record);
+		ProvenanceState **slot = (ProvenanceState **) &fcinfo->flinfo->fn_extra;
+		Oid			relid = record_relation(*slot, record);
 
-		state = provenance_state(fcinfo);
-		/* the query's snapshot, the same at every call of one query */
-		state->facts->snapshot = snapshot;
-		state->journal = table_open(state->journal_relid, NoLock);
-		answer = provenance_answer(state, record, relid);
-		table_close(state->journal, NoLock);
-		state->journal = NULL;
-		recent_answer_keep(record, snapshot, answer);
+		recent_answer_keep(record, NULL, fcinfo, snapshot,
+						   answer_row(fcinfo, slot, snapshot, relid, record, NULL, NULL));
 	}
-	if (recent_answer.answer == NULL)
+	return recent_answer_result(fcinfo);
+}
+
+/* ---------- medchain.provenance_of(relation regclass, VARIADIC "any") ---------- */
+
+/*
+ * What a call site of provenance_of() is passed, checked against the
+ * table once a query: every column of it but the dropped ones, in order,
+ * each of its column's type.
+ */
+static ColumnsCall *
+columns_call(FunctionCallInfo fcinfo)
+{
+	ColumnsCall *call = fcinfo->flinfo->fn_extra;
+	Oid			relid = PG_GETARG_OID(0);
+	MemoryContext old;
+	Relation	rel;
+	TupleDesc	desc;
+	char	   *name;
+	int			i;
+
+	if (call != NULL && call->relid == relid)
+		return call;
+	if (get_rel_relkind(relid) != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("provenance_of() needs a ledger table"),
+				 errdetail("It was given %s, which is not a table.",
+						   DatumGetCString(DirectFunctionCall1(regclassout,
+															   ObjectIdGetDatum(relid))))));
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("provenance_of() takes the columns one by one, not as an array")));
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	name = ledger_relation_name(rel);
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	call = palloc0(sizeof(ColumnsCall));
+	call->relid = relid;
+	call->natts = desc->natts;
+	call->attnums = palloc(sizeof(AttrNumber) * desc->natts);
+	call->typlen = palloc(sizeof(int16) * desc->natts);
+	call->typbyval = palloc(sizeof(bool) * desc->natts);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		int			n = call->ncolumns;
+		Oid			given;
+
+		if (attr->attisdropped)
+			continue;
+		given = n + 1 < PG_NARGS() ? get_fn_expr_argtype(fcinfo->flinfo, n + 1) : InvalidOid;
+		if (given != attr->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("provenance_of() needs the columns of %s, in order", name),
+					 errdetail("Column \"%s\" is of type %s, and the value given for it %s.",
+							   NameStr(attr->attname), format_type_be(attr->atttypid),
+							   OidIsValid(given) ? psprintf("is of type %s", format_type_be(given)) :
+							   "is missing")));
+		call->attnums[n] = attr->attnum;
+		call->typlen[n] = attr->attlen;
+		call->typbyval[n] = attr->attbyval;
+		call->ncolumns++;
+	}
+	if (PG_NARGS() != call->ncolumns + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("provenance_of() needs the columns of %s, in order", name),
+				 errdetail("The table has %d columns, and %d values were given.",
+						   call->ncolumns, PG_NARGS() - 1)));
+	MemoryContextSwitchTo(old);
+	table_close(rel, NoLock);
+	fcinfo->flinfo->fn_extra = call;
+	return call;
+}
+
+/*
+ * The row's columns by attribute number, the dropped ones NULL, with the
+ * values stored out of line fetched, as a whole-row reference to the table
+ * would make them; false when every column is NULL, which no row of a
+ * ledger table (its key is never NULL) is: the NULL row an outer join
+ * supplies.
+ */
+static bool
+columns_values(const ColumnsCall *call, FunctionCallInfo fcinfo, Datum *values, bool *isnull)
+{
+	bool		any_value = false;
+	int			i;
+
+	memset(isnull, true, sizeof(bool) * call->natts);
+	for (i = 0; i < call->ncolumns; i++)
+	{
+		NullableDatum *column = &fcinfo->args[i + 1];
+		AttrNumber	at = call->attnums[i] - 1;
+
+		values[at] = column->value;
+		isnull[at] = column->isnull;
+		if (column->isnull)
+			continue;
+		any_value = true;
+		if (call->typlen[i] == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(column->value)))
+			values[at] = PointerGetDatum(detoast_external_attr((struct varlena *)
+															   DatumGetPointer(column->value)));
+	}
+	return any_value;
+}
+
+/*
+ * medchain.provenance_of(relation regclass, VARIADIC columns "any")
+ *	RETURNS record, the same as provenance()'s
+ *
+ * provenance() of the row of relation whose columns are given, every one
+ * in order: what the planner makes of provenance(t) for a table t of the
+ * query (provenance_plan.c), so that the calls of (provenance(t)).* pass
+ * the columns as they are rather than each build the row from them.
+ */
+Datum
+medchain_provenance_of(PG_FUNCTION_ARGS)
+{
+	Snapshot	snapshot = GetActiveSnapshot();
+	ColumnsCall *call;
+
+	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	answer = palloc(HeapTupleHeaderGetDatumLength(recent_answer.answer));
-	memcpy(answer, recent_answer.answer, HeapTupleHeaderGetDatumLength(recent_answer.answer));
-	PG_RETURN_HEAPTUPLEHEADER(answer);
+	call = columns_call(fcinfo);
+	if (!recent_answer_matches_columns(call, fcinfo, snapshot))
+	{
+		Datum	   *values = palloc(sizeof(Datum) * call->natts);
+		bool	   *isnull = palloc(sizeof(bool) * call->natts);
+
+		recent_answer_keep(NULL, call, fcinfo, snapshot,
+						   columns_values(call, fcinfo, values, isnull) ?
+						   answer_row(fcinfo, &call->state, snapshot, call->relid, NULL,
+									  values, isnull) : NULL);
+	}
+	return recent_answer_result(fcinfo);
 }
