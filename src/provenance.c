@@ -568,6 +568,8 @@ typedef struct RecentAnswer
 	Datum	   *columns;
 	bool	   *nulls;
 	HeapTupleHeader answer;		/* NULL: the answer was NULL */
+	HeapTupleHeader shared;		/* the copy the calls of one row return */
+	MemoryContext shared_cxt;	/* where it is, until that memory is reset */
 } RecentAnswer;
 
 /* What provenance_of() knows of one call site: the columns it is passed. */
@@ -707,6 +709,7 @@ recent_answer_keep(HeapTupleHeader record, const ColumnsCall *call, FunctionCall
 		}
 	}
 	recent_answer.answer = NULL;
+	recent_answer.shared = NULL;
 	if (answer != NULL)
 	{
 		recent_answer.answer = palloc(HeapTupleHeaderGetDatumLength(answer));
@@ -844,17 +847,40 @@ answer_row(FunctionCallInfo fcinfo, ProvenanceState **slot, Snapshot snapshot, O
 	return answer;
 }
 
-/* The answer kept, in the caller's memory. */
+static void
+shared_answer_forget(void *arg)
+{
+	if (recent_answer.shared_cxt == (MemoryContext) arg)
+	{
+		recent_answer.shared = NULL;
+		recent_answer.shared_cxt = NULL;
+	}
+}
+
+/*
+ * The answer kept, in the caller's memory: one copy there for all the
+ * calls that return it while that memory lasts (the calls of one row of
+ * the query), a value none of its readers changes.
+ */
 static Datum
 recent_answer_result(FunctionCallInfo fcinfo)
 {
-	HeapTupleHeader answer;
+	Size		length;
+	MemoryContextCallback *forget;
 
 	if (recent_answer.answer == NULL)
 		PG_RETURN_NULL();
-	answer = palloc(HeapTupleHeaderGetDatumLength(recent_answer.answer));
-	memcpy(answer, recent_answer.answer, HeapTupleHeaderGetDatumLength(recent_answer.answer));
-	PG_RETURN_HEAPTUPLEHEADER(answer);
+	if (recent_answer.shared != NULL && recent_answer.shared_cxt == CurrentMemoryContext)
+		PG_RETURN_HEAPTUPLEHEADER(recent_answer.shared);
+	length = HeapTupleHeaderGetDatumLength(recent_answer.answer);
+	recent_answer.shared = palloc(length);
+	memcpy(recent_answer.shared, recent_answer.answer, length);
+	recent_answer.shared_cxt = CurrentMemoryContext;
+	forget = palloc(sizeof(MemoryContextCallback));
+	forget->func = shared_answer_forget;
+	forget->arg = CurrentMemoryContext;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, forget);
+	PG_RETURN_HEAPTUPLEHEADER(recent_answer.shared);
 }
 
 /*
