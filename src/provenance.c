@@ -580,7 +580,10 @@ typedef struct ColumnsCall
 	int			ncolumns;		/* its columns: the attributes not dropped */
 	AttrNumber *attnums;		/* of each, in order */
 	int16	   *typlen;
-	bool	   *typbyval;
+	int			nbyval;			/* the columns passed by value, by index */
+	int		   *byval;
+	int			nbyref;			/* and the others */
+	int		   *byref;
 	ProvenanceState *state;		/* made at the call site's first answer */
 } ColumnsCall;
 
@@ -640,8 +643,8 @@ column_bytes_equal(Datum a, Datum b, int16 typlen)
 
 /*
  * The same for the columns a call of provenance_of() is passed.  Eleven
- * calls of every row compare all its columns: the NULLs and the values
- * passed by value first, which take no call.  The table decides the types.
+ * calls of every row compare all its columns: those passed by value
+ * first, which take no call.  The table decides the types.
  */
 static bool
 recent_answer_matches_columns(const ColumnsCall *call, FunctionCallInfo fcinfo, Snapshot snapshot)
@@ -649,21 +652,67 @@ recent_answer_matches_columns(const ColumnsCall *call, FunctionCallInfo fcinfo, 
 	const NullableDatum *given = &fcinfo->args[1];
 	const Datum *kept = recent_answer.columns;
 	const bool *kept_null = recent_answer.nulls;
-	const bool *byval = call->typbyval;
-	const int16 *typlen = call->typlen;
-	int			n = call->ncolumns;
-	int			i;
+	int			k;
 
 	if (!recent_answer_current(snapshot) || recent_answer.relid != call->relid)
 		return false;
-	for (i = 0; i < n; i++)
+	for (k = 0; k < call->nbyval; k++)
+	{
+		int			i = call->byval[k];
+
+		if (given[i].isnull != kept_null[i] || (!given[i].isnull && given[i].value != kept[i]))
+			return false;
+	}
+	for (k = 0; k < call->nbyref; k++)
+	{
+		int			i = call->byref[k];
+
 		if (given[i].isnull != kept_null[i] ||
-			(byval[i] && !given[i].isnull && given[i].value != kept[i]))
+			(!given[i].isnull && !column_bytes_equal(given[i].value, kept[i], call->typlen[i])))
 			return false;
-	for (i = 0; i < n; i++)
-		if (!byval[i] && !given[i].isnull && !column_bytes_equal(given[i].value, kept[i], typlen[i]))
-			return false;
+	}
 	return true;
+}
+
+/*
+ * Copy the values among a row's columns that are passed by reference into
+ * one piece of memory; datumCopy() flattens a pointer to memory that can
+ * change (an expanded object, an indirect pointer).
+ */
+static void
+columns_copy(const ColumnsCall *call, Datum *columns, const bool *nulls)
+{
+	Size		total = 0;
+	char	   *copy;
+	int			k;
+
+	for (k = 0; k < call->nbyref; k++)
+	{
+		int			i = call->byref[k];
+
+		if (!nulls[i])
+			total += MAXALIGN(call->typlen[i] > 0 ? call->typlen[i] :
+							  VARSIZE_ANY(DatumGetPointer(columns[i])));
+	}
+	copy = palloc(Max(total, 1));
+	for (k = 0; k < call->nbyref; k++)
+	{
+		int			i = call->byref[k];
+		Size		size;
+
+		if (nulls[i])
+			continue;
+		if (call->typlen[i] == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(columns[i])) &&
+			!VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(columns[i])))
+		{
+			columns[i] = datumCopy(columns[i], false, -1);
+			continue;
+		}
+		size = call->typlen[i] > 0 ? call->typlen[i] : VARSIZE_ANY(DatumGetPointer(columns[i]));
+		memcpy(copy, DatumGetPointer(columns[i]), size);
+		columns[i] = PointerGetDatum(copy);
+		copy += MAXALIGN(size);
+	}
 }
 
 /*
@@ -704,9 +753,9 @@ recent_answer_keep(HeapTupleHeader record, const ColumnsCall *call, FunctionCall
 		for (i = 0; i < call->ncolumns; i++)
 		{
 			recent_answer.nulls[i] = fcinfo->args[i + 1].isnull;
-			recent_answer.columns[i] = recent_answer.nulls[i] ? (Datum) 0 :
-				datumCopy(fcinfo->args[i + 1].value, call->typbyval[i], call->typlen[i]);
+			recent_answer.columns[i] = fcinfo->args[i + 1].value;
 		}
+		columns_copy(call, recent_answer.columns, recent_answer.nulls);
 	}
 	recent_answer.answer = NULL;
 	recent_answer.shared = NULL;
@@ -949,7 +998,8 @@ columns_call(FunctionCallInfo fcinfo)
 	call->natts = desc->natts;
 	call->attnums = palloc(sizeof(AttrNumber) * desc->natts);
 	call->typlen = palloc(sizeof(int16) * desc->natts);
-	call->typbyval = palloc(sizeof(bool) * desc->natts);
+	call->byval = palloc(sizeof(int) * desc->natts);
+	call->byref = palloc(sizeof(int) * desc->natts);
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
@@ -969,7 +1019,10 @@ columns_call(FunctionCallInfo fcinfo)
 							   "is missing")));
 		call->attnums[n] = attr->attnum;
 		call->typlen[n] = attr->attlen;
-		call->typbyval[n] = attr->attbyval;
+		if (attr->attbyval)
+			call->byval[call->nbyval++] = n;
+		else
+			call->byref[call->nbyref++] = n;
 		call->ncolumns++;
 	}
 	if (PG_NARGS() != call->ncolumns + 1)
