@@ -9,12 +9,15 @@
  *	  SELECT m.*, (medchain.provenance(m)).* FROM cdm.measurement m WHERE ...
  *
  * so it must cost about what reading the row cost: the row's entry is
- * found through the journal's (relation, row_key) index, the entries
- * waiting in batches are gathered once per query, and what a query learns
- * about the chain (the head, the peers, each block met) is kept for the
- * rest of it.  PostgreSQL expands (f(m)).* into one call of f per output
- * column; the calls after the first find the same row and return the
- * answer they share (recent_answer below) rather than look it up again.
+ * found through the journal's key_hash index (a hash index: one bucket
+ * page), the entries waiting in batches are gathered once per query, and
+ * what a query learns about the chain (the head, the peers, each block
+ * met) is kept for the rest of it.  PostgreSQL expands (f(m)).* into one
+ * call of f per output column; the calls after the first find the same row
+ * and return the answer they share (recent_answer below) rather than look
+ * it up again.  Planned, each of those calls is provenance_of(m's table,
+ * m's columns) (provenance_plan.c), which takes the columns as the scan
+ * holds them rather than the row m built anew for every call.
  *
  *-------------------------------------------------------------------------
  */
