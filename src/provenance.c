@@ -37,6 +37,7 @@
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/expandedrecord.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -571,7 +572,7 @@ typedef struct RecentAnswer
 	Datum	   *columns;
 	bool	   *nulls;
 	HeapTupleHeader answer;		/* NULL: the answer was NULL */
-	HeapTupleHeader shared;		/* the copy the calls of one row return */
+	ExpandedRecordHeader *shared;	/* the copy the calls of one row return */
 	MemoryContext shared_cxt;	/* where it is, until that memory is reset */
 } RecentAnswer;
 
@@ -912,27 +913,35 @@ shared_answer_forget(void *arg)
 /*
  * The answer kept, in the caller's memory: one copy there for all the
  * calls that return it while that memory lasts (the calls of one row of
- * the query), a value none of its readers changes.
+ * the query), an expanded record handed out read-only, whose columns
+ * (medchain.provenance(m)).* reads at once rather than by walking the
+ * tuple up to each.
  */
 static Datum
 recent_answer_result(FunctionCallInfo fcinfo)
 {
-	Size		length;
+	HeapTupleData tuple;
 	MemoryContextCallback *forget;
 
 	if (recent_answer.answer == NULL)
 		PG_RETURN_NULL();
 	if (recent_answer.shared != NULL && recent_answer.shared_cxt == CurrentMemoryContext)
-		PG_RETURN_HEAPTUPLEHEADER(recent_answer.shared);
-	length = HeapTupleHeaderGetDatumLength(recent_answer.answer);
-	recent_answer.shared = palloc(length);
-	memcpy(recent_answer.shared, recent_answer.answer, length);
+		PG_RETURN_DATUM(ExpandedRecordGetRODatum(recent_answer.shared));
+	tuple.t_len = HeapTupleHeaderGetDatumLength(recent_answer.answer);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = recent_answer.answer;
+	recent_answer.shared =
+		make_expanded_record_from_typeid(HeapTupleHeaderGetTypeId(recent_answer.answer),
+										 HeapTupleHeaderGetTypMod(recent_answer.answer),
+										 CurrentMemoryContext);
+	expanded_record_set_tuple(recent_answer.shared, &tuple, true, false);
 	recent_answer.shared_cxt = CurrentMemoryContext;
 	forget = palloc(sizeof(MemoryContextCallback));
 	forget->func = shared_answer_forget;
 	forget->arg = CurrentMemoryContext;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, forget);
-	PG_RETURN_HEAPTUPLEHEADER(recent_answer.shared);
+	PG_RETURN_DATUM(ExpandedRecordGetRODatum(recent_answer.shared));
 }
 
 /*
