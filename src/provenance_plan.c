@@ -74,10 +74,17 @@ provenance_of_call(FuncExpr *call, Oid function, Var *row, Oid relid)
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		Var		   *column;
 
-		if (!attr->attisdropped)
-			args = lappend(args, makeVar(row->varno, attr->attnum, attr->atttypid,
-										 attr->atttypmod, attr->attcollation, 0));
+		if (attr->attisdropped)
+			continue;
+		column = makeVar(row->varno, attr->attnum, attr->atttypid, attr->atttypmod,
+						 attr->attcollation, 0);
+#if PG_VERSION_NUM >= 160000
+		/* NULL where an outer join makes the row NULL */
+		column->varnullingrels = bms_copy(row->varnullingrels);
+#endif
+		args = lappend(args, column);
 	}
 	table_close(rel, NoLock);
 	if (list_length(args) > FUNC_MAX_ARGS)
