@@ -568,7 +568,6 @@ typedef struct RecentAnswer
 	uint64		completion;
 	HeapTupleHeader record;		/* NULL: the answer was to columns */
 	Oid			relid;			/* InvalidOid: the answer was to a record */
-	int			ncolumns;
 	Datum	   *columns;
 	bool	   *nulls;
 	HeapTupleHeader answer;		/* NULL: the answer was NULL */
@@ -733,6 +732,8 @@ recent_answer_keep(HeapTupleHeader record, const ColumnsCall *call, FunctionCall
 	if (recent_answer.cxt == NULL)
 		recent_answer.cxt = AllocSetContextCreate(TopMemoryContext, "medchain provenance answer",
 												  ALLOCSET_SMALL_SIZES);
+	/* what it held is gone: nothing matches it until it holds the new answer */
+	recent_answer.valid = false;
 	MemoryContextReset(recent_answer.cxt);
 	old = MemoryContextSwitchTo(recent_answer.cxt);
 	recent_answer.lxid = local_transaction_id();
@@ -751,7 +752,6 @@ recent_answer_keep(HeapTupleHeader record, const ColumnsCall *call, FunctionCall
 	else
 	{
 		recent_answer.relid = call->relid;
-		recent_answer.ncolumns = call->ncolumns;
 		recent_answer.columns = palloc(sizeof(Datum) * call->ncolumns);
 		recent_answer.nulls = palloc(sizeof(bool) * call->ncolumns);
 		for (i = 0; i < call->ncolumns; i++)
