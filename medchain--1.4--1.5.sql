@@ -46,28 +46,28 @@ CREATE INDEX journal_key_hash_idx ON medchain.journal USING hash (key_hash);
 -- provenance(t) as the planner makes it (src/provenance_plan.c): an
 -- analyst's (medchain.provenance(t)).* calls provenance() once per output
 -- column, and each call would build the row t anew from its columns.  In
--- a plan, provenance(t) of a table t of the query becomes
--- provenance_of(t's table, t's columns one by one): the calls pass the
--- values the scan holds, and those after the first find the row just
--- answered by comparing them.
+-- a SELECT that locks no rows, provenance(t) of a plain table t of the
+-- query becomes provenance_at(t's table, t's ctid): the calls pass the
+-- row's address, those after the first find the row just answered by it,
+-- and the first reads the row as the query's snapshot sees it.
 ------------------------------------------------------------------------
 
-CREATE FUNCTION medchain.provenance_of(relation regclass, VARIADIC columns "any",
+CREATE FUNCTION medchain.provenance_at(relation regclass, ctid tid,
 	OUT entry_id bigint, OUT kind text, OUT recorded_by name,
 	OUT recorded_at timestamptz, OUT xact xid8, OUT block_height bigint,
 	OUT block_hash bytea, OUT sealed_at timestamptz, OUT confirmations bigint,
 	OUT peers_holding integer, OUT cosigners integer, OUT intact boolean)
 RETURNS record
-AS 'MODULE_PATHNAME', 'medchain_provenance_of'
-LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION medchain.provenance_of(regclass, "any") IS
-	'provenance() of the row of relation whose columns are given, every one in order: what the planner makes of provenance(t) for a table t of the query';
-GRANT EXECUTE ON FUNCTION medchain.provenance_of(regclass, "any") TO PUBLIC;
+AS 'MODULE_PATHNAME', 'medchain_provenance_at'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION medchain.provenance_at(regclass, tid) IS
+	'provenance() of the row of relation at ctid, as the query sees it; NULL if it sees none there: what the planner makes of provenance(t) for a table t of a SELECT';
+GRANT EXECUTE ON FUNCTION medchain.provenance_at(regclass, tid) TO PUBLIC;
 
 CREATE FUNCTION medchain.provenance_support(internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'medchain_provenance_support'
 LANGUAGE C STRICT;
 COMMENT ON FUNCTION medchain.provenance_support(internal) IS
-	'Planner support of provenance(): provenance(t) of a table t of the query becomes provenance_of(t''s table, t''s columns)';
+	'Planner support of provenance(): provenance(t) of a table t of a SELECT becomes provenance_at(t''s table, t''s ctid)';
 ALTER FUNCTION medchain.provenance(record) SUPPORT medchain.provenance_support;

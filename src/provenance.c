@@ -15,9 +15,10 @@
  * met) is kept for the rest of it.  PostgreSQL expands (f(m)).* into one
  * call of f per output column; the calls after the first find the same row
  * and return the answer they share (recent_answer below) rather than look
- * it up again.  Planned, each of those calls is provenance_of(m's table,
- * m's columns) (provenance_plan.c), which takes the columns as the scan
- * holds them rather than the row m built anew for every call.
+ * it up again.  Planned, each of those calls is provenance_at(m's table,
+ * m's ctid) (provenance_plan.c): the calls after the first compare two
+ * values rather than a row, which the executor no longer builds anew for
+ * each of them, and the first reads the row from its page.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,9 +35,9 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
 #include "utils/expandedrecord.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -56,7 +57,7 @@
 #include "security_scope.h"
 
 PG_FUNCTION_INFO_V1(medchain_provenance);
-PG_FUNCTION_INFO_V1(medchain_provenance_of);
+PG_FUNCTION_INFO_V1(medchain_provenance_at);
 
 /* ---------- what a query learns about the chain ---------- */
 
@@ -324,6 +325,8 @@ typedef struct ProvenanceSource
 	bool		rls;			/* row security applies to the caller */
 	SPIPlanPtr	visible_plan;	/* is the row one the caller may read? */
 	HTAB	   *batched;		/* its entries waiting in batches, once read */
+	TupleTableSlot *row_slot;	/* a row read by its ctid; empty between calls */
+	BlockNumber nblocks;		/* the table's blocks, when last counted */
 } ProvenanceSource;
 
 typedef struct ProvenanceState
@@ -333,6 +336,8 @@ typedef struct ProvenanceState
 	TupleDesc	result_desc;
 	Oid			record_type;	/* the last record's type, a ledger table's */
 	Oid			record_relid;	/* and that table */
+	Oid			table_relid;	/* the last relation provenance_at() was
+								 * given, a table */
 	List	   *sources;		/* of ProvenanceSource * */
 	Oid			journal_relid;
 	Oid			key_hash_index; /* InvalidOid before 1.5's objects */
@@ -503,6 +508,8 @@ provenance_source(ProvenanceState *state, Oid relid)
 	source->enablement = source->history->current != NULL ? source->history->current :
 		llast(source->history->enablements);
 	source->rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
+	source->row_slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
+											   table_slot_callbacks(rel));
 	/* kept until the end of the transaction, as the query's own locks are */
 	table_close(rel, NoLock);
 	state->sources = lappend(state->sources, source);
@@ -554,7 +561,7 @@ provenance_state(FunctionCallInfo fcinfo, ProvenanceState **slot)
  * (medchain.provenance(m)).* calls the function once per column, with
  * the same row, in the same query: the last answer is kept with what it
  * was an answer to, down to the snapshot and the role asking.  That is a
- * record, or, for provenance_of(), a table and its columns' values.
+ * record, or, for provenance_at(), a table and a row's ctid in it.
  */
 typedef struct RecentAnswer
 {
@@ -566,29 +573,13 @@ typedef struct RecentAnswer
 	TransactionId xmin;
 	TransactionId xmax;
 	uint64		completion;
-	HeapTupleHeader record;		/* NULL: the answer was to columns */
+	HeapTupleHeader record;		/* NULL: the answer was to a ctid */
 	Oid			relid;			/* InvalidOid: the answer was to a record */
-	Datum	   *columns;
-	bool	   *nulls;
+	ItemPointerData tid;
 	HeapTupleHeader answer;		/* NULL: the answer was NULL */
 	ExpandedRecordHeader *shared;	/* the copy the calls of one row return */
 	MemoryContext shared_cxt;	/* where it is, until that memory is reset */
 } RecentAnswer;
-
-/* What provenance_of() knows of one call site: the columns it is passed. */
-typedef struct ColumnsCall
-{
-	Oid			relid;			/* the table they are the columns of */
-	int			natts;			/* its attributes */
-	int			ncolumns;		/* its columns: the attributes not dropped */
-	AttrNumber *attnums;		/* of each, in order */
-	int16	   *typlen;
-	int			nbyval;			/* the columns passed by value, by index */
-	int		   *byval;
-	int			nbyref;			/* and the others */
-	int		   *byref;
-	ProvenanceState *state;		/* made at the call site's first answer */
-} ColumnsCall;
 
 static RecentAnswer recent_answer;
 
@@ -624,110 +615,23 @@ recent_answer_matches(HeapTupleHeader record, Snapshot snapshot)
 }
 
 /*
- * Are two values of a table column's type, not passed by value, the same
- * bytes?  What datumIsEqual() tells, inline, but for a value held in
- * memory that can change (an expanded object, an indirect pointer), which
- * is never taken for the same.
- */
-static inline bool
-column_bytes_equal(Datum a, Datum b, int16 typlen)
-{
-	Size		size;
-
-	if (typlen > 0)
-		return memcmp(DatumGetPointer(a), DatumGetPointer(b), typlen) == 0;
-	/* a varlena: a table's columns are of no other kind */
-	if (VARATT_IS_EXTERNAL(DatumGetPointer(a)) && !VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(a)))
-		return false;
-	size = VARSIZE_ANY(DatumGetPointer(a));
-	return size == VARSIZE_ANY(DatumGetPointer(b)) &&
-		memcmp(DatumGetPointer(a), DatumGetPointer(b), size) == 0;
-}
-
-/*
- * The same for the columns a call of provenance_of() is passed.  Eleven
- * calls of every row compare all its columns: those passed by value
- * first, which take no call.  The table decides the types.
+ * The same for a row of table relid found by its ctid: within what
+ * recent_answer_current() checks (one statement), a ctid names one
+ * version of one row.
  */
 static bool
-recent_answer_matches_columns(const ColumnsCall *call, FunctionCallInfo fcinfo, Snapshot snapshot)
+recent_answer_matches_tid(Oid relid, ItemPointer tid, Snapshot snapshot)
 {
-	const NullableDatum *given = &fcinfo->args[1];
-	const Datum *kept = recent_answer.columns;
-	const bool *kept_null = recent_answer.nulls;
-	int			k;
-
-	if (!recent_answer_current(snapshot) || recent_answer.relid != call->relid)
-		return false;
-	for (k = 0; k < call->nbyval; k++)
-	{
-		int			i = call->byval[k];
-
-		if (given[i].isnull != kept_null[i] || (!given[i].isnull && given[i].value != kept[i]))
-			return false;
-	}
-	for (k = 0; k < call->nbyref; k++)
-	{
-		int			i = call->byref[k];
-
-		if (given[i].isnull != kept_null[i] ||
-			(!given[i].isnull && !column_bytes_equal(given[i].value, kept[i], call->typlen[i])))
-			return false;
-	}
-	return true;
+	return recent_answer_current(snapshot) && recent_answer.relid == relid &&
+		ItemPointerEquals(&recent_answer.tid, tid);
 }
 
-/*
- * Copy the values among a row's columns that are passed by reference into
- * one piece of memory; datumCopy() flattens a pointer to memory that can
- * change (an expanded object, an indirect pointer).
- */
+/* Keep the answer to record, or (record NULL) to the row at tid in table relid. */
 static void
-columns_copy(const ColumnsCall *call, Datum *columns, const bool *nulls)
-{
-	Size		total = 0;
-	char	   *copy;
-	int			k;
-
-	for (k = 0; k < call->nbyref; k++)
-	{
-		int			i = call->byref[k];
-
-		if (!nulls[i])
-			total += MAXALIGN(call->typlen[i] > 0 ? call->typlen[i] :
-							  VARSIZE_ANY(DatumGetPointer(columns[i])));
-	}
-	copy = palloc(Max(total, 1));
-	for (k = 0; k < call->nbyref; k++)
-	{
-		int			i = call->byref[k];
-		Size		size;
-
-		if (nulls[i])
-			continue;
-		if (call->typlen[i] == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(columns[i])) &&
-			!VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(columns[i])))
-		{
-			columns[i] = datumCopy(columns[i], false, -1);
-			continue;
-		}
-		size = call->typlen[i] > 0 ? call->typlen[i] : VARSIZE_ANY(DatumGetPointer(columns[i]));
-		memcpy(copy, DatumGetPointer(columns[i]), size);
-		columns[i] = PointerGetDatum(copy);
-		copy += MAXALIGN(size);
-	}
-}
-
-/*
- * Keep the answer to record, or (call not NULL) to the columns of that
- * call of provenance_of().
- */
-static void
-recent_answer_keep(HeapTupleHeader record, const ColumnsCall *call, FunctionCallInfo fcinfo,
-				   Snapshot snapshot, HeapTupleHeader answer)
+recent_answer_keep(HeapTupleHeader record, Oid relid, ItemPointer tid, Snapshot snapshot,
+				   HeapTupleHeader answer)
 {
 	MemoryContext old;
-	int			i;
 
 	if (recent_answer.cxt == NULL)
 		recent_answer.cxt = AllocSetContextCreate(TopMemoryContext, "medchain provenance answer",
@@ -744,22 +648,15 @@ recent_answer_keep(HeapTupleHeader record, const ColumnsCall *call, FunctionCall
 	recent_answer.completion = snapshot->snapXactCompletionCount;
 	recent_answer.record = NULL;
 	recent_answer.relid = InvalidOid;
-	if (call == NULL)
+	if (record != NULL)
 	{
 		recent_answer.record = palloc(HeapTupleHeaderGetDatumLength(record));
 		memcpy(recent_answer.record, record, HeapTupleHeaderGetDatumLength(record));
 	}
 	else
 	{
-		recent_answer.relid = call->relid;
-		recent_answer.columns = palloc(sizeof(Datum) * call->ncolumns);
-		recent_answer.nulls = palloc(sizeof(bool) * call->ncolumns);
-		for (i = 0; i < call->ncolumns; i++)
-		{
-			recent_answer.nulls[i] = fcinfo->args[i + 1].isnull;
-			recent_answer.columns[i] = fcinfo->args[i + 1].value;
-		}
-		columns_copy(call, recent_answer.columns, recent_answer.nulls);
+		recent_answer.relid = relid;
+		recent_answer.tid = *tid;
 	}
 	recent_answer.answer = NULL;
 	recent_answer.shared = NULL;
@@ -803,20 +700,60 @@ record_relation(ProvenanceState *state, HeapTupleHeader record)
 }
 
 /*
+ * The columns of the row at tid in the table, as the snapshot sees it, in
+ * source's slot, with the values stored out of line fetched as a
+ * whole-row reference to it would fetch them; false if there is none.
+ */
+static bool
+row_at(ProvenanceSource *source, Relation rel, ItemPointer tid, Snapshot snapshot,
+	   Datum **values, bool **isnull)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleTableSlot *slot = source->row_slot;
+	BlockNumber block = ItemPointerGetBlockNumberNoCheck(tid);
+	int			i;
+
+	/* a ctid given by hand can point past the table's end */
+	if (block >= source->nblocks)
+	{
+		source->nblocks = RelationGetNumberOfBlocks(rel);
+		if (block >= source->nblocks)
+			return false;
+	}
+	if (!table_tuple_fetch_row_version(rel, tid, snapshot, slot))
+		return false;
+	slot_getallattrs(slot);
+	*values = palloc(sizeof(Datum) * desc->natts);
+	*isnull = palloc(sizeof(bool) * desc->natts);
+	for (i = 0; i < desc->natts; i++)
+	{
+		(*values)[i] = slot->tts_values[i];
+		(*isnull)[i] = slot->tts_isnull[i];
+		if (!slot->tts_isnull[i] && TupleDescAttr(desc, i)->attlen == -1 &&
+			VARATT_IS_EXTERNAL(DatumGetPointer(slot->tts_values[i])))
+			(*values)[i] = PointerGetDatum(detoast_external_attr((struct varlena *)
+																 DatumGetPointer(slot->tts_values[i])));
+	}
+	return true;
+}
+
+/*
  * The answer for one row of table relid, given as a record, or (record
- * NULL) as its columns by attribute number: its entry in the table's
- * current enablement (the last one of a released table), and whether the
- * row still hashes to it.  NULL for a row under row security that the
- * caller cannot read.
+ * NULL) by its ctid: its entry in the table's current enablement (the
+ * last one of a released table), and whether the row still hashes to it.
+ * NULL for a row under row security that the caller cannot read, or for a
+ * ctid at which the query's snapshot sees no row.
  */
 static HeapTupleHeader
-provenance_answer(ProvenanceState *state, Oid relid, HeapTupleHeader record,
-				  Datum *row_values, bool *row_isnull)
+provenance_answer(ProvenanceState *state, Oid relid, HeapTupleHeader record, ItemPointer tid)
 {
 	ProvenanceSource *source;
 	Relation	rel;
 	LedgerRelation *ledger;
 	TupleDesc	desc;
+	Datum	   *row_values;
+	bool	   *row_isnull;
+	HeapTupleHeader answer;
 	HeapTuple	entry;
 	bool		intact = false;
 	Datum		values[MC_PROVENANCE_COLUMNS];
@@ -839,9 +776,15 @@ provenance_answer(ProvenanceState *state, Oid relid, HeapTupleHeader record,
 		row_isnull = palloc(sizeof(bool) * desc->natts);
 		heap_deform_tuple(&tuple, desc, row_values, row_isnull);
 	}
+	else if (!row_at(source, rel, tid, state->facts->snapshot, &row_values, &row_isnull))
+	{
+		table_close(rel, NoLock);
+		return NULL;
+	}
 
 	if (source->rls && !row_visible(source, ledger, desc, row_values, row_isnull))
 	{
+		ExecClearTuple(source->row_slot);
 		table_close(rel, NoLock);
 		return NULL;
 	}
@@ -876,8 +819,11 @@ provenance_answer(ProvenanceState *state, Oid relid, HeapTupleHeader record,
 	provenance_columns(state->facts, state->attnums,
 					   entry != NULL ? state->entry_values : NULL, state->entry_isnull,
 					   intact, values, isnull);
+	answer = heap_form_tuple(state->result_desc, values, isnull)->t_data;
+	/* the row read by its ctid was needed until now: no pin outlives the call */
+	ExecClearTuple(source->row_slot);
 	table_close(rel, NoLock);
-	return heap_form_tuple(state->result_desc, values, isnull)->t_data;
+	return answer;
 }
 
 /*
@@ -886,7 +832,7 @@ provenance_answer(ProvenanceState *state, Oid relid, HeapTupleHeader record,
  */
 static HeapTupleHeader
 answer_row(FunctionCallInfo fcinfo, ProvenanceState **slot, Snapshot snapshot, Oid relid,
-		   HeapTupleHeader record, Datum *row_values, bool *row_isnull)
+		   HeapTupleHeader record, ItemPointer tid)
 {
 	ProvenanceState *state = provenance_state(fcinfo, slot);
 	HeapTupleHeader answer;
@@ -894,7 +840,7 @@ answer_row(FunctionCallInfo fcinfo, ProvenanceState **slot, Snapshot snapshot, O
 	/* the query's snapshot, the same at every call of one query */
 	state->facts->snapshot = snapshot;
 	state->journal = table_open(state->journal_relid, NoLock);
-	answer = provenance_answer(state, relid, record, row_values, row_isnull);
+	answer = provenance_answer(state, relid, record, tid);
 	table_close(state->journal, NoLock);
 	state->journal = NULL;
 	return answer;
@@ -964,149 +910,54 @@ medchain_provenance(PG_FUNCTION_ARGS)
 		ProvenanceState **slot = (ProvenanceState **) &fcinfo->flinfo->fn_extra;
 		Oid			relid = record_relation(*slot, record);
 
-		recent_answer_keep(record, NULL, fcinfo, snapshot,
-						   answer_row(fcinfo, slot, snapshot, relid, record, NULL, NULL));
+		recent_answer_keep(record, InvalidOid, NULL, snapshot,
+						   answer_row(fcinfo, slot, snapshot, relid, record, NULL));
 	}
 	return recent_answer_result(fcinfo);
 }
 
-/* ---------- medchain.provenance_of(relation regclass, VARIADIC "any") ---------- */
+/* ---------- medchain.provenance_at(relation regclass, ctid tid) ---------- */
 
-/*
- * What a call site of provenance_of() is passed, checked against the
- * table once a query: every column of it but the dropped ones, in order,
- * each of its column's type.
- */
-static ColumnsCall *
-columns_call(FunctionCallInfo fcinfo)
+static void
+require_table(Oid relid)
 {
-	ColumnsCall *call = fcinfo->flinfo->fn_extra;
-	Oid			relid = PG_GETARG_OID(0);
-	MemoryContext old;
-	Relation	rel;
-	TupleDesc	desc;
-	char	   *name;
-	int			i;
-
-	if (call != NULL && call->relid == relid)
-		return call;
 	if (get_rel_relkind(relid) != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("provenance_of() needs a ledger table"),
+				 errmsg("provenance_at() needs a ledger table"),
 				 errdetail("It was given %s, which is not a table.",
 						   DatumGetCString(DirectFunctionCall1(regclassout,
 															   ObjectIdGetDatum(relid))))));
-	if (get_fn_expr_variadic(fcinfo->flinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("provenance_of() takes the columns one by one, not as an array")));
-	rel = table_open(relid, AccessShareLock);
-	desc = RelationGetDescr(rel);
-	name = ledger_relation_name(rel);
-	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	call = palloc0(sizeof(ColumnsCall));
-	call->relid = relid;
-	call->natts = desc->natts;
-	call->attnums = palloc(sizeof(AttrNumber) * desc->natts);
-	call->typlen = palloc(sizeof(int16) * desc->natts);
-	call->byval = palloc(sizeof(int) * desc->natts);
-	call->byref = palloc(sizeof(int) * desc->natts);
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute attr = TupleDescAttr(desc, i);
-		int			n = call->ncolumns;
-		Oid			given;
-
-		if (attr->attisdropped)
-			continue;
-		given = n + 1 < PG_NARGS() ? get_fn_expr_argtype(fcinfo->flinfo, n + 1) : InvalidOid;
-		if (given != attr->atttypid)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("provenance_of() needs the columns of %s, in order", name),
-					 errdetail("Column \"%s\" is of type %s, and the value given for it %s.",
-							   NameStr(attr->attname), format_type_be(attr->atttypid),
-							   OidIsValid(given) ? psprintf("is of type %s", format_type_be(given)) :
-							   "is missing")));
-		call->attnums[n] = attr->attnum;
-		call->typlen[n] = attr->attlen;
-		if (attr->attbyval)
-			call->byval[call->nbyval++] = n;
-		else
-			call->byref[call->nbyref++] = n;
-		call->ncolumns++;
-	}
-	if (PG_NARGS() != call->ncolumns + 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("provenance_of() needs the columns of %s, in order", name),
-				 errdetail("The table has %d columns, and %d values were given.",
-						   call->ncolumns, PG_NARGS() - 1)));
-	MemoryContextSwitchTo(old);
-	table_close(rel, NoLock);
-	fcinfo->flinfo->fn_extra = call;
-	return call;
 }
 
 /*
- * The row's columns by attribute number, the dropped ones NULL, with the
- * values stored out of line fetched, as a whole-row reference to the table
- * would make them; false when every column is NULL, which no row of a
- * ledger table (its key is never NULL) is: the NULL row an outer join
- * supplies.
- */
-static bool
-columns_values(const ColumnsCall *call, FunctionCallInfo fcinfo, Datum *values, bool *isnull)
-{
-	bool		any_value = false;
-	int			i;
-
-	memset(isnull, true, sizeof(bool) * call->natts);
-	for (i = 0; i < call->ncolumns; i++)
-	{
-		NullableDatum *column = &fcinfo->args[i + 1];
-		AttrNumber	at = call->attnums[i] - 1;
-
-		values[at] = column->value;
-		isnull[at] = column->isnull;
-		if (column->isnull)
-			continue;
-		any_value = true;
-		if (call->typlen[i] == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(column->value)))
-			values[at] = PointerGetDatum(detoast_external_attr((struct varlena *)
-															   DatumGetPointer(column->value)));
-	}
-	return any_value;
-}
-
-/*
- * medchain.provenance_of(relation regclass, VARIADIC columns "any")
- *	RETURNS record, the same as provenance()'s
+ * medchain.provenance_at(relation regclass, ctid tid) RETURNS record, the
+ * same as provenance()'s
  *
- * provenance() of the row of relation whose columns are given, every one
- * in order: what the planner makes of provenance(t) for a table t of the
- * query (provenance_plan.c), so that the calls of (provenance(t)).* pass
- * the columns as they are rather than each build the row from them.
+ * provenance() of the row of relation at ctid, as the query's snapshot
+ * sees it; NULL if it sees none there.  What the planner makes of
+ * provenance(t) for a table t of a query (provenance_plan.c): the calls of
+ * (provenance(t)).* pass t's ctid rather than each build the row t, and
+ * the calls after the first compare it with the row just answered.
  */
 Datum
-medchain_provenance_of(PG_FUNCTION_ARGS)
+medchain_provenance_at(PG_FUNCTION_ARGS)
 {
+	Oid			relid = PG_GETARG_OID(0);
+	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(1);
 	Snapshot	snapshot = GetActiveSnapshot();
-	ColumnsCall *call;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	call = columns_call(fcinfo);
-	if (!recent_answer_matches_columns(call, fcinfo, snapshot))
+	if (!recent_answer_matches_tid(relid, tid, snapshot))
 	{
-		Datum	   *values = palloc(sizeof(Datum) * call->natts);
-		bool	   *isnull = palloc(sizeof(bool) * call->natts);
+		ProvenanceState **slot = (ProvenanceState **) &fcinfo->flinfo->fn_extra;
+		HeapTupleHeader answer;
 
-		recent_answer_keep(NULL, call, fcinfo, snapshot,
-						   columns_values(call, fcinfo, values, isnull) ?
-						   answer_row(fcinfo, &call->state, snapshot, call->relid, NULL,
-									  values, isnull) : NULL);
+		/* one query asks about one table: checked once */
+		if (*slot == NULL || (*slot)->table_relid != relid)
+			require_table(relid);
+		answer = answer_row(fcinfo, slot, snapshot, relid, NULL, tid);
+		(*slot)->table_relid = relid;
+		recent_answer_keep(NULL, relid, tid, snapshot, answer);
 	}
 	return recent_answer_result(fcinfo);
 }
