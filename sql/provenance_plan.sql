@@ -8,9 +8,11 @@ CREATE TABLE plan.lab (lab_id int PRIMARY KEY, retired int, code text NOT NULL, 
 ALTER TABLE plan.lab DROP COLUMN retired;
 INSERT INTO plan.lab VALUES (1, 'HbA1c', 6.1, NULL),
 	(2, 'LDL', 101, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 200) g));
+-- A column added with a default after the first rows: they store none.
+ALTER TABLE plan.lab ADD COLUMN unit text NOT NULL DEFAULT 'mg/dL';
 SELECT medchain.enable('plan.lab');
 SELECT medchain.seal() IS NOT NULL AS sealed;
-INSERT INTO plan.lab VALUES (3, 'eGFR', 72, 'pending');
+INSERT INTO plan.lab VALUES (3, 'eGFR', 72, 'pending', 'mL/min');
 SELECT pg_relation_size(reltoastrelid) > 0 AS note_out_of_line FROM pg_class WHERE oid = 'plan.lab'::regclass;
 
 -- (f(l)).* passes l's ctid, not the row l built anew at every call.
@@ -23,9 +25,9 @@ SELECT l.lab_id, (medchain.provenance(l)).kind, (medchain.provenance(l)).block_h
 SELECT count(*) AS differences FROM (
 	(SELECT l.lab_id, (medchain.provenance(l)).* FROM plan.lab l
 	 EXCEPT
-	 SELECT l.lab_id, (medchain.provenance(ROW(l.lab_id, l.code, l.value, l.note)::plan.lab)).* FROM plan.lab l)
+	 SELECT l.lab_id, (medchain.provenance(ROW(l.lab_id, l.code, l.value, l.note, l.unit)::plan.lab)).* FROM plan.lab l)
 	UNION ALL
-	(SELECT l.lab_id, (medchain.provenance(ROW(l.lab_id, l.code, l.value, l.note)::plan.lab)).* FROM plan.lab l
+	(SELECT l.lab_id, (medchain.provenance(ROW(l.lab_id, l.code, l.value, l.note, l.unit)::plan.lab)).* FROM plan.lab l
 	 EXCEPT
 	 SELECT l.lab_id, (medchain.provenance(l)).* FROM plan.lab l)) d;
 -- In FROM, and as a whole.
@@ -36,6 +38,7 @@ BEGIN;
 ALTER EVENT TRIGGER medchain_guard_ddl DISABLE;
 ALTER TABLE plan.lab DISABLE TRIGGER medchain_append_only;
 UPDATE plan.lab SET note = note || '.' WHERE lab_id = 2;
+UPDATE plan.lab SET unit = 'mmol/L' WHERE lab_id = 1;
 SELECT l.lab_id, (medchain.provenance(l)).intact FROM plan.lab l ORDER BY l.lab_id;
 ROLLBACK;
 -- The NULL row of an outer join has no provenance.
@@ -45,7 +48,7 @@ SELECT v.id, (medchain.provenance(l)).kind FROM (VALUES (1), (9)) v(id)
 -- Rows a query locks, or writes, can be newer than its snapshot: passed whole.
 EXPLAIN (VERBOSE, COSTS OFF) SELECT (medchain.provenance(l)).kind FROM plan.lab l FOR SHARE;
 EXPLAIN (VERBOSE, COSTS OFF)
-INSERT INTO plan.lab VALUES (4, 'LDL', 99, NULL) RETURNING (medchain.provenance(lab)).kind;
+INSERT INTO plan.lab VALUES (4, 'LDL', 99, NULL, 'mg/dL') RETURNING (medchain.provenance(lab)).kind;
 -- The row of a table with children may be a child's: passed whole.
 CREATE TABLE plan.parent (id int PRIMARY KEY);
 CREATE TABLE plan.child () INHERITS (plan.parent);

@@ -508,7 +508,8 @@ provenance_source(ProvenanceState *state, Oid relid)
 	source->enablement = source->history->current != NULL ? source->history->current :
 		llast(source->history->enablements);
 	source->rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
-	source->row_slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
+	/* with the columns' missing values: a row older than a column has none stored */
+	source->row_slot = MakeSingleTupleTableSlot(CreateTupleDescCopyConstr(RelationGetDescr(rel)),
 											   table_slot_callbacks(rel));
 	/* kept until the end of the transaction, as the query's own locks are */
 	table_close(rel, NoLock);
