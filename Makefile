@@ -65,9 +65,10 @@ OBJS = \
 	src/versioned.o \
 	src/history.o \
 	src/document_hash.o \
-	src/notarize.o
+	src/notarize.o \
+	src/provenance_plan.o
 
-REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance partitions amendments drug_traceability compliance_report notarize
+REGRESS = setup enable append_only row_hash ddl_guard roles blocks verify proofs node_keys security bulk provenance provenance_plan partitions amendments drug_traceability compliance_report notarize
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf \
 	--load-extension=medchain
 

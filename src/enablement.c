@@ -395,9 +395,9 @@ row_version_kind(EntryKind kind)
 }
 
 static bool
-row_entry_kind(const char *kind)
+row_entry_kind(TextSlice kind)
 {
-	return row_version_kind(entry_kind_of(kind, strlen(kind)));
+	return row_version_kind(entry_kind_of(kind.data, kind.len));
 }
 
 /*
@@ -496,7 +496,7 @@ batched_row_entry(void *arg, EntryBatch *batch)
 	BatchedRowSearch *search = arg;
 	int			i;
 
-	if (batch->malformed != NULL || !row_entry_kind(batch->kind))
+	if (batch->malformed != NULL || !row_entry_kind(text_slice(batch->kind)))
 		return;
 	for (i = 0; i < batch->nentries; i++)
 	{
@@ -542,6 +542,10 @@ row_versions_consider(RowVersions *v, HeapTuple tuple, TupleDesc desc,
 	}
 }
 
+/* A journal row's columns, by EntryColumn, once deformed. */
+#define ENTRY_VALUE(col) values[attnums[col] - 1]
+#define ENTRY_ISNULL(col) isnull[attnums[col] - 1]
+
 /* The journal's entries of the key whose canonical text is key_text, through key_hash. */
 static bool
 row_versions_hashed(RowVersions *v, Relation journal, const AttrNumber *attnums,
@@ -549,6 +553,9 @@ row_versions_hashed(RowVersions *v, Relation journal, const AttrNumber *attnums,
 					Oid key_hash_index)
 {
 	TupleDesc	desc = RelationGetDescr(journal);
+	Datum	   *values;
+	bool	   *isnull;
+	int64		key_hash;
 	JournalScan scan;
 	HeapTuple	tuple;
 	StringInfoData entry_key;
@@ -556,24 +563,22 @@ row_versions_hashed(RowVersions *v, Relation journal, const AttrNumber *attnums,
 
 	if (attnums[COL_KEY_HASH] == InvalidAttrNumber)
 		return false;
+	values = palloc(sizeof(Datum) * desc->natts);
+	isnull = palloc(sizeof(bool) * desc->natts);
+	key_hash = journal_key_hash(relation, key_text->data, key_text->len);
 	initStringInfo(&entry_key);
-	journal_scan_key_hash(&scan, journal, attnums, snapshot,
-						  journal_key_hash(relation, key_text->data, key_text->len),
-						  key_hash_index);
+	journal_scan_key_hash(&scan, journal, snapshot, key_hash, key_hash_index);
 	while ((tuple = journal_scan_next(&scan)) != NULL)
 	{
-		bool		isnull;
-		Datum		name = heap_getattr(tuple, attnums[COL_RELATION], desc, &isnull);
-		Datum		row_key;
-
+		heap_deform_tuple(tuple, desc, values, isnull);
 		/* key_hash is only a claim: the entry must name this relation and key */
-		if (isnull || strcmp(TextDatumGetCString(name), relation) != 0)
-			continue;
-		row_key = heap_getattr(tuple, attnums[COL_ROW_KEY], desc, &isnull);
-		if (isnull)
+		if (ENTRY_ISNULL(COL_KEY_HASH) || DatumGetInt64(ENTRY_VALUE(COL_KEY_HASH)) != key_hash ||
+			ENTRY_ISNULL(COL_RELATION) ||
+			!text_slice_is(text_datum_slice(ENTRY_VALUE(COL_RELATION)), relation) ||
+			ENTRY_ISNULL(COL_ROW_KEY))
 			continue;
 		resetStringInfo(&entry_key);
-		canonical_json_append(&entry_key, DatumGetJsonbP(row_key));
+		canonical_json_append(&entry_key, DatumGetJsonbP(ENTRY_VALUE(COL_ROW_KEY)));
 		if (entry_key.len == key_text->len &&
 			memcmp(entry_key.data, key_text->data, key_text->len) == 0)
 		{
@@ -647,6 +652,9 @@ row_versions_load(RowVersions *v, Relation journal, const AttrNumber *attnums,
 	entry_batches_scan(snapshot, relation, batched_row_entry, &search);
 }
 
+#undef ENTRY_VALUE
+#undef ENTRY_ISNULL
+
 HeapTuple
 enablement_row_entry(Relation journal, const AttrNumber *attnums, const Enablement *e,
 					 const char *relation, Jsonb *key, Snapshot snapshot, bool batched)
@@ -681,7 +689,7 @@ batched_rows_count(void *arg, EntryBatch *batch)
 	BatchedRows *rows = arg;
 	int			i;
 
-	if (!row_entry_kind(batch->kind))
+	if (!row_entry_kind(text_slice(batch->kind)))
 		return;
 	for (i = 0; i < batch->nentries; i++)
 		if (enablement_includes(rows->e, batch->format_version, batch->entries[i].entry_id,
@@ -727,10 +735,10 @@ medchain_rows_recorded(PG_FUNCTION_ARGS)
 		bool		isnull;
 		bool		enablement_null;
 		Datum		enablement = heap_getattr(tuple, attnums[COL_ENABLEMENT_ID], desc, &enablement_null);
-		char	   *kind = TextDatumGetCString(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
+		TextSlice	kind = text_datum_slice(heap_getattr(tuple, attnums[COL_KIND], desc, &isnull));
 
 		/* rows, not versions: an update records no new row */
-		if ((strcmp(kind, MC_KIND_BASELINE) == 0 || strcmp(kind, MC_KIND_INSERT) == 0) &&
+		if ((text_slice_is(kind, MC_KIND_BASELINE) || text_slice_is(kind, MC_KIND_INSERT)) &&
 			enablement_includes(e, DatumGetInt16(heap_getattr(tuple, attnums[COL_FORMAT_VERSION], desc, &isnull)),
 								DatumGetInt64(heap_getattr(tuple, attnums[COL_ENTRY_ID], desc, &isnull)),
 								enablement_null ? 0 : DatumGetInt64(enablement)))

@@ -15,12 +15,15 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/hash.h"
 #include "access/htup_details.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_collation.h"
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -644,7 +647,7 @@ event_detail_hash(Jsonb *detail, int version, uint8 out[MC_HASH_LEN])
 }
 
 /* A bytea that must be a 32-byte digest; NULL if it is not. */
-static const uint8 *
+const uint8 *
 stored_hash(Datum value, bool isnull)
 {
 	bytea	   *b;
@@ -653,16 +656,6 @@ stored_hash(Datum value, bool isnull)
 		return NULL;
 	b = DatumGetByteaPP(value);
 	return VARSIZE_ANY_EXHDR(b) == MC_HASH_LEN ? (const uint8 *) VARDATA_ANY(b) : NULL;
-}
-
-/* A text datum's bytes, without copying them. */
-static TextSlice
-text_datum_slice(Datum value)
-{
-	text	   *t = DatumGetTextPP(value);
-	TextSlice	slice = {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
-
-	return slice;
 }
 
 void
@@ -796,8 +789,7 @@ entry_integrity_problem(const AttrNumber *attnums, Datum *values, bool *isnull,
 	checked->format_version = fields.format_version;
 	memcpy(checked->row_hash, stored_row_hash, MC_HASH_LEN);
 	checked->enablement_id = fields.enablement_id;
-	checked->is_event = (fields.kind.len == strlen(MC_KIND_EVENT) &&
-						 memcmp(fields.kind.data, MC_KIND_EVENT, fields.kind.len) == 0);
+	checked->is_event = text_slice_is(fields.kind, MC_KIND_EVENT);
 	checked->kind = entry_kind_of(fields.kind.data, fields.kind.len);
 	checked->supersedes = fields.supersedes;
 	if (checked->is_event)
@@ -957,7 +949,9 @@ journal_scan_relation(JournalScan *js, Relation journal, const AttrNumber *attnu
 	ScanKeyData keys[2];
 	int			nkeys = 1;
 
-	js->index = index_open(medchain_relation("entries_relation_row_key_idx"), AccessShareLock);
+	js->hash_scan = NULL;
+	js->index_lock = AccessShareLock;
+	js->index = index_open(medchain_relation("entries_relation_row_key_idx"), js->index_lock);
 	/* the index's collation: the scan positions itself by it */
 	ScanKeyEntryInitialize(&keys[0], 0, attnums[COL_RELATION], BTEqualStrategyNumber,
 						   InvalidOid, js->index->rd_indcollation[0], F_TEXTEQ,
@@ -973,28 +967,43 @@ journal_scan_relation(JournalScan *js, Relation journal, const AttrNumber *attnu
 }
 
 void
-journal_scan_key_hash(JournalScan *js, Relation journal, const AttrNumber *attnums,
-					  Snapshot snapshot, int64 key_hash, Oid index)
+journal_scan_key_hash(JournalScan *js, Relation journal, Snapshot snapshot, int64 key_hash,
+					  Oid index)
 {
 	ScanKeyData key;
 
+	/* a lock the caller holds already is not taken again at every lookup */
+	js->index_lock = OidIsValid(index) ? NoLock : AccessShareLock;
 	js->index = index_open(OidIsValid(index) ? index : medchain_relation(MC_KEY_HASH_INDEX),
-						   AccessShareLock);
-	ScanKeyInit(&key, attnums[COL_KEY_HASH], BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum(key_hash));
-	js->scan = systable_beginscan(journal, RelationGetRelid(js->index), true, snapshot, 1, &key);
+						   js->index_lock);
+	js->scan = NULL;
+	js->slot = table_slot_create(journal, NULL);
+	/* one bucket of the hash index instead of a descent through a btree */
+	ScanKeyInit(&key, 1, HTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key_hash));
+	js->hash_scan = index_beginscan(journal, js->index, snapshot, 1, 0);
+	index_rescan(js->hash_scan, &key, 1, NULL, 0);
 }
 
 HeapTuple
 journal_scan_next(JournalScan *js)
 {
 	CHECK_FOR_INTERRUPTS();
-	return systable_getnext(js->scan);
+	if (js->hash_scan == NULL)
+		return systable_getnext(js->scan);
+	if (!index_getnext_slot(js->hash_scan, ForwardScanDirection, js->slot))
+		return NULL;
+	return ExecFetchSlotHeapTuple(js->slot, false, NULL);
 }
 
 void
 journal_scan_end(JournalScan *js)
 {
-	systable_endscan(js->scan);
-	index_close(js->index, AccessShareLock);
+	if (js->hash_scan != NULL)
+	{
+		index_endscan(js->hash_scan);
+		ExecDropSingleTupleTableSlot(js->slot);
+	}
+	else
+		systable_endscan(js->scan);
+	index_close(js->index, js->index_lock);
 }

@@ -13,6 +13,7 @@
 
 #include "access/genam.h"
 #include "access/transam.h"
+#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
@@ -68,6 +69,22 @@ text_slice(const char *s)
 	TextSlice	slice = {s, (int) strlen(s)};
 
 	return slice;
+}
+
+/* A text datum's bytes, without copying them. */
+static inline TextSlice
+text_datum_slice(Datum value)
+{
+	text	   *t = DatumGetTextPP(value);
+	TextSlice	slice = {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+
+	return slice;
+}
+
+static inline bool
+text_slice_is(TextSlice text, const char *s)
+{
+	return text.len == (int) strlen(s) && memcmp(text.data, s, text.len) == 0;
 }
 
 /* A ledger table's name as entries carry it; server encoding. */
@@ -144,6 +161,9 @@ extern int64 journal_key_hash(const char *relation, const char *key_utf8, int ke
  * so that attest() finds a document's entries through the same index.
  */
 extern int64 journal_document_key_hash(const uint8 document_sha256[MC_HASH_LEN]);
+
+/* A bytea that must be a 32-byte digest, as its bytes; NULL if it is not. */
+extern const uint8 *stored_hash(Datum value, bool isnull);
 
 /* Attribute numbers of those columns in medchain.entries, by EntryColumn. */
 extern void entry_columns_find(Relation entries, AttrNumber attnums[MC_ENTRY_COLUMNS]);
@@ -292,7 +312,10 @@ typedef enum JournalScanWhat
 typedef struct JournalScan
 {
 	Relation	index;
-	SysScanDesc scan;
+	LOCKMODE	index_lock;		/* taken by the scan, released at its end */
+	SysScanDesc scan;			/* through a btree index */
+	IndexScanDesc hash_scan;	/* or through the key_hash index */
+	TupleTableSlot *slot;
 } JournalScan;
 
 extern void journal_scan_relation(JournalScan *js, Relation journal,
@@ -300,12 +323,16 @@ extern void journal_scan_relation(JournalScan *js, Relation journal,
 								  const char *relation, JournalScanWhat what,
 								  Jsonb *row_key);
 /*
- * The journal rows whose key_hash is key_hash (1.5 and later), through
- * the index with that OID, or InvalidOid to look it up.
+ * The journal rows that the key_hash index (1.5 and later) files under
+ * key_hash.  It is a hash index: it keeps a 32-bit hash of key_hash, so
+ * rows with other key_hash values can be among them, and the caller
+ * compares key_hash as it compares relation and row_key.  index: its OID,
+ * which the caller has locked for the rest of its transaction (as one
+ * query's many lookups do once), or InvalidOid to look it up and lock it
+ * for the scan.
  */
 #define MC_KEY_HASH_INDEX "journal_key_hash_idx"
-extern void journal_scan_key_hash(JournalScan *js, Relation journal,
-								  const AttrNumber *attnums, Snapshot snapshot,
+extern void journal_scan_key_hash(JournalScan *js, Relation journal, Snapshot snapshot,
 								  int64 key_hash, Oid index);
 extern HeapTuple journal_scan_next(JournalScan *js);
 extern void journal_scan_end(JournalScan *js);

@@ -303,7 +303,8 @@ first_recording(Relation journal, const AttrNumber *attnums, const uint8 digest[
 	HeapTuple	tuple;
 	Recording	first = {NULL};
 
-	journal_scan_key_hash(&scan, journal, attnums, GetActiveSnapshot(),
+	/* the scan hands back its whole bucket: each row is checked below */
+	journal_scan_key_hash(&scan, journal, GetActiveSnapshot(),
 						  journal_document_key_hash(digest), InvalidOid);
 	while ((tuple = journal_scan_next(&scan)) != NULL)
 	{

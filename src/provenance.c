@@ -9,18 +9,23 @@
  *	  SELECT m.*, (medchain.provenance(m)).* FROM cdm.measurement m WHERE ...
  *
  * so it must cost about what reading the row cost: the row's entry is
- * found through the journal's (relation, row_key) index, the entries
- * waiting in batches are gathered once per query, and what a query learns
- * about the chain (the head, the peers, each block met) is kept for the
- * rest of it.  PostgreSQL expands (f(m)).* into one call of f per output
- * column; the calls after the first find the same row and return the
- * answer they share (recent_answer below) rather than look it up again.
+ * found through the journal's key_hash index (a hash index: one bucket
+ * page), the entries waiting in batches are gathered once per query, and
+ * what a query learns about the chain (the head, the peers, each block
+ * met) is kept for the rest of it.  PostgreSQL expands (f(m)).* into one
+ * call of f per output column; the calls after the first find the same row
+ * and return the answer they share (recent_answer below) rather than look
+ * it up again.  Planned, each of those calls is provenance_at(m's table,
+ * m's ctid) (provenance_plan.c): the calls after the first compare two
+ * values rather than a row, which the executor no longer builds anew for
+ * each of them, and the first reads the row from its page.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -30,9 +35,11 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/expandedrecord.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -52,6 +59,7 @@
 #include "security_scope.h"
 
 PG_FUNCTION_INFO_V1(medchain_provenance);
+PG_FUNCTION_INFO_V1(medchain_provenance_at);
 
 /* ---------- what a query learns about the chain ---------- */
 
@@ -81,14 +89,11 @@ hash_column(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, uint8 out[MC_HAS
 {
 	bool		isnull;
 	Datum		value = heap_getattr(tuple, attnum, desc, &isnull);
-	bytea	   *bytes;
+	const uint8 *hash = stored_hash(value, isnull);
 
-	if (isnull)
+	if (hash == NULL)
 		return false;
-	bytes = DatumGetByteaPP(value);
-	if (VARSIZE_ANY_EXHDR(bytes) != MC_HASH_LEN)
-		return false;
-	memcpy(out, VARDATA_ANY(bytes), MC_HASH_LEN);
+	memcpy(out, hash, MC_HASH_LEN);
 	return true;
 }
 
@@ -227,11 +232,15 @@ hash_bytea(const uint8 hash[MC_HASH_LEN])
 	return result;
 }
 
-void
-provenance_columns(ChainFacts *facts, Relation journal, const AttrNumber *attnums,
-				   HeapTuple entry, bool intact, Datum *values, bool *isnull)
+/*
+ * The answer's columns from the columns of a journal-shaped entry, as
+ * heap_deform_tuple gives them (NULL: the row has no entry), and whether
+ * the row still hashes to it.
+ */
+static void
+provenance_entry_columns(ChainFacts *facts, const AttrNumber *attnums, Datum *entry,
+						 bool *entry_isnull, bool intact, Datum *values, bool *isnull)
 {
-	TupleDesc	desc = RelationGetDescr(journal);
 	/* the answer's first columns are the entry's, in this order */
 	static const EntryColumn entry_columns[] = {
 		COL_ENTRY_ID, COL_KIND, COL_RECORDED_BY, COL_RECORDED_AT, COL_XACT, COL_BLOCK_HEIGHT
@@ -245,7 +254,10 @@ provenance_columns(ChainFacts *facts, Relation journal, const AttrNumber *attnum
 	if (entry == NULL)
 		return;
 	for (i = 0; i < lengthof(entry_columns); i++)
-		values[i] = heap_getattr(entry, attnums[entry_columns[i]], desc, &isnull[i]);
+	{
+		values[i] = entry[attnums[entry_columns[i]] - 1];
+		isnull[i] = entry_isnull[attnums[entry_columns[i]] - 1];
+	}
 	if (!isnull[PC_BLOCK_HEIGHT])
 	{
 		int64		height = DatumGetInt64(values[PC_BLOCK_HEIGHT]);
@@ -265,6 +277,23 @@ provenance_columns(ChainFacts *facts, Relation journal, const AttrNumber *attnum
 		values[PC_PEERS_HOLDING] = Int32GetDatum(holding);
 		isnull[PC_CONFIRMATIONS] = isnull[PC_PEERS_HOLDING] = false;
 	}
+}
+
+void
+provenance_columns(ChainFacts *facts, Relation journal, const AttrNumber *attnums,
+				   HeapTuple entry, bool intact, Datum *values, bool *isnull)
+{
+	TupleDesc	desc = RelationGetDescr(journal);
+	Datum	   *entry_values = NULL;
+	bool	   *entry_isnull = NULL;
+
+	if (entry != NULL)
+	{
+		entry_values = palloc(sizeof(Datum) * desc->natts);
+		entry_isnull = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(entry, desc, entry_values, entry_isnull);
+	}
+	provenance_entry_columns(facts, attnums, entry_values, entry_isnull, intact, values, isnull);
 }
 
 /* ---------- one table's rows ---------- */
@@ -292,6 +321,8 @@ typedef struct ProvenanceSource
 	bool		rls;			/* row security applies to the caller */
 	SPIPlanPtr	visible_plan;	/* is the row one the caller may read? */
 	HTAB	   *batched;		/* its entries waiting in batches, once read */
+	TupleTableSlot *row_slot;	/* a row read by its ctid; empty between calls */
+	BlockNumber nblocks;		/* the table's blocks, when last counted */
 } ProvenanceSource;
 
 typedef struct ProvenanceState
@@ -299,11 +330,17 @@ typedef struct ProvenanceState
 	MemoryContext cxt;
 	ChainFacts *facts;
 	TupleDesc	result_desc;
+	Oid			record_type;	/* the last record's type, a ledger table's */
+	Oid			record_relid;	/* and that table */
+	Oid			table_relid;	/* the last relation provenance_at() was
+								 * given, a table */
 	List	   *sources;		/* of ProvenanceSource * */
 	Oid			journal_relid;
 	Oid			key_hash_index; /* InvalidOid before 1.5's objects */
 	Relation	journal;		/* open during one call only */
 	AttrNumber	attnums[MC_ENTRY_COLUMNS];
+	Datum	   *entry_values;	/* the entry found, by the journal's attnum */
+	bool	   *entry_isnull;
 	StringInfoData scratch;
 	StringInfoData key_text;
 } ProvenanceState;
@@ -470,6 +507,18 @@ provenance_source(ProvenanceState *state, Oid relid)
 	source->enablement = source->history->current != NULL ? source->history->current :
 		llast(source->history->enablements);
 	source->rls = check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED;
+	/*
+	 * With the columns' missing values: a row older than a column has none
+	 * stored.  A partition's rows are read in its own layout.
+	 */
+	{
+		Relation	own = RelationGetRelid(rel) == relid ? rel : table_open(relid, NoLock);
+
+		source->row_slot = MakeSingleTupleTableSlot(CreateTupleDescCopyConstr(RelationGetDescr(own)),
+												   table_slot_callbacks(own));
+		if (own != rel)
+			table_close(own, NoLock);
+	}
 	/* kept until the end of the transaction, as the query's own locks are */
 	table_close(rel, NoLock);
 	state->sources = lappend(state->sources, source);
@@ -477,10 +526,11 @@ provenance_source(ProvenanceState *state, Oid relid)
 	return source;
 }
 
+/* The state of one call site in a query, made at its first answer, kept in *slot. */
 static ProvenanceState *
-provenance_state(FunctionCallInfo fcinfo)
+provenance_state(FunctionCallInfo fcinfo, ProvenanceState **slot)
 {
-	ProvenanceState *state = fcinfo->flinfo->fn_extra;
+	ProvenanceState *state = *slot;
 	MemoryContext old;
 	TupleDesc	desc;
 
@@ -500,12 +550,17 @@ provenance_state(FunctionCallInfo fcinfo)
 	/* locked until the end of the transaction: later calls take no lock */
 	state->journal = table_open(state->journal_relid, AccessShareLock);
 	entry_columns_find(state->journal, state->attnums);
+	state->entry_values = palloc(sizeof(Datum) * RelationGetDescr(state->journal)->natts);
+	state->entry_isnull = palloc(sizeof(bool) * RelationGetDescr(state->journal)->natts);
 	table_close(state->journal, NoLock);
 	state->journal = NULL;
 	if (state->attnums[COL_KEY_HASH] != InvalidAttrNumber)
+	{
 		state->key_hash_index = medchain_relation(MC_KEY_HASH_INDEX);
+		index_close(index_open(state->key_hash_index, AccessShareLock), NoLock);
+	}
 	MemoryContextSwitchTo(old);
-	fcinfo->flinfo->fn_extra = state;
+	*slot = state;
 	return state;
 }
 
@@ -514,7 +569,8 @@ provenance_state(FunctionCallInfo fcinfo)
 /*
  * (medchain.provenance(m)).* calls the function once per column, with
  * the same row, in the same query: the last answer is kept with what it
- * was an answer to, down to the snapshot and the role asking.
+ * was an answer to, down to the snapshot and the role asking.  That is a
+ * record, or, for provenance_at(), a table and a row's ctid in it.
  */
 typedef struct RecentAnswer
 {
@@ -526,8 +582,12 @@ typedef struct RecentAnswer
 	TransactionId xmin;
 	TransactionId xmax;
 	uint64		completion;
-	HeapTupleHeader record;
+	HeapTupleHeader record;		/* NULL: the answer was to a ctid */
+	Oid			relid;			/* InvalidOid: the answer was to a record */
+	ItemPointerData tid;
 	HeapTupleHeader answer;		/* NULL: the answer was NULL */
+	ExpandedRecordHeader *shared;	/* the copy the calls of one row return */
+	MemoryContext shared_cxt;	/* where it is, until that memory is reset */
 } RecentAnswer;
 
 static RecentAnswer recent_answer;
@@ -542,8 +602,9 @@ local_transaction_id(void)
 #endif
 }
 
+/* Was the last answer given in this transaction, to this role, under this snapshot? */
 static bool
-recent_answer_matches(HeapTupleHeader record, Snapshot snapshot)
+recent_answer_current(Snapshot snapshot)
 {
 	return recent_answer.valid &&
 		recent_answer.lxid == local_transaction_id() &&
@@ -551,19 +612,41 @@ recent_answer_matches(HeapTupleHeader record, Snapshot snapshot)
 		recent_answer.curcid == snapshot->curcid &&
 		recent_answer.xmin == snapshot->xmin &&
 		recent_answer.xmax == snapshot->xmax &&
-		recent_answer.completion == snapshot->snapXactCompletionCount &&
+		recent_answer.completion == snapshot->snapXactCompletionCount;
+}
+
+static bool
+recent_answer_matches(HeapTupleHeader record, Snapshot snapshot)
+{
+	return recent_answer_current(snapshot) && recent_answer.record != NULL &&
 		HeapTupleHeaderGetDatumLength(recent_answer.record) == HeapTupleHeaderGetDatumLength(record) &&
 		memcmp(recent_answer.record, record, HeapTupleHeaderGetDatumLength(record)) == 0;
 }
 
+/*
+ * The same for a row of table relid found by its ctid: within what
+ * recent_answer_current() checks (one statement), a ctid names one
+ * version of one row.
+ */
+static bool
+recent_answer_matches_tid(Oid relid, ItemPointer tid, Snapshot snapshot)
+{
+	return recent_answer_current(snapshot) && recent_answer.relid == relid &&
+		ItemPointerEquals(&recent_answer.tid, tid);
+}
+
+/* Keep the answer to record, or (record NULL) to the row at tid in table relid. */
 static void
-recent_answer_keep(HeapTupleHeader record, Snapshot snapshot, HeapTupleHeader answer)
+recent_answer_keep(HeapTupleHeader record, Oid relid, ItemPointer tid, Snapshot snapshot,
+				   HeapTupleHeader answer)
 {
 	MemoryContext old;
 
 	if (recent_answer.cxt == NULL)
 		recent_answer.cxt = AllocSetContextCreate(TopMemoryContext, "medchain provenance answer",
 												  ALLOCSET_SMALL_SIZES);
+	/* what it held is gone: nothing matches it until it holds the new answer */
+	recent_answer.valid = false;
 	MemoryContextReset(recent_answer.cxt);
 	old = MemoryContextSwitchTo(recent_answer.cxt);
 	recent_answer.lxid = local_transaction_id();
@@ -572,9 +655,20 @@ recent_answer_keep(HeapTupleHeader record, Snapshot snapshot, HeapTupleHeader an
 	recent_answer.xmin = snapshot->xmin;
 	recent_answer.xmax = snapshot->xmax;
 	recent_answer.completion = snapshot->snapXactCompletionCount;
-	recent_answer.record = palloc(HeapTupleHeaderGetDatumLength(record));
-	memcpy(recent_answer.record, record, HeapTupleHeaderGetDatumLength(record));
+	recent_answer.record = NULL;
+	recent_answer.relid = InvalidOid;
+	if (record != NULL)
+	{
+		recent_answer.record = palloc(HeapTupleHeaderGetDatumLength(record));
+		memcpy(recent_answer.record, record, HeapTupleHeaderGetDatumLength(record));
+	}
+	else
+	{
+		recent_answer.relid = relid;
+		recent_answer.tid = *tid;
+	}
 	recent_answer.answer = NULL;
+	recent_answer.shared = NULL;
 	if (answer != NULL)
 	{
 		recent_answer.answer = palloc(HeapTupleHeaderGetDatumLength(answer));
@@ -586,11 +680,19 @@ recent_answer_keep(HeapTupleHeader record, Snapshot snapshot, HeapTupleHeader an
 
 /* ---------- medchain.provenance(r record) ---------- */
 
+/*
+ * The ledger table whose row the record is.  state (NULL at a query's
+ * first call) keeps the last type met: one query passes rows of one table.
+ */
 static Oid
-record_relation(HeapTupleHeader record)
+record_relation(ProvenanceState *state, HeapTupleHeader record)
 {
 	Oid			typid = HeapTupleHeaderGetTypeId(record);
-	Oid			relid = typid == RECORDOID ? InvalidOid : get_typ_typrelid(typid);
+	Oid			relid;
+
+	if (state != NULL && state->record_type == typid)
+		return state->record_relid;
+	relid = typid == RECORDOID ? InvalidOid : get_typ_typrelid(typid);
 
 	if (!OidIsValid(relid) || (get_rel_relkind(relid) != RELKIND_RELATION &&
 							   get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE))
@@ -599,24 +701,69 @@ record_relation(HeapTupleHeader record)
 				 errmsg("provenance() needs a row of a ledger table"),
 				 errdetail("It was given a value of type %s.", format_type_be(typid)),
 				 errhint("Pass the table's row as a whole: SELECT (medchain.provenance(t)).* FROM the_table t.")));
+	if (state != NULL)
+	{
+		state->record_type = typid;
+		state->record_relid = relid;
+	}
 	return relid;
 }
 
 /*
- * The answer for one row: its entry in the table's current enablement (the
+ * The columns of the row at tid in the table, as the snapshot sees it, in
+ * source's slot, with the values stored out of line fetched as a
+ * whole-row reference to it would fetch them; false if there is none.
+ */
+static bool
+row_at(ProvenanceSource *source, Relation rel, ItemPointer tid, Snapshot snapshot,
+	   Datum **values, bool **isnull)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleTableSlot *slot = source->row_slot;
+	BlockNumber block = ItemPointerGetBlockNumberNoCheck(tid);
+	int			i;
+
+	/* a ctid given by hand can point past the table's end */
+	if (block >= source->nblocks)
+	{
+		source->nblocks = RelationGetNumberOfBlocks(rel);
+		if (block >= source->nblocks)
+			return false;
+	}
+	if (!table_tuple_fetch_row_version(rel, tid, snapshot, slot))
+		return false;
+	slot_getallattrs(slot);
+	*values = palloc(sizeof(Datum) * desc->natts);
+	*isnull = palloc(sizeof(bool) * desc->natts);
+	for (i = 0; i < desc->natts; i++)
+	{
+		(*values)[i] = slot->tts_values[i];
+		(*isnull)[i] = slot->tts_isnull[i];
+		if (!slot->tts_isnull[i] && TupleDescAttr(desc, i)->attlen == -1 &&
+			VARATT_IS_EXTERNAL(DatumGetPointer(slot->tts_values[i])))
+			(*values)[i] = PointerGetDatum(detoast_external_attr((struct varlena *)
+																 DatumGetPointer(slot->tts_values[i])));
+	}
+	return true;
+}
+
+/*
+ * The answer for one row of table relid, given as a record, or (record
+ * NULL) by its ctid: its entry in the table's current enablement (the
  * last one of a released table), and whether the row still hashes to it.
- * NULL for a row under row security that the caller cannot read.
+ * NULL for a row under row security that the caller cannot read, or for a
+ * ctid at which the query's snapshot sees no row.
  */
 static HeapTupleHeader
-provenance_answer(ProvenanceState *state, HeapTupleHeader record, Oid relid)
+provenance_answer(ProvenanceState *state, Oid relid, HeapTupleHeader record, ItemPointer tid)
 {
 	ProvenanceSource *source;
 	Relation	rel;
 	LedgerRelation *ledger;
 	TupleDesc	desc;
-	HeapTupleData tuple;
 	Datum	   *row_values;
 	bool	   *row_isnull;
+	HeapTupleHeader answer;
 	HeapTuple	entry;
 	bool		intact = false;
 	Datum		values[MC_PROVENANCE_COLUMNS];
@@ -627,16 +774,27 @@ provenance_answer(ProvenanceState *state, HeapTupleHeader record, Oid relid)
 	rel = table_open(relid, NoLock);
 	ledger = ledger_relation_get(rel);
 	desc = RelationGetDescr(rel);
-	tuple.t_len = HeapTupleHeaderGetDatumLength(record);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = record;
-	row_values = palloc(sizeof(Datum) * desc->natts);
-	row_isnull = palloc(sizeof(bool) * desc->natts);
-	heap_deform_tuple(&tuple, desc, row_values, row_isnull);
+	if (record != NULL)
+	{
+		HeapTupleData tuple;
+
+		tuple.t_len = HeapTupleHeaderGetDatumLength(record);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = record;
+		row_values = palloc(sizeof(Datum) * desc->natts);
+		row_isnull = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(&tuple, desc, row_values, row_isnull);
+	}
+	else if (!row_at(source, rel, tid, state->facts->snapshot, &row_values, &row_isnull))
+	{
+		table_close(rel, NoLock);
+		return NULL;
+	}
 
 	if (source->rls && !row_visible(source, ledger, desc, row_values, row_isnull))
 	{
+		ExecClearTuple(source->row_slot);
 		table_close(rel, NoLock);
 		return NULL;
 	}
@@ -655,22 +813,91 @@ provenance_answer(ProvenanceState *state, HeapTupleHeader record, Oid relid)
 		entry = batched_entry_find(state, source, &state->key_text);
 	if (entry != NULL)
 	{
-		TupleDesc	jdesc = RelationGetDescr(state->journal);
-		bool		null;
-		int			version = DatumGetInt16(heap_getattr(entry, state->attnums[COL_FORMAT_VERSION],
-														 jdesc, &null));
-		uint8		expected[MC_HASH_LEN];
+		Datum	   *entry_values = state->entry_values;
+		bool	   *entry_isnull = state->entry_isnull;
+		AttrNumber	version_at = state->attnums[COL_FORMAT_VERSION] - 1;
+		AttrNumber	row_hash_at = state->attnums[COL_ROW_HASH] - 1;
+		const uint8 *expected;
 		uint8		hash[MC_HASH_LEN];
 
+		heap_deform_tuple(entry, RelationGetDescr(state->journal), entry_values, entry_isnull);
 		row_hash_compute(&state->scratch, ledger->row_layout, row_values, row_isnull,
-						 version, hash);
-		intact = hash_column(entry, jdesc, state->attnums[COL_ROW_HASH], expected) &&
-			memcmp(hash, expected, MC_HASH_LEN) == 0;
+						 DatumGetInt16(entry_values[version_at]), hash);
+		expected = stored_hash(entry_values[row_hash_at], entry_isnull[row_hash_at]);
+		intact = expected != NULL && memcmp(hash, expected, MC_HASH_LEN) == 0;
 	}
-	provenance_columns(state->facts, state->journal, state->attnums, entry, intact,
-					   values, isnull);
+	provenance_entry_columns(state->facts, state->attnums,
+					   entry != NULL ? state->entry_values : NULL, state->entry_isnull,
+					   intact, values, isnull);
+	answer = heap_form_tuple(state->result_desc, values, isnull)->t_data;
+	/* the row read by its ctid was needed until now: no pin outlives the call */
+	ExecClearTuple(source->row_slot);
 	table_close(rel, NoLock);
-	return heap_form_tuple(state->result_desc, values, isnull)->t_data;
+	return answer;
+}
+
+/*
+ * A new answer, at this call site (its state in *slot), for a row of table
+ * relid, as provenance_answer() takes it.
+ */
+static HeapTupleHeader
+answer_row(FunctionCallInfo fcinfo, ProvenanceState **slot, Snapshot snapshot, Oid relid,
+		   HeapTupleHeader record, ItemPointer tid)
+{
+	ProvenanceState *state = provenance_state(fcinfo, slot);
+	HeapTupleHeader answer;
+
+	/* the query's snapshot, the same at every call of one query */
+	state->facts->snapshot = snapshot;
+	state->journal = table_open(state->journal_relid, NoLock);
+	answer = provenance_answer(state, relid, record, tid);
+	table_close(state->journal, NoLock);
+	state->journal = NULL;
+	return answer;
+}
+
+static void
+shared_answer_forget(void *arg)
+{
+	if (recent_answer.shared_cxt == (MemoryContext) arg)
+	{
+		recent_answer.shared = NULL;
+		recent_answer.shared_cxt = NULL;
+	}
+}
+
+/*
+ * The answer kept, in the caller's memory: one copy there for all the
+ * calls that return it while that memory lasts (the calls of one row of
+ * the query), an expanded record handed out read-only, whose columns
+ * (medchain.provenance(m)).* reads at once rather than by walking the
+ * tuple up to each.
+ */
+static Datum
+recent_answer_result(FunctionCallInfo fcinfo)
+{
+	HeapTupleData tuple;
+	MemoryContextCallback *forget;
+
+	if (recent_answer.answer == NULL)
+		PG_RETURN_NULL();
+	if (recent_answer.shared != NULL && recent_answer.shared_cxt == CurrentMemoryContext)
+		PG_RETURN_DATUM(ExpandedRecordGetRODatum(recent_answer.shared));
+	tuple.t_len = HeapTupleHeaderGetDatumLength(recent_answer.answer);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = recent_answer.answer;
+	recent_answer.shared =
+		make_expanded_record_from_typeid(HeapTupleHeaderGetTypeId(recent_answer.answer),
+										 HeapTupleHeaderGetTypMod(recent_answer.answer),
+										 CurrentMemoryContext);
+	expanded_record_set_tuple(recent_answer.shared, &tuple, true, false);
+	recent_answer.shared_cxt = CurrentMemoryContext;
+	forget = palloc(sizeof(MemoryContextCallback));
+	forget->func = shared_answer_forget;
+	forget->arg = CurrentMemoryContext;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, forget);
+	PG_RETURN_DATUM(ExpandedRecordGetRODatum(recent_answer.shared));
 }
 
 /*
@@ -686,24 +913,61 @@ medchain_provenance(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader record = PG_GETARG_HEAPTUPLEHEADER(0);
 	Snapshot	snapshot = GetActiveSnapshot();
-	Oid			relid = record_relation(record);
-	ProvenanceState *state;
-	HeapTupleHeader answer;
 
+	/* a record answered before was a ledger table's row */
 	if (!recent_answer_matches(record, snapshot))
 	{
-		state = provenance_state(fcinfo);
-		/* the query's snapshot, the same at every call of one query */
-		state->facts->snapshot = snapshot;
-		state->journal = table_open(state->journal_relid, NoLock);
-		answer = provenance_answer(state, record, relid);
-		table_close(state->journal, NoLock);
-		state->journal = NULL;
-		recent_answer_keep(record, snapshot, answer);
+		ProvenanceState **slot = (ProvenanceState **) &fcinfo->flinfo->fn_extra;
+		Oid			relid = record_relation(*slot, record);
+
+		recent_answer_keep(record, InvalidOid, NULL, snapshot,
+						   answer_row(fcinfo, slot, snapshot, relid, record, NULL));
 	}
-	if (recent_answer.answer == NULL)
-		PG_RETURN_NULL();
-	answer = palloc(HeapTupleHeaderGetDatumLength(recent_answer.answer));
-	memcpy(answer, recent_answer.answer, HeapTupleHeaderGetDatumLength(recent_answer.answer));
-	PG_RETURN_HEAPTUPLEHEADER(answer);
+	return recent_answer_result(fcinfo);
+}
+
+/* ---------- medchain.provenance_at(relation regclass, ctid tid) ---------- */
+
+static void
+require_table(Oid relid)
+{
+	if (get_rel_relkind(relid) != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("provenance_at() needs a ledger table"),
+				 errdetail("It was given %s, which is not a table.",
+						   DatumGetCString(DirectFunctionCall1(regclassout,
+															   ObjectIdGetDatum(relid))))));
+}
+
+/*
+ * medchain.provenance_at(relation regclass, ctid tid) RETURNS record, the
+ * same as provenance()'s
+ *
+ * provenance() of the row of relation at ctid, as the query's snapshot
+ * sees it; NULL if it sees none there.  What the planner makes of
+ * provenance(t) for a table t of a query (provenance_plan.c): the calls of
+ * (provenance(t)).* pass t's ctid rather than each build the row t, and
+ * the calls after the first compare it with the row just answered.
+ */
+Datum
+medchain_provenance_at(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(1);
+	Snapshot	snapshot = GetActiveSnapshot();
+
+	if (!recent_answer_matches_tid(relid, tid, snapshot))
+	{
+		ProvenanceState **slot = (ProvenanceState **) &fcinfo->flinfo->fn_extra;
+		HeapTupleHeader answer;
+
+		/* one query asks about one table: checked once */
+		if (*slot == NULL || (*slot)->table_relid != relid)
+			require_table(relid);
+		answer = answer_row(fcinfo, slot, snapshot, relid, NULL, tid);
+		(*slot)->table_relid = relid;
+		recent_answer_keep(NULL, relid, tid, snapshot, answer);
+	}
+	return recent_answer_result(fcinfo);
 }

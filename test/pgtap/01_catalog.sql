@@ -2,7 +2,7 @@
 -- privileges and guards, as later issues rely on them.
 BEGIN;
 LOAD 'medchain';
-SELECT plan(228);
+SELECT plan(233);
 
 SELECT has_schema('medchain');
 SELECT has_role('medchain_admin');
@@ -261,8 +261,15 @@ SELECT is_definer('medchain', 'verify_proof_on_copy', ARRAY['jsonb'],
 SELECT function_returns('medchain', 'provenance', ARRAY['record'], 'record');
 SELECT function_privs_are('medchain', 'provenance', ARRAY['record'], 'public', ARRAY['EXECUTE']);
 SELECT volatility_is('medchain', 'provenance', ARRAY['record'], 'stable');
+SELECT function_returns('medchain', 'provenance_at', ARRAY['regclass', 'tid'], 'record');
+SELECT function_privs_are('medchain', 'provenance_at', ARRAY['regclass', 'tid'], 'public', ARRAY['EXECUTE']);
+SELECT volatility_is('medchain', 'provenance_at', ARRAY['regclass', 'tid'], 'stable');
+SELECT is((SELECT prosupport FROM pg_proc WHERE oid = 'medchain.provenance(record)'::regprocedure),
+	'medchain.provenance_support'::regproc, 'the planner makes provenance(t) of a table t a call of provenance_at()');
 SELECT has_column('medchain', 'journal', 'key_hash', 'the journal finds a row''s entries by key_hash');
 SELECT has_index('medchain', 'journal', 'journal_key_hash_idx', 'key_hash', 'key_hash is indexed');
+SELECT index_is_type('medchain', 'journal', 'journal_key_hash_idx', 'hash',
+	'key_hash has a hash index, which the lookups by key_hash scan');
 SELECT ok(NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'medchain.entries'::regclass
 					  AND attname = 'key_hash'), 'entries does not show the lookup hash');
 
