@@ -30,7 +30,6 @@
 #include "access/detoast.h"
 #include "access/heaptoast.h"
 #include "fmgr.h"
-#include "libpq/be-fsstubs.h"
 #include "libpq/libpq-fs.h"
 #include "miscadmin.h"
 #include "utils/fmgrprotos.h"
@@ -93,7 +92,7 @@ document_sha256(Datum document, uint8 digest[MC_HASH_LEN])
 }
 
 /*
- * Through the functions behind lo_open() and lo_close(), not inv_api.c's
+ * Through the functions behind lo_open(), loread() and lo_close(), not inv_api.c's
  * directly: they register the descriptor, so that the end of the
  * transaction closes it and the catalog relations it opened, also after
  * an error.
@@ -104,16 +103,19 @@ large_object_sha256(Oid loid, uint8 digest[MC_HASH_LEN])
 	/* lo_open checks that the caller may read it */
 	int32		fd = DatumGetInt32(DirectFunctionCall2(be_lo_open, ObjectIdGetDatum(loid),
 													   Int32GetDatum(INV_READ)));
-	char	   *buffer = palloc(DOCUMENT_SLICE);
 	MCSha256Stream *stream = mc_sha256_stream_begin();
-	int			nread;
 
-	while ((nread = lo_read(fd, buffer, DOCUMENT_SLICE)) > 0)
+	for (;;)
 	{
+		bytea	   *slice = DatumGetByteaPP(DirectFunctionCall2(be_loread, Int32GetDatum(fd),
+																Int32GetDatum(DOCUMENT_SLICE)));
+
 		CHECK_FOR_INTERRUPTS();
-		mc_sha256_stream_add(stream, buffer, nread);
+		if (VARSIZE_ANY_EXHDR(slice) == 0)
+			break;
+		mc_sha256_stream_add(stream, VARDATA_ANY(slice), VARSIZE_ANY_EXHDR(slice));
+		pfree(slice);
 	}
 	mc_sha256_stream_finish(stream, digest);
 	DirectFunctionCall1(be_lo_close, Int32GetDatum(fd));
-	pfree(buffer);
 }
